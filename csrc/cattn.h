@@ -1,0 +1,120 @@
+/* cattn.h -- the public C API of cattn's kernels.
+ *
+ * Nothing here knows about Python or NumPy: every kernel takes plain pointers, sizes and strides.
+ * Conventions (BLAS-like):
+ *   - outputs first, then inputs, then sizes;
+ *   - every size and stride is a ptrdiff_t, strides are in elements (not bytes) and may be
+ *     negative or zero;
+ *   - a matrix X is passed as (x, rsx, csx): element (i, j) lives at x[i*rsx + j*csx];
+ *   - the `s` functions work on float, the `d` functions on double;
+ *   - `_ref` marks the plain reference kernels, kept forever as the oracle for tests and as the
+ *     fallback for awkward shapes.
+ */
+#ifndef CATTN_H
+#define CATTN_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CATTN_VERSION "0.1.0"
+
+/* ---- matrix multiplication ------------------------------------------------------------------ */
+
+/* c (m,n) = a (m,k) · b (k,n) */
+void cattn_sgemm(float *c, ptrdiff_t rsc, ptrdiff_t csc,
+                 const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                 const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+                 ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+void cattn_dgemm(double *c, ptrdiff_t rsc, ptrdiff_t csc,
+                 const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                 const double *b, ptrdiff_t rsb, ptrdiff_t csb,
+                 ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+void cattn_sgemm_ref(float *c, ptrdiff_t rsc, ptrdiff_t csc,
+                     const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                     const float *b, ptrdiff_t rsb, ptrdiff_t csb,
+                     ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+void cattn_dgemm_ref(double *c, ptrdiff_t rsc, ptrdiff_t csc,
+                     const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                     const double *b, ptrdiff_t rsb, ptrdiff_t csb,
+                     ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+
+/* ---- softmax over one row --------------------------------------------------------------------- */
+
+/* y (n) = softmax(x (n)):      y_i = exp(x_i - max x) / sum_j exp(x_j - max x)
+ * Policy: -inf entries get weight 0; a row that is all -inf gives zeros; a NaN anywhere makes the
+ * whole row NaN; y may alias x. */
+void cattn_ssoftmax(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_dsoftmax(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_ssoftmax_ref(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_dsoftmax_ref(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n);
+
+/* y (n) = log_softmax(x (n)):  y_i = x_i - max x - log sum_j exp(x_j - max x)
+ * Policy as softmax, except that an all -inf row gives -inf everywhere. */
+void cattn_slog_softmax(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_dlog_softmax(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_slog_softmax_ref(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n);
+void cattn_dlog_softmax_ref(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n);
+
+/* ---- scaled dot-product attention ------------------------------------------------------------ */
+
+/* What may a query attend?  A mask is (mask, rsm, csm) over (L,S), strides may be 0 (broadcast). */
+typedef enum {
+    CATTN_MASK_NONE = 0,   /* every key                                                     */
+    CATTN_MASK_BOOL = 1,   /* mask is const unsigned char*: nonzero = may attend             */
+    CATTN_MASK_ADD = 2,    /* mask is const float* / const double*: added to the scores      */
+    CATTN_MASK_CAUSAL = 3  /* query i attends keys j <= i (top-left aligned); mask unused    */
+} cattn_mask_kind;
+
+/* q (L,E), k (S,E), v (S,Ev) -> out (L,Ev), and optionally w (L,S):
+ *     w = softmax(scale · q kᵀ + mask),  out = w v
+ * A query row that may attend no key gets an output row of zeros and weights of zeros.
+ * w may be NULL (weights not wanted).  `work` is scratch of cattn_attention_work(L,S,Ev) elements
+ * of the kernel's type, or NULL to let the kernel allocate it; returns 0, or -1 when out of memory.
+ */
+int cattn_sattention(float *out, ptrdiff_t rso, ptrdiff_t cso,
+                     float *w, ptrdiff_t rsw, ptrdiff_t csw,
+                     const float *q, ptrdiff_t rsq, ptrdiff_t csq,
+                     const float *k, ptrdiff_t rsk, ptrdiff_t csk,
+                     const float *v, ptrdiff_t rsv, ptrdiff_t csv,
+                     cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
+                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, float scale);
+int cattn_dattention(double *out, ptrdiff_t rso, ptrdiff_t cso,
+                     double *w, ptrdiff_t rsw, ptrdiff_t csw,
+                     const double *q, ptrdiff_t rsq, ptrdiff_t csq,
+                     const double *k, ptrdiff_t rsk, ptrdiff_t csk,
+                     const double *v, ptrdiff_t rsv, ptrdiff_t csv,
+                     cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
+                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, double scale);
+int cattn_sattention_ref(float *out, ptrdiff_t rso, ptrdiff_t cso,
+                         float *w, ptrdiff_t rsw, ptrdiff_t csw,
+                         const float *q, ptrdiff_t rsq, ptrdiff_t csq,
+                         const float *k, ptrdiff_t rsk, ptrdiff_t csk,
+                         const float *v, ptrdiff_t rsv, ptrdiff_t csv,
+                         cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
+                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, float scale);
+int cattn_dattention_ref(double *out, ptrdiff_t rso, ptrdiff_t cso,
+                         double *w, ptrdiff_t rsw, ptrdiff_t csw,
+                         const double *q, ptrdiff_t rsq, ptrdiff_t csq,
+                         const double *k, ptrdiff_t rsk, ptrdiff_t csk,
+                         const double *v, ptrdiff_t rsv, ptrdiff_t csv,
+                         cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
+                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, double scale);
+
+/* ---- CPU dispatch and threads (cpu.c) ------------------------------------------------------- */
+
+/* Levels, lowest first.  CATTN_ARCH=ref|avx2|avx512 forces one (never above what the CPU has). */
+typedef enum { CATTN_LEVEL_REF = 0, CATTN_LEVEL_AVX2 = 1, CATTN_LEVEL_AVX512 = 2 } cattn_level;
+
+int cattn_init(void);                    /* probe the CPU, read CATTN_ARCH; idempotent          */
+cattn_level cattn_level_best(void);      /* the best level this CPU and this build support      */
+cattn_level cattn_level_current(void);   /* the level the dispatch table holds now              */
+int cattn_set_level(cattn_level level);  /* 0, or -1 if the level is not available here         */
+const char *cattn_level_name(cattn_level level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CATTN_H */

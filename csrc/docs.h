@@ -1,0 +1,48 @@
+/* docs.h -- the docstrings of the gufuncs (NumPy prepends the name and signature). */
+#ifndef CATTN_DOCS_H
+#define CATTN_DOCS_H
+
+#define DOC_MATMUL \
+"Matrix product with np.matmul's contract: 1-D operands are promoted (and the added\n" \
+"dimension removed afterwards), batch dimensions broadcast, out= and axes= work.\n" \
+"float32 and float64 loops; integer inputs compute in float64.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> cattn.matmul(np.ones((2, 3)), np.ones((3, 4))).shape\n" \
+"(2, 4)\n"
+
+#define DOC_SOFTMAX \
+"softmax(x, /, out=None, *, axis=-1)\n\n" \
+"y_i = exp(x_i - max x) / sum_j exp(x_j - max x) along `axis` (default: the last).\n\n" \
+"Numerics: the max is subtracted first, so large inputs (1e4) neither overflow nor give NaN.\n" \
+"A -inf entry gets weight 0; a row that is entirely -inf gives zeros (not NaN); a NaN\n" \
+"anywhere in a row makes that whole row NaN; +inf entries give NaN (inf - inf).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> cattn.softmax(np.array([0.0, np.log(3.0)]))\n" \
+"array([0.25, 0.75])\n"
+
+#define DOC_LOG_SOFTMAX \
+"log_softmax(x, /, out=None, *, axis=-1)\n\n" \
+"y_i = x_i - max x - log sum_j exp(x_j - max x) along `axis` (default: the last).\n" \
+"Same policy as softmax, except that an all -inf row gives -inf (the log of 0).\n"
+
+#define DOC_ATTENTION \
+"attention(q, k, v, scale, /, out=None)\n\n" \
+"Scaled dot-product attention: out = softmax(scale * q @ k^T) @ v with q (..., L, E),\n" \
+"k (..., S, E), v (..., S, Ev) -> out (..., L, Ev); leading dims broadcast, scale too.\n" \
+"For masks, causal attention, default scale and weights use cattn.scaled_dot_product_attention.\n"
+
+#define DOC_CAUSAL_ATTENTION \
+"causal_attention(q, k, v, scale, /, out=None)\n\n" \
+"As attention, but query i attends only keys j <= i (top-left aligned, as PyTorch's\n" \
+"is_causal=True); masked key tiles are skipped, not computed.\n"
+
+#define DOC_MASKED_ATTENTION \
+"masked_attention(q, k, v, mask, scale, /, out=None)\n\n" \
+"As attention, with a mask (..., L, S): boolean (True = may attend) or floating (added to\n" \
+"the scores). A query row that may attend nothing gives an output row of zeros.\n"
+
+#define DOC_ATTENTION_WEIGHTS \
+"attention_weights(q, k, v, mask, scale, /, out=(None, None))\n\n" \
+"As masked_attention, and also returns the weights softmax(scale * q @ k^T + mask), (..., L, S).\n"
+
+#endif

@@ -1,0 +1,32 @@
+/* gemm.c -- matrix multiplication: the plain reference kernel and the BLIS-style blocked driver.
+ *
+ * Both are written once (gemm.inc) and instantiated for float and double below.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+
+#define T float
+#define P(name) cattn_s##name
+#define UKR (cattn_kernels.sgemm_ukr)
+#define MR (cattn_kernels.smr)
+#define NR (cattn_kernels.snr)
+#define REF_MR CATTN_REF_SMR
+#define REF_NR CATTN_REF_SNR
+#include "gemm.inc"
+#undef T
+#undef P
+#undef UKR
+#undef MR
+#undef NR
+#undef REF_MR
+#undef REF_NR
+
+#define T double
+#define P(name) cattn_d##name
+#define UKR (cattn_kernels.dgemm_ukr)
+#define MR (cattn_kernels.dmr)
+#define NR (cattn_kernels.dnr)
+#define REF_MR CATTN_REF_DMR
+#define REF_NR CATTN_REF_DNR
+#include "gemm.inc"

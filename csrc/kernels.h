@@ -1,0 +1,60 @@
+/* kernels.h -- private: the dispatch table that the portable drivers call through.
+ *
+ * cpu.c fills the table with the portable kernels (level "ref"), then, after probing the CPU,
+ * overwrites entries with the AVX2 / AVX-512 ones.  Drivers (gemm.c, softmax.c, attention.c) only
+ * ever call through cattn_kernels, so every level runs the same blocking and the same numerics.
+ */
+#ifndef CATTN_KERNELS_H
+#define CATTN_KERNELS_H
+
+#include "cattn.h"
+
+/* GEMM microkernel: c (MR,NR) (+)= a_packed (MR,k) · b_packed (k,NR).
+ * a is packed column by column (MR values per step p), b row by row (NR values per step p).
+ * accumulate = 0 overwrites c, 1 adds to it. */
+typedef void (*cattn_sgemm_ukr)(ptrdiff_t k, const float *a, const float *b,
+                                float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+typedef void (*cattn_dgemm_ukr)(ptrdiff_t k, const double *a, const double *b,
+                                double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+
+/* y[i] = exp(x[i] - shift) for i < n, returns the sum of the y[i] (contiguous rows). */
+typedef float (*cattn_sexp_sum)(float *y, const float *x, float shift, ptrdiff_t n);
+typedef double (*cattn_dexp_sum)(double *y, const double *x, double shift, ptrdiff_t n);
+
+typedef struct {
+    cattn_level level;
+    ptrdiff_t smr, snr;          /* float microkernel tile  */
+    cattn_sgemm_ukr sgemm_ukr;
+    ptrdiff_t dmr, dnr;          /* double microkernel tile */
+    cattn_dgemm_ukr dgemm_ukr;
+    cattn_sexp_sum sexp_sum;
+    cattn_dexp_sum dexp_sum;
+} cattn_kernel_table;
+
+extern cattn_kernel_table cattn_kernels;
+
+/* The largest microkernel tile of any level: drivers size their edge buffers with it. */
+#define CATTN_MAX_MR 16
+#define CATTN_MAX_NR 32
+
+/* Portable kernels (level "ref"). */
+void cattn_sgemm_ukr_ref(ptrdiff_t k, const float *a, const float *b,
+                         float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, const double *b,
+                         double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+float cattn_sexp_sum_ref(float *y, const float *x, float shift, ptrdiff_t n);
+double cattn_dexp_sum_ref(double *y, const double *x, double shift, ptrdiff_t n);
+#define CATTN_REF_SMR 4
+#define CATTN_REF_SNR 8
+#define CATTN_REF_DMR 4
+#define CATTN_REF_DNR 4
+
+/* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
+static inline int cattn_mul_size(size_t *r, size_t a, size_t b)
+{
+    if (b != 0 && a > (size_t)-1 / b) return -1;
+    *r = a * b;
+    return 0;
+}
+
+#endif /* CATTN_KERNELS_H */

@@ -1,0 +1,58 @@
+/* loops.c -- glue: gufunc inner loops.  Each one unpacks NumPy's `dimensions` and `steps`, turns
+ * byte strides into element strides and calls a kernel from cattn.h once per outer iteration.
+ *
+ * NumPy hands these loops aligned, native-byte-order data (it copies operands that are not) and
+ * copies operands that overlap an output, so a loop only has to deal with strides, which every
+ * kernel takes as they are (negative and zero included).  The loops never touch the Python API
+ * except to report that a kernel ran out of memory, so NumPy runs them without the GIL.
+ *
+ * cattn reports NaN and infinity through the values it returns, by the documented policy, not
+ * through floating-point warnings: each loop clears the exception flags its kernels raised
+ * (comparisons with NaN raise "invalid"), which NumPy would otherwise turn into RuntimeWarnings.
+ */
+#include <fenv.h>
+#include <stdlib.h>
+#include "loops.h"
+
+static void loop_no_memory(const char *name)
+{
+    PyGILState_STATE st = PyGILState_Ensure();
+    if (!PyErr_Occurred()) PyErr_Format(PyExc_MemoryError, "%s: out of memory for scratch", name);
+    PyGILState_Release(st);
+}
+
+/* The byte range [lo, hi) that a (n0, n1) operand with byte strides s0, s1 touches. */
+typedef struct {
+    const char *lo, *hi;
+} span;
+
+static span span2(const char *p, npy_intp n0, npy_intp s0, npy_intp n1, npy_intp s1, size_t item)
+{
+    span r = {p, p};
+    if (n0 <= 0 || n1 <= 0) return r;
+    npy_intp lo = 0, hi = 0;
+    if (s0 < 0) lo += (n0 - 1) * s0; else hi += (n0 - 1) * s0;
+    if (s1 < 0) lo += (n1 - 1) * s1; else hi += (n1 - 1) * s1;
+    r.lo = p + lo;
+    r.hi = p + hi + item;
+    return r;
+}
+
+static int overlap(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }
+
+/* NumPy does not copy an input that is the very array given as out= (it treats that as safe for
+ * element-wise ufuncs), but a gufunc reads whole core blocks: a loop whose output overlaps an
+ * input computes into a scratch block and copies it out. */
+
+#define T float
+#define P(name) cattn_s##name
+#define L(name) name##_f
+#include "loops.inc"
+#undef T
+#undef P
+#undef L
+
+#define T double
+#define P(name) cattn_d##name
+#define L(name) name##_d
+#include "loops.inc"

@@ -1,0 +1,25 @@
+/* softmax.c -- softmax and log_softmax over one row: reference and fast kernels.
+ *
+ * Written once (softmax.inc), instantiated for float and double below.
+ */
+#include <math.h>
+#include "kernels.h"
+
+#define T float
+#define P(name) cattn_s##name
+#define EXP expf
+#define LOG logf
+#define EXP_SUM (cattn_kernels.sexp_sum)
+#include "softmax.inc"
+#undef T
+#undef P
+#undef EXP
+#undef LOG
+#undef EXP_SUM
+
+#define T double
+#define P(name) cattn_d##name
+#define EXP exp
+#define LOG log
+#define EXP_SUM (cattn_kernels.dexp_sum)
+#include "softmax.inc"

@@ -1,0 +1,35 @@
+"""Which CPU code path cattn runs: show_config() and set_level()."""
+import warnings
+
+from . import _cattn
+
+if _cattn.bad_arch:
+    import os
+
+    warnings.warn(
+        f"cattn: CATTN_ARCH={os.environ.get('CATTN_ARCH')!r} is not one of 'ref', 'avx2', "
+        f"'avx512'; using {_cattn.get_config()['level']!r}",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+
+def config():
+    """The configuration as a dict: version, level (the code path in use), best (the CPU's)."""
+    return _cattn.get_config()
+
+
+def show_config():
+    """Print the version, the CPU code paths available and chosen.
+
+    >>> show_config()  # doctest: +ELLIPSIS
+    cattn ...
+    """
+    c = config()
+    print(f"cattn {c['version']}")
+    print(f"  code path : {c['level']} (best on this CPU: {c['best']}; CATTN_ARCH caps it)")
+
+
+def set_level(level):
+    """Force the CPU code path: 'ref' (portable C), 'avx2' or 'avx512' (up to what the CPU has)."""
+    _cattn.set_level(str(level))

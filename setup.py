@@ -1,0 +1,72 @@
+"""Build cattn's C extension.
+
+The kernels in csrc/ are plain C; the files named *_avx2.c / *_avx512.c are compiled with their own
+ISA flags and only run after the CPU probe in cpu.c says they may (no -march=native anywhere).
+"""
+import os
+import platform
+import sys
+
+import numpy
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+CSRC = "csrc"
+ISA_FLAGS = {
+    "avx2": ["-mavx2", "-mfma"],
+    "avx512": ["-mavx512f", "-mavx512dq", "-mavx2", "-mfma"],
+}
+
+
+def is_x86():
+    return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") and sys.platform != "win32"
+
+
+def isa_sources():
+    """ISA-specific sources present in csrc/, by level."""
+    found = {}
+    for level in ISA_FLAGS:
+        files = sorted(f for f in os.listdir(CSRC) if f.endswith(f"_{level}.c"))
+        if files:
+            found[level] = [os.path.join(CSRC, f) for f in files]
+    return found
+
+
+class BuildExt(build_ext):
+    """Compile each ISA file with its own flags into objects linked into the one extension."""
+
+    def build_extension(self, ext):
+        if is_x86():
+            for level, sources in isa_sources().items():
+                objects = self.compiler.compile(
+                    sources,
+                    output_dir=self.build_temp,
+                    macros=ext.define_macros,
+                    include_dirs=ext.include_dirs,
+                    extra_postargs=ext.extra_compile_args + ISA_FLAGS[level],
+                )
+                ext.extra_objects.extend(objects)
+                ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))
+        super().build_extension(ext)
+
+
+portable = sorted(
+    os.path.join(CSRC, f)
+    for f in os.listdir(CSRC)
+    if f.endswith(".c") and not any(f.endswith(f"_{lvl}.c") for lvl in ISA_FLAGS)
+)
+
+setup(
+    ext_modules=[
+        Extension(
+            "cattn._cattn",
+            sources=portable,
+            include_dirs=[numpy.get_include(), CSRC],
+            define_macros=[],
+            extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-math-errno"],
+            extra_link_args=["-lpthread"],
+            depends=[os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith((".h", ".inc"))],
+        )
+    ],
+    cmdclass={"build_ext": BuildExt},
+)

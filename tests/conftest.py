@@ -1,0 +1,43 @@
+"""Shared fixtures: every kernel test runs on every CPU code path this machine has."""
+import numpy as np
+import pytest
+
+import cattn
+from cattn import _cattn
+
+LEVELS = ["ref", "avx2", "avx512"]
+AVAILABLE = LEVELS[: LEVELS.index(_cattn.get_config()["best"]) + 1]
+
+
+@pytest.fixture(params=AVAILABLE)
+def level(request):
+    """Run the test with the dispatch table at one level, then restore the default."""
+    before = _cattn.get_config()["level"]
+    cattn.set_level(request.param)
+    yield request.param
+    cattn.set_level(before)
+
+
+def tol(dtype):
+    """(rtol, atol) for comparing a result computed in `dtype` with the float64 reference."""
+    return (2e-5, 2e-5) if np.dtype(dtype) == np.float32 else (1e-11, 1e-11)
+
+
+def layouts(a):
+    """The same values as `a` in awkward memory layouts, by name."""
+    a = np.asarray(a)
+    out = {"contiguous": np.ascontiguousarray(a), "fortran": np.asfortranarray(a)}
+    if a.ndim >= 1:
+        big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
+        big[..., ::2] = a
+        out["step2"] = big[..., ::2]
+        rev = np.ascontiguousarray(a[..., ::-1])
+        out["negative"] = rev[..., ::-1]
+    if a.ndim >= 2:
+        out["transposed"] = np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2)
+    out["byteswapped"] = a.astype(a.dtype.newbyteorder())
+    buf = np.zeros(a.nbytes + 1, np.uint8)
+    un = buf[1:].view(a.dtype).reshape(a.shape)
+    un[...] = a
+    out["unaligned"] = un
+    return out

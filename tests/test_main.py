@@ -1,0 +1,50 @@
+"""python -m cattn and the configuration functions."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cattn
+from cattn import __main__ as demo
+from cattn import _cattn
+
+
+def test_demo_runs_and_checks_itself():
+    r = subprocess.run([sys.executable, "-m", "cattn"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    for text in ("注意力得分", "注意力分布", "注意力输出", "-> OK", "code path"):
+        assert text in r.stdout
+
+
+def test_demo_example_matches_the_notes():
+    q, k, _ = demo.example()
+    np.testing.assert_allclose(q[0] @ k.T, [112.0, 96.0], 1e-12)
+    w = cattn.softmax(q @ k.T / 8.0)
+    np.testing.assert_allclose(w[0], [0.8808, 0.1192], atol=1e-4)
+
+
+def test_show_config(capsys):
+    cattn.show_config()
+    out = capsys.readouterr().out
+    assert cattn.__version__ in out and _cattn.get_config()["level"] in out
+
+
+def test_set_level_errors():
+    with pytest.raises(ValueError, match="unknown level 'sse9'"):
+        cattn.set_level("sse9")
+
+
+@pytest.mark.parametrize("arch,expect", [("ref", "ref"), ("bogus", None)])
+def test_cattn_arch_environment(arch, expect):
+    env = dict(os.environ, CATTN_ARCH=arch)
+    code = "import cattn; from cattn import _cattn; print(_cattn.get_config()['level'])"
+    r = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    if expect:
+        assert r.stdout.strip() == expect
+    else:  # an unknown name warns and keeps the best level
+        assert "CATTN_ARCH='bogus'" in r.stderr
+        assert r.stdout.strip() == _cattn.get_config()["best"]
