@@ -103,6 +103,42 @@ int cattn_dattention_ref(double *out, ptrdiff_t rso, ptrdiff_t cso,
                          cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
                          ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, double scale);
 
+/* ---- multi-head attention ------------------------------------------------------------------ */
+
+/* A strided stack of matrices: element (h, i, j) at p[h*hs + i*rs + j*cs] (strides in elements;
+ * a matrix ignores hs, a vector uses cs only).  p == NULL means "absent" (a bias, the weights). */
+typedef struct { const void *p; ptrdiff_t hs, rs, cs; } cattn_in;
+typedef struct { void *p; ptrdiff_t hs, rs, cs; } cattn_out;
+
+typedef struct {
+    ptrdiff_t L, S;          /* query and key/value positions                                  */
+    ptrdiff_t Eq, Ek, Ev;    /* embedding sizes of the query, key and value inputs             */
+    ptrdiff_t H, d, dv, Eo;  /* heads, per-head query/key and value sizes, output size         */
+} cattn_mha_dims;
+
+/* xq (L,Eq), xk (S,Ek), xv (S,Ev); per head h: wq (H,Eq,d), wk (H,Ek,d), wv (H,Ev,dv),
+ * wo (H,dv,Eo), biases bq (H,d), bk (H,d), bv (H,dv), bo (Eo); mask (H,L,S) -> out (L,Eo) and
+ * optionally the weights w (H,L,S):
+ *     out = sum_h attention(xq wq_h + bq_h, xk wk_h + bk_h, xv wv_h + bv_h; mask_h) wo_h + bo
+ * which is "each head has its own W_q, W_k, W_v; concatenate the heads; multiply by W_o".
+ * Returns 0, or -1 when out of memory. */
+int cattn_smha(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+               cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
+               cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
+               cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, float scale);
+int cattn_dmha(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+               cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
+               cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
+               cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, double scale);
+int cattn_smha_ref(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+                   cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
+                   cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
+                   cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, float scale);
+int cattn_dmha_ref(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+                   cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
+                   cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
+                   cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, double scale);
+
 /* ---- CPU dispatch and threads (cpu.c) ------------------------------------------------------- */
 
 /* Levels, lowest first.  CATTN_ARCH=ref|avx2|avx512 forces one (never above what the CPU has). */

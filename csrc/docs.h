@@ -45,4 +45,16 @@
 "attention_weights(q, k, v, mask, scale, /, out=(None, None))\n\n" \
 "As masked_attention, and also returns the weights softmax(scale * q @ k^T + mask), (..., L, S).\n"
 
+#define DOC_MHA \
+"multi_head_attention(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=None)\n\n" \
+"The multi-head attention forward pass with per-head weights:\n" \
+"    out = sum_h attention(xq wq[h] + bq[h], xk wk[h] + bk[h], xv wv[h] + bv[h]; mask[h]) wo[h] + bo\n" \
+"that is: each head has its own W_q, W_k, W_v; the heads' outputs are concatenated and\n" \
+"multiplied by W_o. Shapes: xq (L,Eq), xk (S,Ek), xv (S,Ev), wq (H,Eq,d), wk (H,Ek,d),\n" \
+"wv (H,Ev,dv), wo (H,dv,Eo), bq/bk (H,d), bv (H,dv), bo (Eo), mask (H,L,S) boolean or additive.\n" \
+"Use cattn.multi_head_attention or cattn.MultiHeadAttention for keywords and defaults.\n"
+
+#define DOC_MHA_WEIGHTS \
+"As multi_head_attention, and also returns the per-head weights (H, L, S).\n"
+
 #endif

@@ -49,6 +49,14 @@ double cattn_dexp_sum_ref(double *y, const double *x, double shift, ptrdiff_t n)
 #define CATTN_REF_DMR 4
 #define CATTN_REF_DNR 4
 
+/* gemm with accumulate: c (m,n) += a (m,k) · b (k,n) when accumulate is 1 (gemm.c). */
+void cattn_sgemm_ex(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
+                    ptrdiff_t csa, const float *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
+                    ptrdiff_t n, ptrdiff_t k, int accumulate);
+void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
+                    ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
+                    ptrdiff_t n, ptrdiff_t k, int accumulate);
+
 /* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
 static inline int cattn_mul_size(size_t *r, size_t a, size_t b)
 {

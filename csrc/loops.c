@@ -21,21 +21,29 @@ static void loop_no_memory(const char *name)
     PyGILState_Release(st);
 }
 
-/* The byte range [lo, hi) that a (n0, n1) operand with byte strides s0, s1 touches. */
+/* The byte range [lo, hi) that an (n0, n1, n2) operand with byte strides s0, s1, s2 touches. */
 typedef struct {
     const char *lo, *hi;
 } span;
 
-static span span2(const char *p, npy_intp n0, npy_intp s0, npy_intp n1, npy_intp s1, size_t item)
+static span span3(const char *p, const npy_intp *n, const npy_intp *s, size_t item)
 {
     span r = {p, p};
-    if (n0 <= 0 || n1 <= 0) return r;
+    if (p == NULL || n[0] <= 0 || n[1] <= 0 || n[2] <= 0) return r;
     npy_intp lo = 0, hi = 0;
-    if (s0 < 0) lo += (n0 - 1) * s0; else hi += (n0 - 1) * s0;
-    if (s1 < 0) lo += (n1 - 1) * s1; else hi += (n1 - 1) * s1;
+    for (int i = 0; i < 3; i++) {
+        if (s[i] < 0) lo += (n[i] - 1) * s[i];
+        else hi += (n[i] - 1) * s[i];
+    }
     r.lo = p + lo;
     r.hi = p + hi + item;
     return r;
+}
+
+static span span2(const char *p, npy_intp n0, npy_intp s0, npy_intp n1, npy_intp s1, size_t item)
+{
+    const npy_intp n[3] = {1, n0, n1}, s[3] = {0, s0, s1};
+    return span3(p, n, s, item);
 }
 
 static int overlap(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }

@@ -7,40 +7,110 @@
 #include <numpy/arrayobject.h>
 #include <numpy/ufuncobject.h>
 
+/* ---- the ufuncs ---------------------------------------------------------------------------- */
+
+/* What a ufunc is: its loops (a float32 and a float64 one; a ufunc with a mask operand has four,
+ * the boolean-mask loops first so that a boolean mask is never cast to a float one). */
+typedef struct {
+    const char *name;
+    const char *signature;
+    PyUFuncGenericFunction ff, fd;  /* the float32 and float64 inner loops */
+    int nin, nout;
+    int ndata;                      /* the first ndata inputs decide the computing dtype */
+    int imask;                      /* the mask input, or -1 */
+    cattn_mask_kind kind;           /* CATTN_MASK_NONE, _CAUSAL, or _BOOL for masked ufuncs */
+    const char *doc;
+} ufunc_spec;
+
+#include "docs.h"
+
+#define MHA_SIG "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)," \
+                "(h,l,s),()"
+static const ufunc_spec specs[] = {
+    {"matmul", "(n?,k),(k,m?)->(n?,m?)", cattn_loop_matmul_f, cattn_loop_matmul_d, 2, 1, 2, -1,
+     CATTN_MASK_NONE, DOC_MATMUL},
+    {"softmax", "(n)->(n)", cattn_loop_softmax_f, cattn_loop_softmax_d, 1, 1, 1, -1,
+     CATTN_MASK_NONE, DOC_SOFTMAX},
+    {"log_softmax", "(n)->(n)", cattn_loop_log_softmax_f, cattn_loop_log_softmax_d, 1, 1, 1, -1,
+     CATTN_MASK_NONE, DOC_LOG_SOFTMAX},
+    {"attention", "(l,e),(s,e),(s,ev),()->(l,ev)", cattn_loop_attention_f, cattn_loop_attention_d,
+     4, 1, 3, -1, CATTN_MASK_NONE, DOC_ATTENTION},
+    {"causal_attention", "(l,e),(s,e),(s,ev),()->(l,ev)", cattn_loop_attention_f,
+     cattn_loop_attention_d, 4, 1, 3, -1, CATTN_MASK_CAUSAL, DOC_CAUSAL_ATTENTION},
+    {"masked_attention", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev)", cattn_loop_attention_masked_f,
+     cattn_loop_attention_masked_d, 5, 1, 3, 3, CATTN_MASK_BOOL, DOC_MASKED_ATTENTION},
+    {"attention_weights", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev),(l,s)",
+     cattn_loop_attention_weights_f, cattn_loop_attention_weights_d, 5, 2, 3, 3, CATTN_MASK_BOOL,
+     DOC_ATTENTION_WEIGHTS},
+    {"multi_head_attention", MHA_SIG "->(l,eo)", cattn_loop_mha_f, cattn_loop_mha_d, 13, 1, 11, 11,
+     CATTN_MASK_BOOL, DOC_MHA},
+    {"multi_head_attention_weights", MHA_SIG "->(l,eo),(h,l,s)", cattn_loop_mha_weights_f,
+     cattn_loop_mha_weights_d, 13, 2, 11, 11, CATTN_MASK_BOOL, DOC_MHA_WEIGHTS},
+};
+#define NSPECS (sizeof specs / sizeof specs[0])
+#define MAXOP 16
+
+/* Per ufunc (fast and ref): the loop functions, per-loop data and types NumPy keeps pointers to. */
+static struct {
+    PyUFuncGenericFunction fn[4];
+    void *data[4];
+    char types[4 * MAXOP];
+    cattn_loop_cfg cfg[4];
+    char name[64];
+} reg[NSPECS][2];
+
+static const ufunc_spec *spec_of(PyUFuncObject *ufunc)
+{
+    for (size_t i = 0; i < NSPECS; i++)
+        if (strncmp(ufunc->name, specs[i].name, strlen(specs[i].name)) == 0 &&
+            (ufunc->name[strlen(specs[i].name)] == '\0' ||
+             strcmp(ufunc->name + strlen(specs[i].name), "_ref") == 0))
+            return &specs[i];
+    return NULL;
+}
+
 /* ---- type resolution ----------------------------------------------------------------------- */
 
 /* Which dtype a call computes in: float32 when NumPy's result type of the data operands (a, b /
- * x / q, k, v) is a float of at most 4 bytes, float64 otherwise (so integers compute in float64).
- * A boolean mask operand keeps its own loop; scale and float masks take the computing dtype.
- * Complex, object, string and other dtypes are refused with a TypeError naming the function. */
+ * x / q, k, v / inputs and weights) is a float of at most 4 bytes, float64 otherwise (so integers
+ * compute in float64).  A boolean mask keeps its own loop; scale and float masks take the
+ * computing dtype.  Complex, object, string and other dtypes are refused with a TypeError that
+ * names the function and the operand. */
 static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObject **operands,
                          PyObject *type_tup, PyArray_Descr **out_dtypes)
 {
+    static const char *ordinal[] = {"first", "second", "third", "fourth", "fifth", "sixth",
+                                    "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth",
+                                    "thirteenth"};
+    const ufunc_spec *sp = spec_of(ufunc);
     const int nin = ufunc->nin, nop = ufunc->nin + ufunc->nout;
-    const int ndata = nin <= 2 ? nin : 3;
-    const int imask = nin == 5 ? 3 : -1;
-    const char *what[] = {"first operand", "second operand", "third operand", "attn_mask", "scale"};
-    if (type_tup != NULL) return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup,
-                                                             out_dtypes);
+    if (type_tup != NULL || sp == NULL)
+        return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
     for (int i = 0; i < nin; i++) {
         PyArray_Descr *d = PyArray_DESCR(operands[i]);
-        int ok = i == imask ? (d->kind == 'b' || d->kind == 'f')
-                            : (d->kind == 'b' || d->kind == 'i' || d->kind == 'u' || d->kind == 'f');
+        int ok = i == sp->imask ? (d->kind == 'b' || d->kind == 'f')
+                                : (d->kind == 'b' || d->kind == 'i' || d->kind == 'u' || d->kind == 'f');
         if (!ok) {
             PyObject *r = PyObject_Str((PyObject *)d);
-            PyErr_Format(PyExc_TypeError, "%s: %s has dtype %S; cattn computes in float32 or "
-                         "float64%s", ufunc->name, nin == 1 ? "input" : what[i < 5 ? i : 4], r,
-                         i == imask ? " (masks are boolean or floating)" : "");
+            if (i == sp->imask)
+                PyErr_Format(PyExc_TypeError, "%s: the mask has dtype %S; masks are boolean "
+                             "(True = may attend) or floating (added)", ufunc->name, r);
+            else if (nin == 1)
+                PyErr_Format(PyExc_TypeError, "%s: input has dtype %S; cattn computes in float32 "
+                             "or float64", ufunc->name, r);
+            else
+                PyErr_Format(PyExc_TypeError, "%s: %s operand has dtype %S; cattn computes in "
+                             "float32 or float64", ufunc->name, ordinal[i], r);
             Py_XDECREF(r);
             return -1;
         }
     }
-    PyArray_Descr *rt = PyArray_ResultType(ndata, operands, 0, NULL);
+    PyArray_Descr *rt = PyArray_ResultType(sp->ndata, operands, 0, NULL);
     if (rt == NULL) return -1;
     int type = (rt->kind == 'f' && PyDataType_ELSIZE(rt) <= 4) ? NPY_FLOAT : NPY_DOUBLE;
     Py_DECREF(rt);
     for (int i = 0; i < nop; i++) {
-        int t = (i == imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL : type;
+        int t = (i == sp->imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL : type;
         out_dtypes[i] = PyArray_DescrFromType(t);
     }
     if (PyUFunc_ValidateCasting(ufunc, casting, operands, out_dtypes) < 0) {
@@ -50,95 +120,27 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     return 0;
 }
 
-/* ---- the ufuncs ---------------------------------------------------------------------------- */
-
-static const cattn_loop_cfg cfg_fast = {0, CATTN_MASK_NONE}, cfg_ref = {1, CATTN_MASK_NONE};
-static const cattn_loop_cfg cfg_causal = {0, CATTN_MASK_CAUSAL}, cfg_causal_ref = {1, CATTN_MASK_CAUSAL};
-static const cattn_loop_cfg cfg_bool = {0, CATTN_MASK_BOOL}, cfg_bool_ref = {1, CATTN_MASK_BOOL};
-static const cattn_loop_cfg cfg_add = {0, CATTN_MASK_ADD}, cfg_add_ref = {1, CATTN_MASK_ADD};
-
-/* Loop tables: a float32 and a float64 loop; masked ufuncs list the boolean-mask loops first so
- * that a boolean mask is never cast to a float one. */
-static PyUFuncGenericFunction fn_matmul[] = {cattn_loop_matmul_f, cattn_loop_matmul_d};
-static PyUFuncGenericFunction fn_softmax[] = {cattn_loop_softmax_f, cattn_loop_softmax_d};
-static PyUFuncGenericFunction fn_log_softmax[] = {cattn_loop_log_softmax_f, cattn_loop_log_softmax_d};
-static PyUFuncGenericFunction fn_attention[] = {cattn_loop_attention_f, cattn_loop_attention_d};
-static PyUFuncGenericFunction fn_masked[] = {
-    cattn_loop_attention_masked_f, cattn_loop_attention_masked_d,
-    cattn_loop_attention_masked_f, cattn_loop_attention_masked_d};
-static PyUFuncGenericFunction fn_weights[] = {
-    cattn_loop_attention_weights_f, cattn_loop_attention_weights_d,
-    cattn_loop_attention_weights_f, cattn_loop_attention_weights_d};
-
-static char ty_2_1[] = {NPY_FLOAT, NPY_FLOAT, NPY_FLOAT, NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE};
-static char ty_1_1[] = {NPY_FLOAT, NPY_FLOAT, NPY_DOUBLE, NPY_DOUBLE};
-static char ty_attn[] = {NPY_FLOAT, NPY_FLOAT, NPY_FLOAT, NPY_FLOAT, NPY_FLOAT,
-                         NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE, NPY_DOUBLE};
-#define F NPY_FLOAT
-#define D NPY_DOUBLE
-#define B NPY_BOOL
-static char ty_masked[] = {F, F, F, B, F, F, D, D, D, B, D, D, F, F, F, F, F, F, D, D, D, D, D, D};
-static char ty_weights[] = {F, F, F, B, F, F, F, D, D, D, B, D, D, D,
-                            F, F, F, F, F, F, F, D, D, D, D, D, D, D};
-#undef F
-#undef D
-#undef B
-
-typedef struct {
-    const char *name;
-    const char *signature;
-    PyUFuncGenericFunction *fn;
-    char *types;
-    int ntypes, nin, nout;
-    const cattn_loop_cfg *fast, *ref;
-    const char *doc;
-} ufunc_spec;
-
-#include "docs.h"
-
-static const ufunc_spec specs[] = {
-    {"matmul", "(n?,k),(k,m?)->(n?,m?)", fn_matmul, ty_2_1, 2, 2, 1, &cfg_fast, &cfg_ref,
-     DOC_MATMUL},
-    {"softmax", "(n)->(n)", fn_softmax, ty_1_1, 2, 1, 1, &cfg_fast, &cfg_ref, DOC_SOFTMAX},
-    {"log_softmax", "(n)->(n)", fn_log_softmax, ty_1_1, 2, 1, 1, &cfg_fast, &cfg_ref,
-     DOC_LOG_SOFTMAX},
-    {"attention", "(l,e),(s,e),(s,ev),()->(l,ev)", fn_attention, ty_attn, 2, 4, 1, &cfg_fast,
-     &cfg_ref, DOC_ATTENTION},
-    {"causal_attention", "(l,e),(s,e),(s,ev),()->(l,ev)", fn_attention, ty_attn, 2, 4, 1,
-     &cfg_causal, &cfg_causal_ref, DOC_CAUSAL_ATTENTION},
-    {"masked_attention", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev)", fn_masked, ty_masked, 4, 5, 1,
-     &cfg_bool, &cfg_bool_ref, DOC_MASKED_ATTENTION},
-    {"attention_weights", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev),(l,s)", fn_weights, ty_weights, 4,
-     5, 2, &cfg_bool, &cfg_bool_ref, DOC_ATTENTION_WEIGHTS},
-};
-
-/* Per-loop data pointers: [spec][ref][loop]; masked loops 0,1 take a boolean mask, 2,3 a float. */
-static void *loop_data[sizeof specs / sizeof specs[0]][2][4];
-
 static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 {
-    void **data = loop_data[s - specs][ref];
-    const cattn_loop_cfg *cfg = ref ? s->ref : s->fast;
-    for (int i = 0; i < s->ntypes; i++) {
-        data[i] = (void *)cfg;
-        if (s->ntypes == 4 && i >= 2) data[i] = (void *)(ref ? &cfg_add_ref : &cfg_add);
+    __typeof__(reg[0][0]) *r = &reg[s - specs][ref];
+    const int nop = s->nin + s->nout, nloops = s->imask >= 0 ? 4 : 2;
+    for (int l = 0; l < nloops; l++) {
+        int dbl = l % 2;
+        r->fn[l] = dbl ? s->fd : s->ff;
+        r->cfg[l].ref = ref;
+        r->cfg[l].mask = s->imask >= 0 ? (l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD) : s->kind;
+        r->data[l] = &r->cfg[l];
+        for (int i = 0; i < nop; i++)
+            r->types[l * nop + i] = (i == s->imask && l < 2) ? NPY_BOOL : dbl ? NPY_DOUBLE : NPY_FLOAT;
     }
-    char name[64];
-    PyOS_snprintf(name, sizeof name, "%s%s", s->name, ref ? "_ref" : "");
-    /* NumPy keeps the name and doc pointers: give it copies that live as long as the process */
-    char *keep = PyMem_RawMalloc(strlen(name) + 1);
-    if (keep == NULL) {
-        PyErr_NoMemory();
-        return -1;
-    }
-    strcpy(keep, name);
+    PyOS_snprintf(r->name, sizeof r->name, "%s%s", s->name, ref ? "_ref" : "");
     PyObject *uf = PyUFunc_FromFuncAndDataAndSignature(
-        s->fn, data, s->types, s->ntypes, s->nin, s->nout, PyUFunc_None, keep,
+        r->fn, r->data, r->types, nloops, s->nin, s->nout, PyUFunc_None, r->name,
         ref ? "The reference-kernel twin of the ufunc of the same name without _ref." : s->doc,
         0, s->signature);
     if (uf == NULL) return -1;
     ((PyUFuncObject *)uf)->type_resolver = resolve_types;
-    if (PyModule_AddObject(module, keep, uf) < 0) {
+    if (PyModule_AddObject(module, r->name, uf) < 0) {
         Py_DECREF(uf);
         return -1;
     }
@@ -193,7 +195,7 @@ PyMODINIT_FUNC PyInit__cattn(void)
     int bad_arch = cattn_init();
     PyObject *m = PyModule_Create(&moddef);
     if (m == NULL) return NULL;
-    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++)
+    for (size_t i = 0; i < NSPECS; i++)
         if (add_ufunc(m, &specs[i], 0) < 0 || add_ufunc(m, &specs[i], 1) < 0) goto fail;
     if (PyModule_AddIntConstant(m, "bad_arch", bad_arch) < 0) goto fail;
 #ifdef Py_GIL_DISABLED

@@ -11,20 +11,30 @@ from ._cattn import (
     log_softmax,
     masked_attention,
     matmul,
+    multi_head_attention_weights,
     softmax,
 )
+from ._cattn import multi_head_attention as multi_head_attention_ufunc
 from ._config import set_level, show_config
-from .functional import scaled_dot_product_attention
+from .functional import multi_head_attention, scaled_dot_product_attention
+from .modules import Attention, MultiHeadAttention
+from .steps import AttentionSteps
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attention",
+    "AttentionSteps",
+    "MultiHeadAttention",
     "attention",
     "attention_weights",
     "causal_attention",
     "log_softmax",
     "masked_attention",
     "matmul",
+    "multi_head_attention",
+    "multi_head_attention_ufunc",
+    "multi_head_attention_weights",
     "scaled_dot_product_attention",
     "set_level",
     "show_config",

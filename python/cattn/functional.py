@@ -4,7 +4,7 @@ import numpy as np
 from . import _cattn
 from ._checks import as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype
 
-__all__ = ["scaled_dot_product_attention"]
+__all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal=False,
@@ -88,3 +88,134 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     if is_causal:
         return _cattn.causal_attention(q, k, v, sc, out=out)
     return _cattn.attention(q, k, v, sc, out=out)
+
+
+def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch):
+    """The one mask the multi-head gufunc applies, viewed as (..., H, L, S), or None.
+
+    attn_mask: boolean (True = may attend) or floating (added), (L, S) or (..., L, S), or with a
+    head axis (..., H, L, S) when it has more dimensions than the query. key_lengths: integers
+    (...), keys at positions >= length are ignored. is_causal: query i sees keys j <= i."""
+    if is_causal and attn_mask is not None:
+        raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
+    mask = None
+    if attn_mask is not None:
+        m = as_mask(fname, "attn_mask", attn_mask, L, S)
+        if m.ndim > q_ndim:  # (..., H, L, S): the head axis is given
+            if m.shape[-3] not in (1, H):
+                raise ValueError(
+                    f"{fname}: attn_mask of shape {np.shape(attn_mask)} has {m.shape[-3]} heads "
+                    f"but num_heads is {H}"
+                )
+        else:
+            m = m[..., None, :, :]
+        mask = m
+    elif is_causal:
+        mask = np.tri(L, S, dtype=bool)[None]
+    if key_lengths is not None:
+        kl = np.asarray(key_lengths)
+        if kl.dtype.kind not in "iu":
+            raise TypeError(f"{fname}: key_lengths must be integers, got dtype {kl.dtype}")
+        try:
+            np.broadcast_shapes(kl.shape, batch)
+        except ValueError:
+            raise ValueError(
+                f"{fname}: key_lengths of shape {kl.shape} does not broadcast to the batch "
+                f"shape {batch}"
+            ) from None
+        if kl.size and (kl.min() < 0 or kl.max() > S):
+            raise ValueError(
+                f"{fname}: key_lengths must be in [0, {S}] (the number of keys), got values "
+                f"from {kl.min()} to {kl.max()}"
+            )
+        valid = np.arange(S) < kl[..., None, None, None]  # (..., 1, 1, S)
+        if mask is None:
+            mask = valid
+        elif mask.dtype == bool:
+            mask = mask & valid
+        else:
+            mask = np.where(valid, mask, -np.inf).astype(mask.dtype)
+    return mask
+
+
+def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_weight,
+                         q_bias=None, k_bias=None, v_bias=None, out_bias=None, *,
+                         attn_mask=None, key_lengths=None, is_causal=False, scale=None,
+                         need_weights=False, average_attn_weights=True, out=None):
+    """The multi-head attention forward pass over explicit per-head weights, in one C call.
+
+    ``out = concat_h(attention(query W_q[h] + b_q[h], key W_k[h] + b_k[h],
+    value W_v[h] + b_v[h])) W_o + b_o``, where head h has its own three matrices.
+
+    Parameters
+    ----------
+    query : (..., L, Eq); key : (..., S, Ek); value : (..., S, Ev)
+    q_weight : (H, Eq, d); k_weight : (H, Ek, d); v_weight : (H, Ev, dv)
+    out_weight : (H, dv, Eo) -- the rows of W_o that multiply head h's output
+    q_bias, k_bias : (H, d); v_bias : (H, dv); out_bias : (Eo), optional
+    attn_mask : boolean (True = may attend) or floating (added); (L, S), (..., L, S), or
+        (..., H, L, S) when it has more dimensions than the query
+    key_lengths : integers (...), the number of valid keys of each sequence
+    is_causal : query i attends keys j <= i
+    scale : default 1/sqrt(d)
+    need_weights : also return the weights, averaged over heads (..., L, S), or per head
+        (..., H, L, S) with ``average_attn_weights=False``
+
+    Examples
+    --------
+    >>> import numpy as np, cattn
+    >>> rng = np.random.default_rng(0)
+    >>> x = rng.standard_normal((5, 8))
+    >>> wq, wk, wv = (rng.standard_normal((2, 8, 4)) for _ in range(3))
+    >>> wo = rng.standard_normal((2, 4, 8))
+    >>> cattn.multi_head_attention(x, x, x, wq, wk, wv, wo).shape
+    (5, 8)
+    """
+    fname = "multi_head_attention"
+    xq = as_float_operand(fname, "query", query, 2)
+    xk = as_float_operand(fname, "key", key, 2)
+    xv = as_float_operand(fname, "value", value, 2)
+    ws = [as_float_operand(fname, n, w, 3) for n, w in
+          (("q_weight", q_weight), ("k_weight", k_weight), ("v_weight", v_weight),
+           ("out_weight", out_weight))]
+    wq, wk, wv, wo = ws
+    H, Eq, d = wq.shape[-3:]
+    L, S = xq.shape[-2], xk.shape[-2]
+    dv, Eo = wo.shape[-2:]
+    checks = [
+        (xq.shape[-1] == Eq, f"query has {xq.shape[-1]} features but q_weight {wq.shape} expects {Eq}"),
+        (wk.shape[-3:] == (H, xk.shape[-1], d),
+         f"k_weight {wk.shape} should be (num_heads, key features, d) = ({H}, {xk.shape[-1]}, {d})"),
+        (wv.shape[-3] == H and wv.shape[-2] == xv.shape[-1],
+         f"v_weight {wv.shape} should be (num_heads, value features, dv) = ({H}, {xv.shape[-1]}, dv)"),
+        (wo.shape[-3:-1] == (H, wv.shape[-1]),
+         f"out_weight {wo.shape} should be (num_heads, dv, Eo) = ({H}, {wv.shape[-1]}, Eo)"),
+        (xv.shape[-2] == S, f"key has {S} positions but value has {xv.shape[-2]}"),
+    ]
+    for ok, msg in checks:
+        if not ok:
+            raise ValueError(f"{fname}: {msg}")
+    dt = compute_dtype(xq, xk, xv, *ws)
+    biases = []
+    for name, b, shape in (("q_bias", q_bias, (H, d)), ("k_bias", k_bias, (H, d)),
+                           ("v_bias", v_bias, (H, dv)), ("out_bias", out_bias, (Eo,))):
+        if b is None:
+            biases.append(np.broadcast_to(np.zeros((), dt), shape))
+            continue
+        b = as_float_operand(fname, name, b)
+        if b.shape[-len(shape):] != shape:
+            raise ValueError(f"{fname}: {name} has shape {b.shape}, expected {shape}")
+        biases.append(b)
+    batch = broadcast_batch(fname, [("query", xq.shape[:-2]), ("key", xk.shape[:-2]),
+                                    ("value", xv.shape[:-2])])
+    scale = as_scale(fname, scale, d)
+    mask = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
+    if mask is None:
+        mask = np.ones((1, 1, 1), bool)
+    mask = np.broadcast_to(mask, mask.shape[:-3] + (H, L, S))
+    broadcast_batch(fname, [("query", batch), ("attn_mask", mask.shape[:-3])])
+    args = (xq, xk, xv, wq, wk, wv, wo, *biases, mask, dt.type(scale))
+    if not need_weights:
+        return _cattn.multi_head_attention(*args, out=out)
+    o, w = _cattn.multi_head_attention_weights(*args, out=(out, None))
+    return o, (w.mean(axis=-3) if average_attn_weights else w)

@@ -1,0 +1,15 @@
+/* mha.c -- the multi-head attention forward pass: projections (gemm), attention per head,
+ * output projection (gemm).  Written once (mha.inc), instantiated for float and double below.
+ */
+#include <stdlib.h>
+#include "kernels.h"
+
+#define T float
+#define P(name) cattn_s##name
+#include "mha.inc"
+#undef T
+#undef P
+
+#define T double
+#define P(name) cattn_d##name
+#include "mha.inc"

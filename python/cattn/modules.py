@@ -1,0 +1,316 @@
+"""Attention and MultiHeadAttention: parameters with PyTorch's names and shapes, NumPy arrays."""
+import numpy as np
+
+from . import functional
+from ._checks import as_float_operand
+
+__all__ = ["Attention", "MultiHeadAttention"]
+
+
+def _positive_int(cls, name, x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{cls}: {name} must be an int, got {x!r}")
+    if x <= 0:
+        raise ValueError(f"{cls}: {name} must be positive, got {x}")
+    return int(x)
+
+
+def _float_dtype(cls, dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{cls}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def _to_numpy(x):
+    """A NumPy array from an array-like or a PyTorch tensor (without importing torch)."""
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+class MultiHeadAttention:
+    """Multi-head attention with PyTorch's parameters (``batch_first=True`` semantics).
+
+    ``MultiHeadAttention(embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
+    dtype=np.float32, seed=None)``
+
+    Each of the ``num_heads`` heads has its own W_q, W_k, W_v (rows ``h*d:(h+1)*d`` of the
+    projection matrices, ``d = embed_dim // num_heads``); the heads' outputs are concatenated
+    and multiplied by W_o. The whole forward pass is one C call.
+
+    Parameters are NumPy arrays named and shaped as in ``torch.nn.MultiheadAttention``:
+    ``in_proj_weight (3E, E)`` (or ``q_proj_weight (E, E)``, ``k_proj_weight (E, kdim)``,
+    ``v_proj_weight (E, vdim)`` when kdim/vdim differ from embed_dim), ``in_proj_bias (3E)``,
+    ``out_proj.weight (E, E)``, ``out_proj.bias (E)``. Initialisation as PyTorch's:
+    Xavier-uniform projections, zero biases, and ``U(-1/sqrt(E), 1/sqrt(E))`` for W_o.
+
+    Masks: ``attn_mask`` is boolean (**True = may attend**) or floating (added to the scores),
+    broadcastable to (..., L, S), or (..., num_heads, L, S) when it has more dimensions than the
+    query. ``key_lengths`` (integers, shape (...)) ignores keys at positions >= length. PyTorch's
+    ``key_padding_mask`` is True for keys to *ignore*: pass ``key_lengths`` for right-padded
+    batches, or ``attn_mask=~key_padding_mask[..., None, :]``. A query row that may attend no key
+    gives zeros, not NaN.
+
+    Examples
+    --------
+    >>> import numpy as np, cattn
+    >>> mha = cattn.MultiHeadAttention(512, 8, seed=0)
+    >>> mha.num_parameters
+    1050624
+    >>> x = np.zeros((2, 10, 512), np.float32)
+    >>> mha(x).shape
+    (2, 10, 512)
+    >>> out, w = mha(x, need_weights=True)
+    >>> w.shape
+    (2, 10, 10)
+    """
+
+    _cls = "MultiHeadAttention"
+
+    def __init__(self, embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
+                 dtype=np.float32, seed=None):
+        c = self._cls
+        self.embed_dim = _positive_int(c, "embed_dim", embed_dim)
+        self.num_heads = _positive_int(c, "num_heads", num_heads)
+        if self.embed_dim % self.num_heads:
+            raise ValueError(
+                f"{c}: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
+            )
+        self.kdim = self.embed_dim if kdim is None else _positive_int(c, "kdim", kdim)
+        self.vdim = self.embed_dim if vdim is None else _positive_int(c, "vdim", vdim)
+        self.head_dim = self.embed_dim // self.num_heads
+        self.bias = bool(bias)
+        self.dtype = _float_dtype(c, dtype)
+        self._same_embed = self.kdim == self.embed_dim and self.vdim == self.embed_dim
+        self._init_parameters(np.random.default_rng(seed))
+
+    # ---- parameters ------------------------------------------------------------------------
+
+    def _shapes(self):
+        E = self.embed_dim
+        s = {}
+        if self._same_embed:
+            s["in_proj_weight"] = (3 * E, E)
+        else:
+            s["q_proj_weight"] = (E, E)
+            s["k_proj_weight"] = (E, self.kdim)
+            s["v_proj_weight"] = (E, self.vdim)
+        if self.bias:
+            s["in_proj_bias"] = (3 * E,)
+        s["out_proj.weight"] = (E, E)
+        if self.bias:
+            s["out_proj.bias"] = (E,)
+        return s
+
+    def _init_parameters(self, rng):
+        E = self.embed_dim
+        p = {}
+        for name, shape in self._shapes().items():
+            if name.endswith("bias"):
+                p[name] = np.zeros(shape, self.dtype)
+            elif name == "out_proj.weight":  # nn.Linear's default: kaiming_uniform(a=sqrt(5))
+                bound = 1.0 / np.sqrt(E)
+                p[name] = rng.uniform(-bound, bound, shape).astype(self.dtype)
+            else:  # xavier_uniform: U(-a, a), a = sqrt(6 / (fan_in + fan_out))
+                bound = np.sqrt(6.0 / (shape[0] + shape[1]))
+                p[name] = rng.uniform(-bound, bound, shape).astype(self.dtype)
+        self._params = p
+
+    def state_dict(self):
+        """The parameters by PyTorch's names (copies)."""
+        return {k: v.copy() for k, v in self._params.items()}
+
+    def load_state_dict(self, state):
+        """Load parameters from a dict of NumPy arrays or PyTorch tensors with PyTorch's names,
+        e.g. ``torch.nn.MultiheadAttention(..., batch_first=True).state_dict()``."""
+        c = self._cls
+        shapes = self._shapes()
+        missing = sorted(set(shapes) - set(state))
+        unexpected = sorted(set(state) - set(shapes))
+        if missing or unexpected:
+            raise ValueError(
+                f"{c}.load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+                f"(expected {sorted(shapes)})"
+            )
+        new = {}
+        for name, shape in shapes.items():
+            a = _to_numpy(state[name])
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"{c}.load_state_dict: {name} has dtype {a.dtype}")
+            if a.shape != shape:
+                raise ValueError(
+                    f"{c}.load_state_dict: {name} has shape {a.shape}, expected {shape}"
+                )
+            new[name] = np.array(a, dtype=self.dtype)
+        self._params = new
+
+    @property
+    def num_parameters(self):
+        """The number of learnable scalars (PyTorch's count)."""
+        return int(sum(v.size for v in self._params.values()))
+
+    def __getattr__(self, name):
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __repr__(self):
+        extra = "" if self._same_embed else f", kdim={self.kdim}, vdim={self.vdim}"
+        return (
+            f"{type(self).__name__}(embed_dim={self.embed_dim}, num_heads={self.num_heads}"
+            f"{extra}, head_dim={self.head_dim}, bias={self.bias}, dtype={self.dtype.name}, "
+            f"parameters={self.num_parameters:,})"
+        )
+
+    # ---- the per-head views the C kernel takes (no copies) ---------------------------------
+
+    def head_weights(self):
+        """(wq, wk, wv, wo, bq, bk, bv, bo): views of the parameters, per head.
+
+        wq (H, E, d), wk (H, kdim, d), wv (H, vdim, d), wo (H, d, E), bq/bk/bv (H, d), bo (E),
+        biases None with ``bias=False``."""
+        E, H, d = self.embed_dim, self.num_heads, self.head_dim
+        p = self._params
+        if self._same_embed:
+            W = p["in_proj_weight"]
+            mats = (W[:E], W[E:2 * E], W[2 * E:])
+        else:
+            mats = (p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"])
+        # row h*d + j of W is output j of head h: (E_out, E_in) -> (H, d, E_in) -> (H, E_in, d)
+        wq, wk, wv = (m.reshape(H, d, m.shape[1]).transpose(0, 2, 1) for m in mats)
+        # column h*d + j of W_o multiplies output j of head h: (E, E) -> (E, H, d) -> (H, d, E)
+        wo = p["out_proj.weight"].reshape(E, H, d).transpose(1, 2, 0)
+        if self.bias:
+            b = p["in_proj_bias"]
+            bq, bk, bv = (b[i * E:(i + 1) * E].reshape(H, d) for i in range(3))
+            bo = p["out_proj.bias"]
+        else:
+            bq = bk = bv = bo = None
+        return wq, wk, wv, wo, bq, bk, bv, bo
+
+    # ---- forward ---------------------------------------------------------------------------
+
+    def _inputs(self, query, key, value):
+        c = self._cls
+        q = as_float_operand(c, "query", query, 2).astype(self.dtype, copy=False)
+        k = q if key is None else as_float_operand(c, "key", key, 2).astype(self.dtype, copy=False)
+        v = k if value is None else as_float_operand(c, "value", value, 2).astype(self.dtype, copy=False)
+        for name, x, want in (("query", q, self.embed_dim), ("key", k, self.kdim),
+                              ("value", v, self.vdim)):
+            if x.shape[-1] != want:
+                raise ValueError(
+                    f"{c}: {name} has {x.shape[-1]} features (shape {x.shape}) but the module "
+                    f"expects {want}"
+                )
+        return q, k, v
+
+    def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
+                 is_causal=False, need_weights=False, average_attn_weights=True):
+        """Attend: ``key=None`` is self-attention (key = value = query); a separate key/value
+        sequence is cross-attention. Inputs (..., L, E), any leading batch dims (or none).
+        Returns the output (..., L, E), or (output, weights) with ``need_weights=True``: weights
+        (..., L, S) averaged over heads, or (..., num_heads, L, S) with
+        ``average_attn_weights=False``."""
+        q, k, v = self._inputs(query, key, value)
+        return functional.multi_head_attention(
+            q, k, v, *self.head_weights(), attn_mask=attn_mask, key_lengths=key_lengths,
+            is_causal=is_causal, need_weights=need_weights,
+            average_attn_weights=average_attn_weights)
+
+    forward = __call__
+
+    def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
+              is_causal=False):
+        """The intermediate arrays of the forward pass, as in the notes' steps (see
+        cattn.AttentionSteps): ``.q .k .v .scores .scaled_scores .mask .weights .head_outputs
+        .concat .output``."""
+        from .steps import compute_steps
+
+        q, k, v = self._inputs(query, key, value)
+        return compute_steps(self._cls, q, k, v, self.head_weights(), attn_mask, key_lengths,
+                             is_causal)
+
+
+class Attention(MultiHeadAttention):
+    """Attention with one head.
+
+    ``Attention()`` has no parameters: plain scaled dot-product attention, as in the seq2seq
+    picture where a decoder state attends the encoder states directly (queries, keys and values
+    are the inputs themselves).
+
+    ``Attention(embed_dim, *, kdim=None, vdim=None, bias=True, dtype=np.float32, seed=None)`` has
+    its own W_q, W_k, W_v and W_o, and gives the same output as ``MultiHeadAttention(embed_dim,
+    1)`` holding the same weights. Call arguments as MultiHeadAttention.
+
+    Examples
+    --------
+    >>> import numpy as np, cattn
+    >>> attn = cattn.Attention()
+    >>> decoder_state = np.array([[1.0, 0.0]])
+    >>> encoder_states = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
+    >>> out, w = attn(decoder_state, encoder_states, need_weights=True)
+    >>> np.round(w, 3)
+    array([[0.401, 0.198, 0.401]])
+    """
+
+    _cls = "Attention"
+
+    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, dtype=np.float32,
+                 seed=None):
+        if embed_dim is None:
+            if kdim is not None or vdim is not None:
+                raise ValueError("Attention: kdim/vdim need an embed_dim (the projections)")
+            self.embed_dim = self.kdim = self.vdim = None
+            self.num_heads, self.head_dim, self.bias = 1, None, False
+            self.dtype = _float_dtype(self._cls, dtype)
+            self._params = {}
+            return
+        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dtype=dtype, seed=seed)
+
+    @property
+    def has_parameters(self):
+        return self.embed_dim is not None
+
+    def __repr__(self):
+        if not self.has_parameters:
+            return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
+        return super().__repr__()
+
+    def _plain_inputs(self, query, key, value):
+        c = self._cls
+        q = as_float_operand(c, "query", query, 2)
+        k = q if key is None else as_float_operand(c, "key", key, 2)
+        v = k if value is None else as_float_operand(c, "value", value, 2)
+        return q, k, v
+
+    def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
+                 is_causal=False, need_weights=False, average_attn_weights=True):
+        if self.has_parameters:
+            return super().__call__(query, key, value, attn_mask=attn_mask,
+                                    key_lengths=key_lengths, is_causal=is_causal,
+                                    need_weights=need_weights,
+                                    average_attn_weights=average_attn_weights)
+        q, k, v = self._plain_inputs(query, key, value)
+        mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim, 1,
+                                    q.shape[-2], k.shape[-2], q.shape[:-2])
+        if mask is not None:
+            mask = mask[..., 0, :, :]
+        r = functional.scaled_dot_product_attention(q, k, v, mask,
+                                                    return_weights=need_weights)
+        if need_weights and not average_attn_weights:
+            return r[0], r[1][..., None, :, :]
+        return r
+
+    forward = __call__
+
+    def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
+              is_causal=False):
+        if self.has_parameters:
+            return super().steps(query, key, value, attn_mask=attn_mask,
+                                 key_lengths=key_lengths, is_causal=is_causal)
+        from .steps import compute_steps
+
+        q, k, v = self._plain_inputs(query, key, value)
+        return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal)

@@ -1,0 +1,141 @@
+"""Attention you can look inside: the intermediate arrays of the notes' steps.
+
+The arrays are computed with cattn's own gufuncs, one step at a time, so each can be shown and
+checked; ``steps(...).output`` equals the fused forward pass.
+"""
+import html
+
+import numpy as np
+
+from . import _cattn
+from .functional import _mha_mask
+
+__all__ = ["AttentionSteps"]
+
+
+class AttentionSteps:
+    """The steps of (multi-head) scaled dot-product attention, as NumPy arrays.
+
+    Attributes (H heads, L queries, S keys; ``...`` the batch dims):
+
+    - ``q``, ``k``, ``v`` -- per-head queries (..., H, L, d), keys (..., H, S, d), values
+      (..., H, S, dv) (the projections, or the inputs themselves without parameters)
+    - ``scores`` -- the raw attention scores q·kᵀ (注意力得分, before scaling), (..., H, L, S)
+    - ``scale`` -- the scaling, 1/sqrt(d)
+    - ``scaled_scores`` -- scale·scores, plus a floating mask if one was given
+    - ``mask`` -- the boolean mask actually applied (True = may attend), (..., H, L, S)
+    - ``weights`` -- the attention distribution (注意力分布), softmax over keys, (..., H, L, S)
+    - ``head_outputs`` -- the attention output (注意力输出) per head, (..., H, L, dv)
+    - ``concat`` -- the heads side by side, (..., L, H·dv)
+    - ``output`` -- concat·W_o + b_o (or concat itself without parameters), (..., L, E)
+    """
+
+    _fields = ("q", "k", "v", "scores", "scaled_scores", "mask", "weights", "head_outputs",
+               "concat", "output")
+
+    def __init__(self, **arrays):
+        for name in self._fields + ("scale", "num_heads", "kind"):
+            setattr(self, name, arrays[name])
+
+    def __repr__(self):
+        lines = [f"{self.kind}.steps: {self.num_heads} head(s), scale = {self.scale:.6g}"]
+        labels = {
+            "scores": "attention score 注意力得分 q·kᵀ",
+            "scaled_scores": "scaled score",
+            "mask": "mask (True = may attend)",
+            "weights": "attention distribution 注意力分布",
+            "head_outputs": "attention output 注意力输出 per head",
+        }
+        for name in self._fields:
+            a = getattr(self, name)
+            lines.append(f"  {name:<14}{str(a.shape):<22}{labels.get(name, '')}")
+        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[0, 0]
+        if w.shape[0] <= 8 and w.shape[1] <= 8:
+            lines.append("  weights of head 0 (first batch item):")
+            with np.printoptions(precision=3, suppress=True):
+                lines += ["    " + line for line in str(w).splitlines()]
+        return "\n".join(lines)
+
+    def _repr_html_(self):
+        """A compact table per head: the weights, masked cells grey, darker = more attention."""
+        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[0]
+        m = np.broadcast_to(self.mask, self.weights.shape).reshape(w.shape[:0] + (-1,) + w.shape)[0]
+        parts = [f"<div><b>{html.escape(self.kind)}.steps</b>: {self.num_heads} head(s), "
+                 f"scale = {self.scale:.4g}; shapes: "
+                 + ", ".join(f"{n} {getattr(self, n).shape}" for n in self._fields) + "</div>"]
+        L, S = w.shape[-2:]
+        if L > 32 or S > 32:
+            parts.append(f"<div>weights ({L}×{S}) too large to tabulate</div>")
+            return "".join(parts)
+        for h in range(w.shape[0]):
+            rows = []
+            for i in range(L):
+                cells = []
+                for j in range(S):
+                    x = float(w[h, i, j])
+                    if not m[h, i, j]:
+                        cells.append('<td style="background:#ddd;color:#999">–</td>')
+                    else:
+                        a = 0.15 + 0.85 * x if np.isfinite(x) else 0
+                        fg = "#fff" if x > 0.5 else "#000"
+                        cells.append(f'<td style="background:rgba(31,119,180,{a:.2f});'
+                                     f'color:{fg}">{x:.2f}</td>')
+                rows.append(f"<tr><th>q{i}</th>{''.join(cells)}</tr>")
+            head = "".join(f"<th>k{j}</th>" for j in range(S))
+            parts.append(f'<table style="display:inline-table;margin:4px;font-size:80%">'
+                         f"<caption>head {h}: 注意力分布 weights</caption>"
+                         f"<tr><th></th>{head}</tr>{''.join(rows)}</table>")
+        return "".join(parts)
+
+
+def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_causal):
+    """The steps for inputs (..., L, E) and per-head weights (see MultiHeadAttention.head_weights),
+    or head_weights None for plain attention on the inputs themselves (one head)."""
+    L, S = xq.shape[-2], xk.shape[-2]
+    if head_weights is None:
+        q, k, v = xq[..., None, :, :], xk[..., None, :, :], xv[..., None, :, :]
+        H = 1
+    else:
+        wq, wk, wv, wo, bq, bk, bv, bo = head_weights
+        H = wq.shape[0]
+        # step 0: each head's own projections of the inputs
+        q = _cattn.matmul(xq[..., None, :, :], wq)
+        k = _cattn.matmul(xk[..., None, :, :], wk)
+        v = _cattn.matmul(xv[..., None, :, :], wv)
+        if bq is not None:
+            q, k, v = q + bq[:, None, :], k + bk[:, None, :], v + bv[:, None, :]
+    d = q.shape[-1]
+    if d == 0:
+        raise ValueError(f"{kind}.steps: the per-head size d is 0, so 1/sqrt(d) is undefined")
+    scale = 1.0 / np.sqrt(d)
+    # step 1: attention scores, then the scaling by sqrt(d)
+    scores = _cattn.matmul(q, np.swapaxes(k, -1, -2))
+    scaled = scale * scores
+    batch = np.broadcast_shapes(xq.shape[:-2], xk.shape[:-2], xv.shape[:-2])
+    m = _mha_mask(kind, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
+    if m is None:
+        allowed = np.ones((1, 1, 1), bool)
+    elif m.dtype == bool:
+        allowed = m
+    else:
+        scaled = scaled + m
+        allowed = m > -np.inf
+    shape = np.broadcast_shapes(scaled.shape, allowed.shape)
+    scaled = np.broadcast_to(scaled, shape)
+    allowed = np.broadcast_to(allowed, shape).copy()
+    # step 2: the attention distribution, softmax over the keys a query may attend
+    weights = _cattn.softmax(np.where(allowed, scaled, -np.inf))
+    # step 3: the attention output, the weighted sum of the values
+    head_outputs = _cattn.matmul(weights, v)
+    # step 4: concatenate the heads and (with parameters) multiply by W_o
+    concat = np.swapaxes(head_outputs, -3, -2)
+    concat = concat.reshape(concat.shape[:-2] + (-1,))
+    if head_weights is None:
+        output = concat
+    else:
+        output = _cattn.matmul(concat, wo.reshape(-1, wo.shape[-1]))
+        if bo is not None:
+            output = output + bo
+    return AttentionSteps(q=q, k=k, v=v, scores=scores, scaled_scores=scaled, mask=allowed,
+                          weights=weights, head_outputs=head_outputs, concat=concat,
+                          output=output, scale=scale, num_heads=H, kind=kind)
