@@ -49,3 +49,16 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None):
             s = s + m.astype(np.float64)
     w = softmax(s, axis=-1)
     return w @ v, w
+
+
+def mha(xq, xk, xv, wq, wk, wv, wo, bq=None, bk=None, bv=None, bo=None, mask=None, scale=None):
+    """Multi-head attention with per-head weights in float64: (out, weights (..., H, L, S)).
+    mask: boolean (True = may attend) or floating, broadcastable to (..., H, L, S)."""
+    f = lambda a: None if a is None else np.asarray(a, np.float64)  # noqa: E731
+    xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo = map(f, (xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo))
+    q = xq[..., None, :, :] @ wq + (0 if bq is None else bq[:, None, :])
+    k = xk[..., None, :, :] @ wk + (0 if bk is None else bk[:, None, :])
+    v = xv[..., None, :, :] @ wv + (0 if bv is None else bv[:, None, :])
+    o, w = sdpa(q, k, v, mask, scale=scale)
+    out = np.einsum("...hld,hde->...le", o, wo) + (0 if bo is None else bo)
+    return out, w

@@ -117,12 +117,14 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch):
         if kl.dtype.kind not in "iu":
             raise TypeError(f"{fname}: key_lengths must be integers, got dtype {kl.dtype}")
         try:
-            np.broadcast_shapes(kl.shape, batch)
+            fits = np.broadcast_shapes(kl.shape, batch) == tuple(batch)
         except ValueError:
+            fits = False
+        if not fits:
             raise ValueError(
                 f"{fname}: key_lengths of shape {kl.shape} does not broadcast to the batch "
                 f"shape {batch}"
-            ) from None
+            )
         if kl.size and (kl.min() < 0 or kl.max() > S):
             raise ValueError(
                 f"{fname}: key_lengths must be in [0, {S}] (the number of keys), got values "
