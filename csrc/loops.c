@@ -54,13 +54,16 @@ static int overlap(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }
 
 #define T float
 #define P(name) cattn_s##name
+#define K(name) s##name
 #define L(name) name##_f
 #include "loops.inc"
 #undef T
 #undef P
+#undef K
 #undef L
 
 #define T double
 #define P(name) cattn_d##name
+#define K(name) d##name
 #define L(name) name##_d
 #include "loops.inc"

@@ -7,7 +7,7 @@
 #define NPY_NO_DEPRECATED_API NPY_1_25_API_VERSION
 #define NPY_TARGET_VERSION NPY_1_25_API_VERSION
 #include <numpy/ndarraytypes.h>
-#include "cattn.h"
+#include "kernels.h"
 
 /* What a loop is to call, carried in the ufunc's per-loop data pointer. */
 typedef struct {
@@ -26,6 +26,7 @@ CATTN_DECLARE_LOOP(cattn_loop_attention)    /* (l,e),(s,e),(s,ev),()->(l,ev)    
 CATTN_DECLARE_LOOP(cattn_loop_attention_masked)   /* (l,e),(s,e),(s,ev),(l,s),()->(l,ev)     */
 CATTN_DECLARE_LOOP(cattn_loop_attention_weights)  /* ... ,(l,s),()->(l,ev),(l,s)             */
 
+CATTN_DECLARE_LOOP(cattn_loop_exp_sum)      /* (n),()->(n),()                                */
 CATTN_DECLARE_LOOP(cattn_loop_mha)          /* see module.c for the signature              */
 CATTN_DECLARE_LOOP(cattn_loop_mha_weights)
 

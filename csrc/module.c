@@ -42,6 +42,8 @@ static const ufunc_spec specs[] = {
     {"attention_weights", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev),(l,s)",
      cattn_loop_attention_weights_f, cattn_loop_attention_weights_d, 5, 2, 3, 3, CATTN_MASK_BOOL,
      DOC_ATTENTION_WEIGHTS},
+    {"exp_sum", "(n),()->(n),()", cattn_loop_exp_sum_f, cattn_loop_exp_sum_d, 2, 2, 1, -1,
+     CATTN_MASK_NONE, "exp_sum(x, shift) -> (exp(x - shift), its sum): the dispatch table's exp."},
     {"multi_head_attention", MHA_SIG "->(l,eo)", cattn_loop_mha_f, cattn_loop_mha_d, 13, 1, 11, 11,
      CATTN_MASK_BOOL, DOC_MHA},
     {"multi_head_attention_weights", MHA_SIG "->(l,eo),(h,l,s)", cattn_loop_mha_weights_f,

@@ -122,8 +122,8 @@ def test_bad_input(bad, err, msg):
     rng = np.random.default_rng(5)
     args = dict(query=rng.standard_normal((5, 8)), key=rng.standard_normal((6, 8)),
                 value=rng.standard_normal((6, 8)))
-    kw = {k: bad.pop(k) for k in list(bad) if k not in args}
-    args.update(bad)
+    kw = {k: v for k, v in bad.items() if k not in args}
+    args.update({k: v for k, v in bad.items() if k in args})
     with pytest.raises(err, match="^multi_head_attention: " + msg):
         cattn.multi_head_attention(args["query"], args["key"], args["value"],
                                    *weights(2, 8, 8, 8, 4, 4, 8), **kw)
