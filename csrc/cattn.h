@@ -150,6 +150,10 @@ cattn_level cattn_level_current(void);   /* the level the dispatch table holds n
 int cattn_set_level(cattn_level level);  /* 0, or -1 if the level is not available here         */
 const char *cattn_level_name(cattn_level level);
 
+/* Threads: CATTN_NUM_THREADS, else the CPUs this process may run on.  n < 1 restores that. */
+int cattn_get_num_threads(void);
+void cattn_set_num_threads(int n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -57,6 +57,12 @@ void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, pt
                     ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
                     ptrdiff_t n, ptrdiff_t k, int accumulate);
 
+/* Threads (threads.c): fn(ctx, begin, end) over [0, n) split in contiguous ranges, on up to
+ * cattn_get_num_threads() threads -- fewer when `work` (about the flops) is too small to pay for
+ * them, one inside a worker. */
+typedef void (*cattn_range_fn)(void *ctx, ptrdiff_t begin, ptrdiff_t end);
+void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx);
+
 /* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
 static inline int cattn_mul_size(size_t *r, size_t a, size_t b)
 {

@@ -52,6 +52,33 @@ static int overlap(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }
  * element-wise ufuncs), but a gufunc reads whole core blocks: a loop whose output overlaps an
  * input computes into a scratch block and copies it out. */
 
+/* What a loop hands to the threads: its arguments, and a flag for a scratch allocation that
+ * failed (reported once, by the calling thread, after the join). */
+typedef struct {
+    char **args;
+    const npy_intp *dims, *steps;
+    const cattn_loop_cfg *cfg;
+    int has_mask, has_w;  /* for softmax, has_w selects log_softmax */
+    int failed;
+} cattn_loop_job;
+
+/* Run the dims[0] outer items of a loop, split across threads when the work is large enough;
+ * per_item is about the flops of one item. */
+static void run_items(cattn_loop_job *j, double per_item, cattn_range_fn fn, const char *name)
+{
+    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], fn, j);
+    if (j->failed) loop_no_memory(name);
+    feclearexcept(FE_ALL_EXCEPT);
+}
+
+/* the flops of one item: projections, attention per head, output projection */
+static double cattn_mha_work(npy_intp const *d)
+{
+    double L = (double)d[1], S = (double)d[3], H = (double)d[6], dq = (double)d[7], dv = (double)d[8];
+    return 2.0 * H * (L * (double)d[2] * dq + S * (double)d[4] * dq + S * (double)d[5] * dv +
+                      L * S * (dq + dv) + L * dv * (double)d[9]);
+}
+
 #define T float
 #define P(name) cattn_s##name
 #define K(name) s##name

@@ -154,9 +154,9 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 static PyObject *get_config(PyObject *self, PyObject *noargs)
 {
     (void)self, (void)noargs;
-    return Py_BuildValue("{s:s,s:s,s:s}", "version", CATTN_VERSION, "level",
+    return Py_BuildValue("{s:s,s:s,s:s,s:i}", "version", CATTN_VERSION, "level",
                          cattn_level_name(cattn_level_current()), "best",
-                         cattn_level_name(cattn_level_best()));
+                         cattn_level_name(cattn_level_best()), "threads", cattn_get_num_threads());
 }
 
 static PyObject *set_level(PyObject *self, PyObject *arg)
@@ -179,7 +179,28 @@ static PyObject *set_level(PyObject *self, PyObject *arg)
     return NULL;
 }
 
+static PyObject *set_num_threads(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) return NULL;
+    if (n < 1 || n > 256) {
+        PyErr_Format(PyExc_ValueError, "set_num_threads: n must be between 1 and 256, got %ld", n);
+        return NULL;
+    }
+    cattn_set_num_threads((int)n);
+    Py_RETURN_NONE;
+}
+
+static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
+{
+    (void)self, (void)noargs;
+    return PyLong_FromLong(cattn_get_num_threads());
+}
+
 static PyMethodDef methods[] = {
+    {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},
+    {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},
     {"set_level", set_level, METH_O, "Force a dispatch level: 'ref', 'avx2' or 'avx512'."},
     {NULL, NULL, 0, NULL},

@@ -15,7 +15,7 @@ from ._cattn import (
     softmax,
 )
 from ._cattn import multi_head_attention as multi_head_attention_ufunc
-from ._config import set_level, show_config
+from ._config import get_num_threads, set_level, set_num_threads, show_config
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .modules import Attention, MultiHeadAttention
 from .steps import AttentionSteps
@@ -36,7 +36,9 @@ __all__ = [
     "multi_head_attention_ufunc",
     "multi_head_attention_weights",
     "scaled_dot_product_attention",
+    "get_num_threads",
     "set_level",
+    "set_num_threads",
     "show_config",
     "softmax",
 ]

@@ -28,6 +28,19 @@ def show_config():
     c = config()
     print(f"cattn {c['version']}")
     print(f"  code path : {c['level']} (best on this CPU: {c['best']}; CATTN_ARCH caps it)")
+    print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
+
+
+def set_num_threads(n):
+    """Use n threads (1 to 256) in cattn's kernels; results are bitwise the same for any n."""
+    if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
+        raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
+    _cattn.set_num_threads(int(n))
+
+
+def get_num_threads():
+    """The number of threads cattn's kernels use."""
+    return _cattn.get_num_threads()
 
 
 def set_level(level):
