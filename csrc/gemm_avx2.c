@@ -14,80 +14,100 @@
 #define DMR 6
 #define DNR 8
 
-void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, const float *b, float *c, ptrdiff_t rsc,
-                          ptrdiff_t csc, int accumulate)
+/* The twelve accumulators are named variables, not an array: GCC keeps an array in memory and
+ * stores it on every step, which halves the speed. */
+#define ROW_FMA(V, i, ai)                  \
+    c##i##0 = FMA(ai, b0, c##i##0);        \
+    c##i##1 = FMA(ai, b1, c##i##1);
+
+/* Write (or add) one accumulator row pair to c, contiguous or through a small buffer. */
+#define STORE_ROW(i)                                                                          \
+    do {                                                                                      \
+        if (csc == 1) {                                                                       \
+            TY *ci = c + (i) * rsc;                                                           \
+            if (accumulate) {                                                                 \
+                c##i##0 = ADD(c##i##0, LOAD(ci));                                             \
+                c##i##1 = ADD(c##i##1, LOAD(ci + W));                                         \
+            }                                                                                 \
+            STORE(ci, c##i##0);                                                               \
+            STORE(ci + W, c##i##1);                                                           \
+        } else {                                                                              \
+            TY t[2 * W];                                                                      \
+            STORE(t, c##i##0);                                                                \
+            STORE(t + W, c##i##1);                                                            \
+            for (int j = 0; j < 2 * W; j++) {                                                 \
+                TY *x = c + (i) * rsc + j * csc;                                              \
+                *x = accumulate ? *x + t[j] : t[j];                                           \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+/* a is read with strides (rsa, csa): rows 0-2 from a0, rows 3-5 from a3 = a0 + 3 rsa. */
+#define UKR_BODY(MR_, NR_)                                                                    \
+    VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
+    VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
+    const TY *a0 = a, *a3 = a + 3 * rsa;                                                      \
+    for (ptrdiff_t p = 0; p < k; p++) {                                                       \
+        VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \
+        ai = BCAST(a0); ROW_FMA(VEC, 0, ai)                                                   \
+        ai = BCAST(a0 + rsa); ROW_FMA(VEC, 1, ai)                                             \
+        ai = BCAST(a0 + 2 * rsa); ROW_FMA(VEC, 2, ai)                                         \
+        ai = BCAST(a3); ROW_FMA(VEC, 3, ai)                                                   \
+        ai = BCAST(a3 + rsa); ROW_FMA(VEC, 4, ai)                                             \
+        ai = BCAST(a3 + 2 * rsa); ROW_FMA(VEC, 5, ai)                                         \
+        a0 += csa;                                                                            \
+        a3 += csa;                                                                            \
+        b += NR_;                                                                             \
+    }                                                                                         \
+    (void)(MR_);                                                                                         \
+    STORE_ROW(0); STORE_ROW(1); STORE_ROW(2); STORE_ROW(3); STORE_ROW(4); STORE_ROW(5);
+
+void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                          const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
 {
-    __m256 acc[SMR][2];
-    for (int i = 0; i < SMR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
-    for (ptrdiff_t p = 0; p < k; p++) {
-        __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-        for (int i = 0; i < SMR; i++) {
-            __m256 ai = _mm256_broadcast_ss(a + i);
-            acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
-        }
-        a += SMR;
-        b += SNR;
-    }
-    if (csc == 1) {  /* rows of c are contiguous: vector stores */
-        for (int i = 0; i < SMR; i++) {
-            float *ci = c + i * rsc;
-            if (accumulate) {
-                acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(ci));
-                acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(ci + 8));
-            }
-            _mm256_storeu_ps(ci, acc[i][0]);
-            _mm256_storeu_ps(ci + 8, acc[i][1]);
-        }
-        return;
-    }
-    float t[SMR][SNR];
-    for (int i = 0; i < SMR; i++) {
-        _mm256_storeu_ps(t[i], acc[i][0]);
-        _mm256_storeu_ps(t[i] + 8, acc[i][1]);
-        for (int j = 0; j < SNR; j++) {
-            float *x = c + i * rsc + j * csc;
-            *x = accumulate ? *x + t[i][j] : t[i][j];
-        }
-    }
+#define TY float
+#define VEC __m256
+#define W 8
+#define ZERO _mm256_setzero_ps
+#define LOAD _mm256_loadu_ps
+#define STORE _mm256_storeu_ps
+#define BCAST _mm256_broadcast_ss
+#define FMA _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+    UKR_BODY(SMR, SNR)
+#undef TY
+#undef VEC
+#undef W
+#undef ZERO
+#undef LOAD
+#undef STORE
+#undef BCAST
+#undef FMA
+#undef ADD
 }
 
-void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, const double *b, double *c,
-                          ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                          const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
 {
-    __m256d acc[DMR][2];
-    for (int i = 0; i < DMR; i++) acc[i][0] = acc[i][1] = _mm256_setzero_pd();
-    for (ptrdiff_t p = 0; p < k; p++) {
-        __m256d b0 = _mm256_loadu_pd(b), b1 = _mm256_loadu_pd(b + 4);
-        for (int i = 0; i < DMR; i++) {
-            __m256d ai = _mm256_broadcast_sd(a + i);
-            acc[i][0] = _mm256_fmadd_pd(ai, b0, acc[i][0]);
-            acc[i][1] = _mm256_fmadd_pd(ai, b1, acc[i][1]);
-        }
-        a += DMR;
-        b += DNR;
-    }
-    if (csc == 1) {
-        for (int i = 0; i < DMR; i++) {
-            double *ci = c + i * rsc;
-            if (accumulate) {
-                acc[i][0] = _mm256_add_pd(acc[i][0], _mm256_loadu_pd(ci));
-                acc[i][1] = _mm256_add_pd(acc[i][1], _mm256_loadu_pd(ci + 4));
-            }
-            _mm256_storeu_pd(ci, acc[i][0]);
-            _mm256_storeu_pd(ci + 4, acc[i][1]);
-        }
-        return;
-    }
-    double t[DMR][DNR];
-    for (int i = 0; i < DMR; i++) {
-        _mm256_storeu_pd(t[i], acc[i][0]);
-        _mm256_storeu_pd(t[i] + 4, acc[i][1]);
-        for (int j = 0; j < DNR; j++) {
-            double *x = c + i * rsc + j * csc;
-            *x = accumulate ? *x + t[i][j] : t[i][j];
-        }
-    }
+#define TY double
+#define VEC __m256d
+#define W 4
+#define ZERO _mm256_setzero_pd
+#define LOAD _mm256_loadu_pd
+#define STORE _mm256_storeu_pd
+#define BCAST _mm256_broadcast_sd
+#define FMA _mm256_fmadd_pd
+#define ADD _mm256_add_pd
+    UKR_BODY(DMR, DNR)
+#undef TY
+#undef VEC
+#undef W
+#undef ZERO
+#undef LOAD
+#undef STORE
+#undef BCAST
+#undef FMA
+#undef ADD
 }
 
 float cattn_sexp_sum_avx2(float *y, const float *x, float shift, ptrdiff_t n);

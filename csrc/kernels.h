@@ -9,13 +9,17 @@
 
 #include "cattn.h"
 
-/* GEMM microkernel: c (MR,NR) (+)= a_packed (MR,k) · b_packed (k,NR).
- * a is packed column by column (MR values per step p), b row by row (NR values per step p).
- * accumulate = 0 overwrites c, 1 adds to it. */
-typedef void (*cattn_sgemm_ukr)(ptrdiff_t k, const float *a, const float *b,
-                                float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
-typedef void (*cattn_dgemm_ukr)(ptrdiff_t k, const double *a, const double *b,
-                                double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+/* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b_packed (k,NR).
+ * b is packed row by row (NR values per step p); a is read with its strides: element (i, p) at
+ * a[i*rsa + p*csa] -- a packed panel (MR values per step p) is rsa = 1, csa = MR, and rows of a
+ * row-major matrix that stays in cache (attention's score tile) are read in place with rsa = lda,
+ * csa = 1, saving a packing pass.  accumulate = 0 overwrites c, 1 adds to it. */
+typedef void (*cattn_sgemm_ukr)(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
+                                int accumulate);
+typedef void (*cattn_dgemm_ukr)(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc,
+                                int accumulate);
 
 /* y[i] = exp(x[i] - shift) for i < n, returns the sum of the y[i] (contiguous rows). */
 typedef float (*cattn_sexp_sum)(float *y, const float *x, float shift, ptrdiff_t n);
@@ -38,10 +42,10 @@ extern cattn_kernel_table cattn_kernels;
 #define CATTN_MAX_NR 32
 
 /* Portable kernels (level "ref"). */
-void cattn_sgemm_ukr_ref(ptrdiff_t k, const float *a, const float *b,
-                         float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
-void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, const double *b,
-                         double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+void cattn_sgemm_ukr_ref(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                         const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                         const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
 float cattn_sexp_sum_ref(float *y, const float *x, float shift, ptrdiff_t n);
 double cattn_dexp_sum_ref(double *y, const double *x, double shift, ptrdiff_t n);
 #define CATTN_REF_SMR 4
@@ -57,11 +61,44 @@ void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, pt
                     ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
                     ptrdiff_t n, ptrdiff_t k, int accumulate);
 
+/* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
+ * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
+ * elements); gemm_packed_b computes c (m,n) (+)= a (m,k) · packed b (the first k of its kp rows),
+ * reading a in place. */
+size_t cattn_sgemm_packed_size(ptrdiff_t k, ptrdiff_t n);
+size_t cattn_dgemm_packed_size(ptrdiff_t k, ptrdiff_t n);
+void cattn_sgemm_pack_b(float *bp, const float *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
+                        ptrdiff_t n);
+void cattn_dgemm_pack_b(double *bp, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
+                        ptrdiff_t n);
+void cattn_sgemm_packed_b(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
+                          ptrdiff_t csa, const float *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
+                          ptrdiff_t k, int accumulate);
+void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
+                          ptrdiff_t csa, const double *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
+                          ptrdiff_t k, int accumulate);
+
 /* Threads (threads.c): fn(ctx, begin, end) over [0, n) split in contiguous ranges, on up to
  * cattn_get_num_threads() threads -- fewer when `work` (about the flops) is too small to pay for
  * them, one inside a worker. */
 typedef void (*cattn_range_fn)(void *ctx, ptrdiff_t begin, ptrdiff_t end);
 void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx);
+
+/* The maximum of a contiguous row, ignoring NaN (-INFINITY for an empty row), written with eight
+ * independent lanes so that the compiler vectorises it (a single running max is a serial chain). */
+#define CATTN_ROW_MAX(T, NAME)                                                                \
+    static inline T NAME(const T *x, ptrdiff_t n)                                             \
+    {                                                                                         \
+        T m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,                                \
+                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};                               \
+        ptrdiff_t i = 0;                                                                      \
+        for (; i + 8 <= n; i += 8)                                                            \
+            for (int u = 0; u < 8; u++) m8[u] = x[i + u] > m8[u] ? x[i + u] : m8[u];          \
+        for (; i < n; i++) m8[0] = x[i] > m8[0] ? x[i] : m8[0];                               \
+        T m = m8[0];                                                                          \
+        for (int u = 1; u < 8; u++) m = m8[u] > m ? m8[u] : m;                                \
+        return m;                                                                             \
+    }
 
 /* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
 static inline int cattn_mul_size(size_t *r, size_t a, size_t b)
