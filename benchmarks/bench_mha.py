@@ -1,0 +1,45 @@
+"""A multi-head attention layer in inference: B=8, N=512, E=512, H=8, need_weights=False."""
+import numpy as np
+
+import cattn
+from common import Case
+
+
+def numpy_mha(x, sd, H):
+    """NumPy's composite of the same layer (PyTorch's parameter layout)."""
+    E = x.shape[-1]
+    d = E // H
+    qkv = x @ sd["in_proj_weight"].T + sd["in_proj_bias"]
+    q, k, v = (qkv[..., i * E:(i + 1) * E].reshape(*x.shape[:-1], H, d).swapaxes(-2, -3)
+               for i in range(3))
+    s = q @ k.swapaxes(-1, -2) / np.sqrt(d)
+    e = np.exp(s - s.max(-1, keepdims=True))
+    o = (e / e.sum(-1, keepdims=True)) @ v
+    o = o.swapaxes(-2, -3).reshape(x.shape)
+    return o @ sd["out_proj.weight"].T + sd["out_proj.bias"]
+
+
+def cases(quick, torch):
+    B, N, E, H = (2, 256, 512, 8) if quick else (8, 512, 512, 8)
+    rng = np.random.default_rng(0)
+    mha = cattn.MultiHeadAttention(E, H, seed=0)
+    sd = {k: v + 0.01 * rng.standard_normal(v.shape).astype(np.float32)
+          for k, v in mha.state_dict().items()}
+    mha.load_state_dict(sd)
+    x = rng.standard_normal((B, N, E)).astype(np.float32)
+    funcs = {"cattn": lambda: mha(x), "numpy": lambda: numpy_mha(x, sd, H)}
+    if torch is not None:
+        t = torch.nn.MultiheadAttention(E, H, batch_first=True)
+        t.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+        t.eval()
+        tx = torch.from_numpy(x)
+
+        def run_torch():
+            with torch.inference_mode():
+                return t(tx, tx, tx, need_weights=False)[0]
+        funcs["torch"] = run_torch
+    d = E // H
+    flops = 2.0 * B * N * E * 3 * E + 4.0 * B * H * N * N * d + 2.0 * B * N * E * E
+    sd64 = {k: v.astype(np.float64) for k, v in sd.items()}
+    yield Case("mha", f"float32 B={B} N={N} E={E} H={H}", funcs,
+               lambda: numpy_mha(x.astype(np.float64), sd64, H), flops=flops, rtol=1e-4, atol=1e-4)

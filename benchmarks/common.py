@@ -1,0 +1,64 @@
+"""Shared pieces of the benchmark suite: a case, timing, and the float64 check before timing."""
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, Optional
+
+import numpy as np
+
+
+@dataclass
+class Case:
+    """One measured operation: the same job done by cattn, NumPy and (when installed) PyTorch.
+
+    funcs maps "cattn" / "numpy" / "torch" to a zero-argument callable returning a NumPy-comparable
+    result; reference() returns the float64 answer every implementation is checked against."""
+    group: str
+    name: str
+    funcs: Dict[str, Callable[[], object]]
+    reference: Callable[[], np.ndarray]
+    flops: float = 0.0
+    rtol: float = 2e-4
+    atol: float = 2e-4
+    note: str = ""
+    times: Dict[str, float] = field(default_factory=dict)
+
+
+def to_numpy(x):
+    if hasattr(x, "detach"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def check(case: Case):
+    """Every implementation must agree with the float64 reference before it is timed."""
+    want = case.reference()
+    for who, f in case.funcs.items():
+        got = to_numpy(f())
+        if got.shape != want.shape or not np.allclose(got, want, case.rtol, case.atol):
+            err = np.abs(got.astype(np.float64) - want).max() if got.shape == want.shape else "shape"
+            raise AssertionError(f"{case.group} {case.name}: {who} disagrees with the reference "
+                                 f"(max |diff| {err})")
+
+
+def median_time(f: Callable[[], object], budget: float, min_runs: int = 3, max_runs: int = 200):
+    """Median wall time of f over repeated runs, after one warm-up, within about `budget` s."""
+    f()
+    times = []
+    start = time.perf_counter()
+    while len(times) < min_runs or (time.perf_counter() - start < budget and len(times) < max_runs):
+        t0 = time.perf_counter()
+        f()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def median_time_per_call(f: Callable[[], object], calls: int = 2000, repeats: int = 7):
+    """For tiny calls: the median over repeats of (time of `calls` calls) / calls."""
+    f()
+    per = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(calls):
+            f()
+        per.append((time.perf_counter() - t0) / calls)
+    return float(np.median(per))
