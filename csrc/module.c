@@ -88,6 +88,9 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     const int nin = ufunc->nin, nop = ufunc->nin + ufunc->nout;
     if (type_tup != NULL || sp == NULL)
         return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
+    /* the common call: every data operand float32, or every one float64 */
+    int same = 1, t0 = PyArray_DESCR(operands[0])->type_num;
+    for (int i = 1; i < sp->ndata && same; i++) same = PyArray_DESCR(operands[i])->type_num == t0;
     for (int i = 0; i < nin; i++) {
         PyArray_Descr *d = PyArray_DESCR(operands[i]);
         int ok = i == sp->imask ? (d->kind == 'b' || d->kind == 'f')
@@ -107,10 +110,15 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
             return -1;
         }
     }
-    PyArray_Descr *rt = PyArray_ResultType(sp->ndata, operands, 0, NULL);
-    if (rt == NULL) return -1;
-    int type = (rt->kind == 'f' && PyDataType_ELSIZE(rt) <= 4) ? NPY_FLOAT : NPY_DOUBLE;
-    Py_DECREF(rt);
+    int type;
+    if (same && (t0 == NPY_FLOAT || t0 == NPY_DOUBLE)) {
+        type = t0;
+    } else {
+        PyArray_Descr *rt = PyArray_ResultType(sp->ndata, operands, 0, NULL);
+        if (rt == NULL) return -1;
+        type = (rt->kind == 'f' && PyDataType_ELSIZE(rt) <= 4) ? NPY_FLOAT : NPY_DOUBLE;
+        Py_DECREF(rt);
+    }
     for (int i = 0; i < nop; i++) {
         int t = (i == sp->imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL : type;
         out_dtypes[i] = PyArray_DescrFromType(t);
