@@ -26,8 +26,11 @@ def show_config():
     cattn ...
     """
     c = config()
+    levels = ["ref", "avx2", "avx512"]
+    available = levels[: levels.index(c["best"]) + 1]
     print(f"cattn {c['version']}")
-    print(f"  code path : {c['level']} (best on this CPU: {c['best']}; CATTN_ARCH caps it)")
+    print(f"  code paths: {', '.join(available)} available on this CPU and build")
+    print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512 or cattn.set_level caps it)")
     print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
 
 

@@ -1,0 +1,90 @@
+"""Threads: bitwise-identical results for any thread count, fork safety, configuration."""
+import multiprocessing as mp
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import cattn
+
+pytestmark = pytest.mark.usefixtures("level")
+
+
+@pytest.fixture
+def restore_threads():
+    n = cattn.get_num_threads()
+    yield
+    cattn.set_num_threads(n)
+
+
+CALLS = {
+    "matmul": lambda x: cattn.matmul(x["a"], x["b"]),
+    "matmul_batched": lambda x: cattn.matmul(x["a"][:64].reshape(4, 16, 300), x["b"][:300]),
+    "softmax": lambda x: cattn.softmax(x["a"]),
+    "sdpa": lambda x: cattn.scaled_dot_product_attention(x["q"], x["k"], x["v"]),
+    "sdpa_causal": lambda x: cattn.scaled_dot_product_attention(x["q"], x["k"], x["v"],
+                                                                is_causal=True),
+    "sdpa_weights": lambda x: cattn.scaled_dot_product_attention(x["q"], x["k"], x["v"],
+                                                                 return_weights=True)[1],
+    "mha": lambda x: x["mha"](x["q"][0]),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("call", list(CALLS))
+def test_bitwise_identical_for_any_thread_count(call, dtype, restore_threads):
+    rng = np.random.default_rng(1)
+    x = {"a": rng.standard_normal((400, 300)).astype(dtype),
+         "b": rng.standard_normal((300, 500)).astype(dtype),
+         "q": rng.standard_normal((2, 3, 300, 32)).astype(dtype),
+         "k": rng.standard_normal((2, 3, 290, 32)).astype(dtype),
+         "v": rng.standard_normal((2, 3, 290, 24)).astype(dtype),
+         "mha": cattn.MultiHeadAttention(32, 4, seed=0, dtype=dtype)}
+    results = []
+    for n in (1, 2, 3):
+        cattn.set_num_threads(n)
+        results.append(CALLS[call](x))
+    for r in results[1:]:
+        np.testing.assert_array_equal(r, results[0])
+
+
+def _child(q):
+    q.put(float(cattn.scaled_dot_product_attention(*(np.ones((2, 600, 64)),) * 3).sum()))
+
+
+def test_fork_child_can_use_cattn_after_parent():
+    """A child made by fork() after the parent ran threaded kernels must not hang."""
+    if "fork" not in mp.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    big = np.ones((2, 600, 64))
+    want = float(cattn.scaled_dot_product_attention(big, big, big).sum())  # parent, threaded
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child, args=(q,))
+    p.start()
+    p.join(timeout=60)
+    hung = p.is_alive()
+    if hung:
+        p.kill()
+    assert not hung, "the forked child hung in cattn"
+    assert p.exitcode == 0
+    assert q.get(timeout=5) == want
+
+
+def test_num_threads_api(restore_threads):
+    cattn.set_num_threads(3)
+    assert cattn.get_num_threads() == 3
+    with pytest.raises(ValueError, match="set_num_threads: n must be between 1 and 256"):
+        cattn.set_num_threads(0)
+    with pytest.raises(TypeError, match="set_num_threads: n must be an int"):
+        cattn.set_num_threads(2.5)
+
+
+def test_environment_sets_threads():
+    code = "import cattn; print(cattn.get_num_threads())"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, CATTN_NUM_THREADS="3"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "3"
