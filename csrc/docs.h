@@ -23,27 +23,47 @@
 #define DOC_LOG_SOFTMAX \
 "log_softmax(x, /, out=None, *, axis=-1)\n\n" \
 "y_i = x_i - max x - log sum_j exp(x_j - max x) along `axis` (default: the last).\n" \
-"Same policy as softmax, except that an all -inf row gives -inf (the log of 0).\n"
+"Same policy as softmax, except that an all -inf row gives -inf (the log of 0).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> cattn.log_softmax(np.array([0.0, 0.0]))\n" \
+"array([-0.69314718, -0.69314718])\n"
 
 #define DOC_ATTENTION \
 "attention(q, k, v, scale, /, out=None)\n\n" \
 "Scaled dot-product attention: out = softmax(scale * q @ k^T) @ v with q (..., L, E),\n" \
 "k (..., S, E), v (..., S, Ev) -> out (..., L, Ev); leading dims broadcast, scale too.\n" \
-"For masks, causal attention, default scale and weights use cattn.scaled_dot_product_attention.\n"
+"For masks, causal attention, default scale and weights use cattn.scaled_dot_product_attention.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> q = k = v = np.ones((2, 3, 4))\n" \
+">>> cattn.attention(q, k, v, 0.5).shape\n" \
+"(2, 3, 4)\n"
 
 #define DOC_CAUSAL_ATTENTION \
 "causal_attention(q, k, v, scale, /, out=None)\n\n" \
 "As attention, but query i attends only keys j <= i (top-left aligned, as PyTorch's\n" \
-"is_causal=True); masked key tiles are skipped, not computed.\n"
+"is_causal=True); masked key tiles are skipped, not computed.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> v = np.array([[1.0], [3.0]])\n" \
+">>> cattn.causal_attention(np.zeros((2, 1)), np.zeros((2, 1)), v, 1.0)\n" \
+"array([[1.],\n       [2.]])\n"
 
 #define DOC_MASKED_ATTENTION \
 "masked_attention(q, k, v, mask, scale, /, out=None)\n\n" \
 "As attention, with a mask (..., L, S): boolean (True = may attend) or floating (added to\n" \
-"the scores). A query row that may attend nothing gives an output row of zeros.\n"
+"the scores). A query row that may attend nothing gives an output row of zeros.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> v = np.array([[1.0], [3.0]])\n" \
+">>> mask = np.array([[True, False], [False, False]])\n" \
+">>> cattn.masked_attention(np.zeros((2, 1)), np.zeros((2, 1)), v, mask, 1.0)\n" \
+"array([[1.],\n       [0.]])\n"
 
 #define DOC_ATTENTION_WEIGHTS \
 "attention_weights(q, k, v, mask, scale, /, out=(None, None))\n\n" \
-"As masked_attention, and also returns the weights softmax(scale * q @ k^T + mask), (..., L, S).\n"
+"As masked_attention, and also returns the weights softmax(scale * q @ k^T + mask), (..., L, S).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> out, w = cattn.attention_weights(np.zeros((1, 1)), np.zeros((2, 1)), np.eye(2), np.ones((1, 2), bool), 1.0)\n" \
+">>> w\n" \
+"array([[0.5, 0.5]])\n"
 
 #define DOC_MHA \
 "multi_head_attention(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=None)\n\n" \
@@ -52,9 +72,18 @@
 "that is: each head has its own W_q, W_k, W_v; the heads' outputs are concatenated and\n" \
 "multiplied by W_o. Shapes: xq (L,Eq), xk (S,Ek), xv (S,Ev), wq (H,Eq,d), wk (H,Ek,d),\n" \
 "wv (H,Ev,dv), wo (H,dv,Eo), bq/bk (H,d), bv (H,dv), bo (Eo), mask (H,L,S) boolean or additive.\n" \
-"Use cattn.multi_head_attention or cattn.MultiHeadAttention for keywords and defaults.\n"
+"Use cattn.multi_head_attention or cattn.MultiHeadAttention for keywords and defaults.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> x = np.ones((3, 4)); w = np.ones((2, 4, 2)); b = np.zeros((2, 2))\n" \
+">>> cattn.multi_head_attention_ufunc(x, x, x, w, w, w, np.ones((2, 2, 4)), b, b, b, np.zeros(4), np.ones((2, 3, 3), bool), 0.5).shape\n" \
+"(3, 4)\n"
 
 #define DOC_MHA_WEIGHTS \
-"As multi_head_attention, and also returns the per-head weights (H, L, S).\n"
+"As multi_head_attention, and also returns the per-head weights (H, L, S).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> x = np.ones((3, 4)); w = np.ones((2, 4, 2)); b = np.zeros((2, 2))\n" \
+">>> out, wts = cattn.multi_head_attention_weights(x, x, x, w, w, w, np.ones((2, 2, 4)), b, b, b, np.zeros(4), np.ones((2, 3, 3), bool), 0.5)\n" \
+">>> wts.shape\n" \
+"(2, 3, 3)\n"
 
 #endif

@@ -18,6 +18,7 @@ from ._cattn import multi_head_attention as multi_head_attention_ufunc
 from ._config import get_num_threads, set_level, set_num_threads, show_config
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .modules import Attention, MultiHeadAttention
+from .plot import plot_attention
 from .steps import AttentionSteps
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "multi_head_attention",
     "multi_head_attention_ufunc",
     "multi_head_attention_weights",
+    "plot_attention",
     "scaled_dot_product_attention",
     "get_num_threads",
     "set_level",

@@ -3,6 +3,11 @@
 Two words, "Thinking" and "Machines", with 64-dimensional queries, keys and values (d_k = 64, so
 the scores are divided by sqrt(64) = 8). The query of "Thinking" scores 112 against its own key
 and 96 against the key of "Machines", as in the lecture's figure.
+
+    python -m cattn            the walk-through, checked against plain NumPy
+    python -m cattn --steps    every intermediate array of the two-word example
+    python -m cattn --heads    multi-head attention on "Jane visite l'Afrique en septembre":
+                               each head's weights as a text heatmap
 """
 import sys
 
@@ -27,12 +32,88 @@ def fmt_row(label, values, width=9):
     return f"  {label:<10}" + "".join(f"{x:>{width}.3f}" for x in values)
 
 
+SHADES = " ░▒▓█"
+FRENCH = ["Jane", "visite", "l'Afrique", "en", "septembre"]
+ENGLISH = ["Jane", "visits", "Africa", "in", "September"]
+
+
+def text_heatmap(w, rows, cols):
+    """Weights as shade characters (darker = more attention, relative to the largest weight of
+    the map), one row per query, with the values beside them."""
+    width = max(len(c) for c in cols)
+    top = float(np.max(w)) if np.size(w) and np.max(w) > 0 else 1.0
+    lines = ["  " + " " * 11 + " ".join(f"{c[:width]:>{width}}" for c in cols)]
+    for label, row in zip(rows, w):
+        cells = " ".join(f"{SHADES[min(4, int(x / top * 4.999))] * width}" for x in row)
+        lines.append(f"  {label:<10} {cells}   " + " ".join(f"{x:.2f}" for x in row))
+    return "\n".join(lines)
+
+
+def jane_embeddings(E=16, seed=7):
+    """Fixed random embeddings of the French and English words (the notes' section 7 example)."""
+    rng = np.random.default_rng(seed)
+    vocab = {w: rng.standard_normal(E) for w in FRENCH + ENGLISH}
+    return np.array([vocab[w] for w in FRENCH]), np.array([vocab[w] for w in ENGLISH])
+
+
+def show_heads():
+    from .modules import MultiHeadAttention
+
+    fr, en = jane_embeddings()
+    mha = MultiHeadAttention(16, 4, seed=0, dtype=np.float64)
+    print("multi-head attention (多头注意力), 4 heads, embed_dim 16, fixed random weights")
+    print(f"learnable matrices: 4 heads x 3 (W_q, W_k, W_v) + W_o; parameters: {mha.num_parameters}\n")
+    s = mha.steps(fr)
+    print("self-attention (自注意力) over the French sentence: each head's weights")
+    for h in range(4):
+        print(f"\n head {h}")
+        print(text_heatmap(s.weights[h], FRENCH, FRENCH))
+    s = mha.steps(en, fr)
+    print("\ncross-attention: the English words (queries) attend the French ones (keys)")
+    for h in range(4):
+        print(f"\n head {h}")
+        print(text_heatmap(s.weights[h], ENGLISH, FRENCH))
+    out = mha(en, fr)
+    ok = np.allclose(s.output, out, rtol=1e-12, atol=1e-12)
+    print(f"\ncheck   steps().output equals the fused forward pass: {'OK' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
+def show_steps():
+    from .modules import Attention
+
+    q, k, v = example()
+    s = Attention().steps(q, k, v)
+    np.set_printoptions(precision=3, suppress=True, linewidth=100)
+    print("every step of softmax(Q K^T / sqrt(d_k)) V for the two-word example\n")
+    for name, a in (("Q (queries, first 8 of 64 dims)", q[:, :8]),
+                    ("K (keys, first 8 dims)", k[:, :8]), ("V (values, first 8 dims)", v[:, :8])):
+        print(f"{name}\n{a}\n")
+    for name, a in (("scores = Q K^T  (注意力得分 attention score)", s.scores[0]),
+                    (f"scaled_scores = scores x {s.scale:g}  (1/sqrt(d_k))", s.scaled_scores[0]),
+                    ("mask (True = may attend)", s.mask[0]),
+                    ("weights = softmax(scaled_scores)  (注意力分布 attention distribution)", s.weights[0]),
+                    ("output = weights V  (注意力输出 attention output, first 8 dims)", s.output[:, :8])):
+        print(f"{name}\n{a}\n")
+    plain = (lambda e: e / e.sum(1, keepdims=True))(np.exp(q @ k.T / 8 - (q @ k.T / 8).max(1, keepdims=True))) @ v
+    ok = np.allclose(s.output, plain, rtol=1e-12, atol=1e-12)
+    print(f"check   the steps against plain NumPy: {'OK' if ok else 'MISMATCH'}")
+    return 0 if ok else 1
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
-        print("\nusage: python -m cattn")
         return 0
+    if argv and argv[0] == "--steps":
+        return show_steps()
+    if argv and argv[0] == "--heads":
+        return show_heads()
+    if argv:
+        print(f"python -m cattn: unknown option {argv[0]!r} (use --steps, --heads or --help)",
+              file=sys.stderr)
+        return 2
     q, k, v = example()
     d_k = q.shape[-1]
     print("cattn: scaled dot-product attention, step by step (缩放点积注意力)")

@@ -35,17 +35,36 @@ def show_config():
 
 
 def set_num_threads(n):
-    """Use n threads (1 to 256) in cattn's kernels; results are bitwise the same for any n."""
+    """Use n threads (1 to 256) in cattn's kernels; results are bitwise the same for any n.
+
+    >>> import cattn
+    >>> n = cattn.get_num_threads()
+    >>> cattn.set_num_threads(1); cattn.get_num_threads()
+    1
+    >>> cattn.set_num_threads(n)
+    """
     if isinstance(n, bool) or not isinstance(n, (int,)) and not hasattr(n, "__index__"):
         raise TypeError(f"set_num_threads: n must be an int, got {n!r}")
     _cattn.set_num_threads(int(n))
 
 
 def get_num_threads():
-    """The number of threads cattn's kernels use."""
+    """The number of threads cattn's kernels use (CATTN_NUM_THREADS, else the CPUs available).
+
+    >>> import cattn
+    >>> cattn.get_num_threads() >= 1
+    True
+    """
     return _cattn.get_num_threads()
 
 
 def set_level(level):
-    """Force the CPU code path: 'ref' (portable C), 'avx2' or 'avx512' (up to what the CPU has)."""
+    """Force the CPU code path: 'ref' (portable C), 'avx2' or 'avx512' (up to what the CPU has).
+
+    >>> import cattn
+    >>> best = cattn._config.config()["best"]
+    >>> cattn.set_level("ref"); cattn._config.config()["level"]
+    'ref'
+    >>> cattn.set_level(best)
+    """
     _cattn.set_level(str(level))

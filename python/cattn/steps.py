@@ -28,6 +28,16 @@ class AttentionSteps:
     - ``head_outputs`` -- the attention output (注意力输出) per head, (..., H, L, dv)
     - ``concat`` -- the heads side by side, (..., L, H·dv)
     - ``output`` -- concat·W_o + b_o (or concat itself without parameters), (..., L, E)
+
+    ``repr`` summarises the shapes; in Jupyter it draws a table per head (``_repr_html_``);
+    ``.plot()`` draws heatmaps with matplotlib.
+
+    >>> import numpy as np, cattn
+    >>> s = cattn.Attention().steps(np.array([[1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    >>> s.scores
+    array([[[1., 0.]]])
+    >>> np.round(s.weights, 3)
+    array([[[0.67, 0.33]]])
     """
 
     _fields = ("q", "k", "v", "scores", "scaled_scores", "mask", "weights", "head_outputs",
@@ -56,10 +66,22 @@ class AttentionSteps:
                 lines += ["    " + line for line in str(w).splitlines()]
         return "\n".join(lines)
 
+    def plot(self, batch=0, query_labels=None, key_labels=None, title=None):
+        """The weights of every head as heatmaps (matplotlib), masked cells hatched.
+        ``batch`` picks the item when the inputs had batch dims (flattened index)."""
+        from .plot import plot_attention
+
+        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[batch]
+        m = np.broadcast_to(self.mask, self.weights.shape).reshape((-1,) + w.shape)[batch]
+        if w.shape[0] == 1:
+            return plot_attention(w[0], query_labels, key_labels, mask=m[0],
+                                  title=title or "attention distribution (weights)")
+        return plot_attention(w, query_labels, key_labels, mask=m, title=title)
+
     def _repr_html_(self):
         """A compact table per head: the weights, masked cells grey, darker = more attention."""
         w = self.weights.reshape((-1,) + self.weights.shape[-3:])[0]
-        m = np.broadcast_to(self.mask, self.weights.shape).reshape(w.shape[:0] + (-1,) + w.shape)[0]
+        m = np.broadcast_to(self.mask, self.weights.shape).reshape((-1,) + w.shape)[0]
         parts = [f"<div><b>{html.escape(self.kind)}.steps</b>: {self.num_heads} head(s), "
                  f"scale = {self.scale:.4g}; shapes: "
                  + ", ".join(f"{n} {getattr(self, n).shape}" for n in self._fields) + "</div>"]

@@ -1,0 +1,31 @@
+"""Every notebook in examples/ runs top to bottom, headless, without error (nbclient +
+ipykernel, from the test extra). Each ends with a cell that asserts its key results."""
+import glob
+import os
+
+import pytest
+
+EXAMPLES = os.path.join(os.path.dirname(__file__), "..", "examples")
+NOTEBOOKS = sorted(glob.glob(os.path.join(EXAMPLES, "*.ipynb")))
+
+
+def test_the_five_notebooks_are_there():
+    names = [os.path.basename(p) for p in NOTEBOOKS]
+    assert names == ["01_seq2seq_bottleneck.ipynb", "02_dot_product_and_matmul.ipynb",
+                     "03_qkv_step_by_step.ipynb", "04_self_and_multi_head.ipynb",
+                     "05_why_it_is_fast.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=os.path.basename)
+def test_notebook_runs(path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": EXAMPLES}})
+    client.execute()  # raises CellExecutionError on the first failing cell
+    last = [c for c in nb.cells if c.cell_type == "code"][-1]
+    assert "# key results" in last.source
+    text = "".join(o.get("text", "") for o in last.outputs if o.get("output_type") == "stream")
+    assert "ok" in text

@@ -1,0 +1,63 @@
+"""plot_attention and steps().plot(): panels, labels, masked cells, the missing-matplotlib error."""
+import builtins
+import sys
+
+import numpy as np
+import pytest
+
+import cattn
+
+plt = pytest.importorskip("matplotlib.pyplot")
+
+
+def test_single_heatmap_with_labels_and_values():
+    w = cattn.softmax(np.array([[2.0, 1.0, -np.inf], [0.0, 0.0, 0.0]]))
+    ax = cattn.plot_attention(w, ["a", "b"], ["x", "y", "z"], title="t")
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["x", "y", "z"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
+    assert ax.get_title() == "t"
+    texts = [t.get_text() for t in ax.texts]
+    assert "0.73" in texts and len(texts) == 5  # the masked cell carries no value
+    assert len(ax.patches) == 1  # ... but a hatched patch
+    plt.close("all")
+
+
+def test_heads_get_one_panel_each_and_an_explicit_mask():
+    w = cattn.softmax(np.random.default_rng(0).standard_normal((3, 4, 5)))
+    mask = np.ones((4, 5), bool)
+    mask[0, 1] = False
+    fig = cattn.plot_attention(w, mask=mask)
+    titled = [a for a in fig.axes if a.get_title().startswith("head")]
+    assert [a.get_title() for a in titled] == ["head 0", "head 1", "head 2"]
+    assert all(len(a.patches) == 1 for a in titled)
+    plt.close("all")
+
+
+def test_steps_plot():
+    mha = cattn.MultiHeadAttention(8, 2, seed=0)
+    fig = mha.steps(np.ones((3, 8)), is_causal=True).plot()
+    assert sum(len(a.patches) for a in fig.axes) == 2 * 3  # 3 masked cells per head
+    ax = cattn.Attention().steps(np.eye(3)).plot(query_labels=list("abc"), key_labels=list("abc"))
+    assert ax.get_xlabel() == "key"
+    plt.close("all")
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match=r"plot_attention: weights must be \(L, S\) or \(H, L, S\)"):
+        cattn.plot_attention(np.ones(3))
+    with pytest.raises(ValueError, match="query_labels has 1 labels for 2 positions"):
+        cattn.plot_attention(np.ones((2, 2)), ["a"])
+
+
+def test_missing_matplotlib_says_what_to_install(monkeypatch):
+    real = builtins.__import__
+
+    def no_mpl(name, *a, **kw):
+        if name.startswith("matplotlib"):
+            raise ImportError("no matplotlib")
+        return real(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
+    with pytest.raises(ImportError, match=r'pip install "cattn\[plot\]"'):
+        cattn.plot_attention(np.ones((2, 2)))
