@@ -3,6 +3,7 @@
  * Written once (softmax.inc), instantiated for float and double below.
  */
 #include <math.h>
+#include <stdlib.h>
 #include "kernels.h"
 
 #define T float

@@ -1,0 +1,96 @@
+"""No leaks: 10,000 calls of every public entry point, on success and on error paths, leave the
+inputs' and outputs' reference counts unchanged, Python's traced memory within 64 KiB and the
+process's resident size flat."""
+import gc
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import cattn
+
+CALLS = 10_000
+R = np.random.default_rng(0)
+q, k, v = (R.standard_normal((2, 5, 8)).astype(np.float32) for _ in range(3))
+mask = R.random((5, 5)) < 0.8
+out = np.empty((2, 5, 8), np.float32)
+mha = cattn.MultiHeadAttention(8, 2, seed=0)
+W = [R.standard_normal(s) for s in ((2, 8, 4), (2, 8, 4), (2, 8, 4), (2, 4, 8))]
+big = R.standard_normal((2, 80, 16))  # large enough for the blocked kernels and threads
+
+
+def rss_kib():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1])
+    return 0
+
+
+ENTRY_POINTS = {
+    "matmul": lambda: cattn.matmul(q, k.swapaxes(-1, -2)),
+    "matmul_out": lambda: cattn.matmul(q[0].T, q[0], out=np.empty((8, 8), np.float32)),
+    "softmax": lambda: cattn.softmax(q),
+    "log_softmax_out": lambda: cattn.log_softmax(q, out=out),
+    "sdpa": lambda: cattn.scaled_dot_product_attention(q, k, v),
+    "sdpa_mask_weights": lambda: cattn.scaled_dot_product_attention(q, k, v, mask, return_weights=True),
+    "sdpa_causal_out": lambda: cattn.scaled_dot_product_attention(q, k, v, is_causal=True, out=out),
+    "sdpa_blocked": lambda: cattn.scaled_dot_product_attention(big, big, big),
+    "attention_ufunc": lambda: cattn.attention(q, k, v, np.float32(0.5)),
+    "mha_function": lambda: cattn.multi_head_attention(q, k, v, *W, need_weights=True),
+    "MultiHeadAttention": lambda: mha(q, need_weights=True, key_lengths=np.array([5, 3])),
+    "steps": lambda: mha.steps(q[0]),
+    "Attention": lambda: cattn.Attention()(q, k, need_weights=True),
+    "state_dict": lambda: mha.load_state_dict(mha.state_dict()),
+}
+
+ERROR_PATHS = {
+    "matmul_core": (lambda: cattn.matmul(q, q), ValueError),
+    "matmul_dtype": (lambda: cattn.matmul(q.astype(complex), q), TypeError),
+    "softmax_dtype": (lambda: cattn.softmax(np.array([None])), TypeError),
+    "sdpa_shapes": (lambda: cattn.scaled_dot_product_attention(q, k[..., :3], v), ValueError),
+    "sdpa_mask": (lambda: cattn.scaled_dot_product_attention(q, k, v, np.ones(3, int)), TypeError),
+    "attention_ufunc_dtype": (lambda: cattn.attention(q, k, v.astype(object), 1.0), TypeError),
+    "mha_lengths": (lambda: mha(q, key_lengths=np.array([9, 9])), ValueError),
+    "mha_construct": (lambda: cattn.MultiHeadAttention(7, 2), ValueError),
+    "out_readonly": (lambda: cattn.softmax(q, out=np.broadcast_to(out[0, 0], out.shape)), ValueError),
+}
+
+
+def run_many(f, expect=None):
+    for _ in range(CALLS):
+        if expect is None:
+            f()
+        else:
+            try:
+                f()
+            except expect:
+                pass
+
+
+@pytest.mark.parametrize("name", list(ENTRY_POINTS) + list(ERROR_PATHS))
+def test_no_leak(name):
+    f, expect = (ENTRY_POINTS[name], None) if name in ENTRY_POINTS else ERROR_PATHS[name]
+    operands = [q, k, v, mask, out, big] + W
+    run_many(f, expect)  # warm up caches, arenas and NumPy's internals
+    gc.collect()
+    refs = [sys.getrefcount(a) for a in operands]
+    rss0 = rss_kib()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    run_many(f, expect)
+    gc.collect()
+    grown = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    rss_growth = rss_kib() - rss0
+    assert [sys.getrefcount(a) for a in operands] == refs
+    assert grown < 64 * 1024, f"{name}: traced memory grew by {grown} bytes"
+    assert rss_growth < 4 * 1024, f"{name}: resident size grew by {rss_growth} KiB"
+
+
+def test_output_refcount_is_one_reference():
+    r = cattn.scaled_dot_product_attention(q, k, v)
+    assert sys.getrefcount(r) == 2  # r and getrefcount's argument
+    o, w = cattn.scaled_dot_product_attention(q, k, v, return_weights=True)
+    assert sys.getrefcount(o) == 2 and sys.getrefcount(w) == 2
