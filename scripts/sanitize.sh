@@ -18,17 +18,43 @@ export LDFLAGS="-fsanitize=address,undefined"
 python setup.py -q build_ext --inplace 2>&1 | grep -v -i "deprecat" || true
 ls python/cattn/_cattn*.so >/dev/null
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
-export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:print_summary=1"
+# allocator_may_return_null: a huge request returns NULL, as from the real malloc, so that the
+# out-of-memory paths are tested instead of reported; reports go to files, because pytest
+# captures the test process's stderr and an abort would swallow them
+export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:print_summary=1:allocator_may_return_null=1:log_path=$work/report"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONMALLOC=malloc PYTHONPATH="$work/python"
 python -c "import cattn, sys; assert cattn.__file__.startswith('$work'), cattn.__file__; print('sanitized build:', cattn.__file__)"
+export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$work/report"
+reports() {  # print every sanitizer report and fail if there is one; the warnings that a huge
+    # request failed (the out-of-memory tests make them on purpose) are counted, not failed on
+    local errors warnings
+    errors=$(cat "$work"/report.* 2>/dev/null | grep -c -E "ERROR: |runtime error|SUMMARY: " || true)
+    warnings=$(cat "$work"/report.* 2>/dev/null | grep -c "failed to allocate" || true)
+    echo "sanitizer reports: $errors (and $warnings refused huge allocations, as intended)"
+    if [ "$errors" != "0" ]; then
+        cat "$work"/report.*
+        exit 1
+    fi
+    rm -f "$work"/report.*
+}
 if [ "${CATTN_SANITIZE_TESTS:-1}" = "1" ]; then
     # the notebooks run their own kernels, which would not load the sanitized build
-    python -m pytest -q -p no:cacheprovider tests -k "not notebook" "$@"
+    python -m pytest -q -p no:cacheprovider tests -k "not notebook" "$@" || { reports; exit 1; }
+    reports
 fi
 if [ -n "${CATTN_FUZZ_SECONDS:-}" ]; then
-    # the fuzz harness under the same build, for a bounded time, on a copy of the kept corpus
+    # Fuzzing in two halves.  gcc's sanitizer runtime, preloaded, takes over the coverage hooks of
+    # atheris's libFuzzer (and gcc cannot emit libFuzzer's C coverage), so:
+    #   1. coverage-guided (by cattn's Python paths) on the regular build, growing the corpus;
+    #   2. every input of that corpus replayed, then mutated further, under ASan + UBSan.
     cp -r "$here/fuzz" "$work/fuzz"
-    python "$work/fuzz/fuzz_cattn.py" "$work/fuzz/corpus" -max_total_time="$CATTN_FUZZ_SECONDS" \
-        -rss_limit_mb=4096 -timeout=20 -print_final_stats=1
+    half=$(( CATTN_FUZZ_SECONDS / 2 ))
+    env -u LD_PRELOAD -u PYTHONPATH -u PYTHONMALLOC python "$work/fuzz/fuzz_cattn.py" \
+        "$work/fuzz/corpus" -max_total_time="$half" -rss_limit_mb=4096 -timeout=20 \
+        -print_final_stats=1
+    echo "corpus after the guided half: $(ls "$work/fuzz/corpus" | wc -l) inputs"
+    python "$work/fuzz/fuzz_cattn.py" "$work/fuzz/corpus" -max_total_time="$half" \
+        -rss_limit_mb=4096 -timeout=20 -print_final_stats=1 || { reports; exit 1; }
+    reports
 fi

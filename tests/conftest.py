@@ -1,9 +1,18 @@
 """Shared fixtures: every kernel test runs on every CPU code path this machine has."""
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, settings
 
 import cattn
 from cattn import _cattn
+
+# Hypothesis profiles: "default" for every pytest run, "thorough" (2,000 cases per property) for
+# CI's dedicated run: pytest tests/test_properties.py --hypothesis-profile=thorough
+settings.register_profile("default", max_examples=40, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("thorough", max_examples=2000, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("default")
 
 LEVELS = ["ref", "avx2", "avx512"]
 AVAILABLE = LEVELS[: LEVELS.index(_cattn.get_config()["best"]) + 1]

@@ -2,6 +2,7 @@
 inputs' and outputs' reference counts unchanged, Python's traced memory within 64 KiB and the
 process's resident size flat."""
 import gc
+import os
 import sys
 import tracemalloc
 
@@ -86,7 +87,10 @@ def test_no_leak(name):
     rss_growth = rss_kib() - rss0
     assert [sys.getrefcount(a) for a in operands] == refs
     assert grown < 64 * 1024, f"{name}: traced memory grew by {grown} bytes"
-    assert rss_growth < 4 * 1024, f"{name}: resident size grew by {rss_growth} KiB"
+    # under AddressSanitizer freed memory waits in a quarantine, so the resident size grows by
+    # design there; scripts/sanitize.sh checks memory errors instead
+    if "libasan" not in os.environ.get("LD_PRELOAD", ""):
+        assert rss_growth < 4 * 1024, f"{name}: resident size grew by {rss_growth} KiB"
 
 
 def test_output_refcount_is_one_reference():

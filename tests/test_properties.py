@@ -7,17 +7,13 @@ broadcasting, empty dimensions and 1-D promotion are all drawn. The default `pyt
 float32 rtol 5e-6 / atol 1e-5 (elements are drawn in [-1, 1])."""
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import cattn
 import reference as ref
 
-settings.register_profile("default", max_examples=40, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=2000, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
 
 DTYPES = st.sampled_from([np.float32, np.float64])
 
@@ -100,4 +96,4 @@ def test_multi_head_attention(data, dtype, masking):
     got = cattn.multi_head_attention(xq, xk, xv, *W, **kw)
     want, _ = ref.mha(xq, xk, xv, *W, mask=None if mask is None else
                       (mask if mask.ndim == 4 else mask[None]), scale=1 / np.sqrt(d))
-    np.testing.assert_allclose(got, want, rtol=tol(dtype)["rtol"] * 10, atol=tol(dtype)["atol"] * 10)
+    np.testing.assert_allclose(got, want, **tol(dtype))
