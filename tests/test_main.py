@@ -48,3 +48,29 @@ def test_cattn_arch_environment(arch, expect):
     else:  # an unknown name warns and keeps the best level
         assert "CATTN_ARCH='bogus'" in r.stderr
         assert r.stdout.strip() == _cattn.get_config()["best"]
+
+
+def test_demo_steps_prints_every_step():
+    r = subprocess.run([sys.executable, "-m", "cattn", "--steps"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    for text in ("Q (queries", "K (keys", "V (values", "scores = Q K^T", "scaled_scores",
+                 "mask (True = may attend)", "softmax", "output = weights V", "OK"):
+        assert text in r.stdout
+    assert "[[0.881 0.119]" in r.stdout
+
+
+def test_demo_heads_prints_text_heatmaps():
+    r = subprocess.run([sys.executable, "-m", "cattn", "--heads"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.count(" head ") == 8  # 4 heads, self- and cross-attention
+    assert "l'Afrique" in r.stdout and "September" in r.stdout and "parameters: 1088" in r.stdout
+    assert any(ch in r.stdout for ch in "▒▓█")
+    assert "steps().output equals the fused forward pass: OK" in r.stdout
+
+
+def test_demo_rejects_unknown_options():
+    r = subprocess.run([sys.executable, "-m", "cattn", "--nope"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and "unknown option '--nope'" in r.stderr
