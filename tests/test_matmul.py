@@ -14,7 +14,7 @@ SIZES = [0, 1, 3, 8, 17, 33]
 
 @pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n,k,m", [(n, k, m) for n in SIZES for k in SIZES for m in (0, 1, 5, 16, 19)])
+@pytest.mark.parametrize("n,k,m", [(n, k, m) for n in SIZES for k in SIZES for m in (0, 1, 5, 8, 16, 19)])
 def test_shapes(kernel, dtype, n, k, m):
     rng = np.random.default_rng(n * 1000 + k * 10 + m)
     a = rng.standard_normal((n, k)).astype(dtype)
