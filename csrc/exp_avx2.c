@@ -74,13 +74,13 @@ static inline __m256d exp4(__m256d x)
     return _mm256_blendv_pd(y, _mm256_set1_pd(INFINITY), over);
 }
 
-/* y[i] = exp(x[i] - shift), returns the sum (the tail goes through a masked-in final vector). */
-float cattn_sexp_sum_avx2(float *y, const float *x, float shift, ptrdiff_t n)
+/* y[i] = exp(scale*x[i] - shift), returns the sum (the tail goes through a final vector). */
+float cattn_sexp_sum_avx2(float *y, const float *x, float scale, float shift, ptrdiff_t n)
 {
-    __m256 s = _mm256_set1_ps(shift), acc = _mm256_setzero_ps();
+    __m256 a = _mm256_set1_ps(scale), s = _mm256_set1_ps(shift), acc = _mm256_setzero_ps();
     ptrdiff_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), s));
+        __m256 e = exp8(_mm256_fmsub_ps(a, _mm256_loadu_ps(x + i), s));
         _mm256_storeu_ps(y + i, e);
         acc = _mm256_add_ps(acc, e);
     }
@@ -90,7 +90,7 @@ float cattn_sexp_sum_avx2(float *y, const float *x, float shift, ptrdiff_t n)
     if (i < n) {
         float in[8] = {0}, out[8];
         for (ptrdiff_t j = 0; j < n - i; j++) in[j] = x[i + j];
-        _mm256_storeu_ps(out, exp8(_mm256_sub_ps(_mm256_loadu_ps(in), s)));
+        _mm256_storeu_ps(out, exp8(_mm256_fmsub_ps(a, _mm256_loadu_ps(in), s)));
         for (ptrdiff_t j = 0; j < n - i; j++) {
             y[i + j] = out[j];
             sum += out[j];
@@ -99,12 +99,12 @@ float cattn_sexp_sum_avx2(float *y, const float *x, float shift, ptrdiff_t n)
     return sum;
 }
 
-double cattn_dexp_sum_avx2(double *y, const double *x, double shift, ptrdiff_t n)
+double cattn_dexp_sum_avx2(double *y, const double *x, double scale, double shift, ptrdiff_t n)
 {
-    __m256d s = _mm256_set1_pd(shift), acc = _mm256_setzero_pd();
+    __m256d a = _mm256_set1_pd(scale), s = _mm256_set1_pd(shift), acc = _mm256_setzero_pd();
     ptrdiff_t i = 0;
     for (; i + 4 <= n; i += 4) {
-        __m256d e = exp4(_mm256_sub_pd(_mm256_loadu_pd(x + i), s));
+        __m256d e = exp4(_mm256_fmsub_pd(a, _mm256_loadu_pd(x + i), s));
         _mm256_storeu_pd(y + i, e);
         acc = _mm256_add_pd(acc, e);
     }
@@ -114,7 +114,7 @@ double cattn_dexp_sum_avx2(double *y, const double *x, double shift, ptrdiff_t n
     if (i < n) {
         double in[4] = {0}, out[4];
         for (ptrdiff_t j = 0; j < n - i; j++) in[j] = x[i + j];
-        _mm256_storeu_pd(out, exp4(_mm256_sub_pd(_mm256_loadu_pd(in), s)));
+        _mm256_storeu_pd(out, exp4(_mm256_fmsub_pd(a, _mm256_loadu_pd(in), s)));
         for (ptrdiff_t j = 0; j < n - i; j++) {
             y[i + j] = out[j];
             sum += out[j];

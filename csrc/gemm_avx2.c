@@ -110,8 +110,8 @@ void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t
 #undef ADD
 }
 
-float cattn_sexp_sum_avx2(float *y, const float *x, float shift, ptrdiff_t n);
-double cattn_dexp_sum_avx2(double *y, const double *x, double shift, ptrdiff_t n);
+float cattn_sexp_sum_avx2(float *y, const float *x, float scale, float shift, ptrdiff_t n);
+double cattn_dexp_sum_avx2(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 
 /* Overwrite the table entries this level provides (called by cpu.c after the probe). */
 void cattn_kernels_fill_avx2(cattn_kernel_table *t)

@@ -21,9 +21,11 @@ typedef void (*cattn_dgemm_ukr)(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptr
                                 const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc,
                                 int accumulate);
 
-/* y[i] = exp(x[i] - shift) for i < n, returns the sum of the y[i] (contiguous rows). */
-typedef float (*cattn_sexp_sum)(float *y, const float *x, float shift, ptrdiff_t n);
-typedef double (*cattn_dexp_sum)(double *y, const double *x, double shift, ptrdiff_t n);
+/* y[i] = exp(scale*x[i] - shift) for i < n (one fused multiply-add before the exp), returns
+ * the sum of the y[i] (contiguous rows; y may be x). */
+typedef float (*cattn_sexp_sum)(float *y, const float *x, float scale, float shift, ptrdiff_t n);
+typedef double (*cattn_dexp_sum)(double *y, const double *x, double scale, double shift,
+                                 ptrdiff_t n);
 
 typedef struct {
     cattn_level level;
@@ -46,8 +48,8 @@ void cattn_sgemm_ukr_ref(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t c
                          const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
 void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
                          const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
-float cattn_sexp_sum_ref(float *y, const float *x, float shift, ptrdiff_t n);
-double cattn_dexp_sum_ref(double *y, const double *x, double shift, ptrdiff_t n);
+float cattn_sexp_sum_ref(float *y, const float *x, float scale, float shift, ptrdiff_t n);
+double cattn_dexp_sum_ref(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4
