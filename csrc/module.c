@@ -6,6 +6,7 @@
 #include "loops.h"
 #include <numpy/arrayobject.h>
 #include <numpy/ufuncobject.h>
+#include <math.h>
 
 /* ---- the ufuncs ---------------------------------------------------------------------------- */
 
@@ -206,7 +207,79 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
     return PyLong_FromLong(cattn_get_num_threads());
 }
 
+/* ---- the direct path of scaled_dot_product_attention ------------------------------------- */
+
+/* sdpa_direct(q, k, v, scale, causal): the common call -- three C-contiguous, aligned, native
+ * arrays of one float dtype and the same batch shape, no mask, no weights, no out= -- without the
+ * ufunc machinery (a tiny call costs a third).  Anything else returns NotImplemented and the
+ * Python function takes the general path through the gufuncs, which owns every error message.
+ * The work itself runs through the same inner loop as the gufunc. */
+static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    if (nargs != 5) Py_RETURN_NOTIMPLEMENTED;
+    PyArrayObject *a[3];
+    for (int i = 0; i < 3; i++) {
+        if (!PyArray_CheckExact(args[i])) Py_RETURN_NOTIMPLEMENTED;
+        a[i] = (PyArrayObject *)args[i];
+        if (!PyArray_IS_C_CONTIGUOUS(a[i]) || !PyArray_ISALIGNED(a[i]) ||
+            !PyArray_ISNOTSWAPPED(a[i]))
+            Py_RETURN_NOTIMPLEMENTED;
+    }
+    int type = PyArray_TYPE(a[0]), nd = PyArray_NDIM(a[0]);
+    if ((type != NPY_FLOAT && type != NPY_DOUBLE) || nd < 2) Py_RETURN_NOTIMPLEMENTED;
+    for (int i = 1; i < 3; i++)
+        if (PyArray_TYPE(a[i]) != type || PyArray_NDIM(a[i]) != nd) Py_RETURN_NOTIMPLEMENTED;
+    const npy_intp *dq = PyArray_DIMS(a[0]), *dk = PyArray_DIMS(a[1]), *dv = PyArray_DIMS(a[2]);
+    npy_intp N = 1;
+    for (int d = 0; d < nd - 2; d++) {
+        if (dk[d] != dq[d] || dv[d] != dq[d]) Py_RETURN_NOTIMPLEMENTED;
+        N *= dq[d];
+    }
+    npy_intp L = dq[nd - 2], E = dq[nd - 1], S = dk[nd - 2], Ev = dv[nd - 1];
+    if (dk[nd - 1] != E || dv[nd - 2] != S || E == 0) Py_RETURN_NOTIMPLEMENTED;
+    double scale = 1.0 / sqrt((double)E);
+    if (args[3] != Py_None) {
+        if (!PyFloat_CheckExact(args[3]) && !PyLong_CheckExact(args[3])) Py_RETURN_NOTIMPLEMENTED;
+        scale = PyFloat_AsDouble(args[3]);
+        if (scale == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            Py_RETURN_NOTIMPLEMENTED;
+        }
+    }
+    int causal = PyObject_IsTrue(args[4]);
+    if (causal < 0) return NULL;
+    npy_intp od[NPY_MAXDIMS];
+    for (int d = 0; d < nd - 1; d++) od[d] = dq[d];
+    od[nd - 1] = Ev;
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(nd, od, type);
+    if (out == NULL) return NULL;
+    /* the gufunc loop's arguments: outer loop over the N batch items, core strides in bytes */
+    const npy_intp item = type == NPY_FLOAT ? 4 : 8;
+    float sf = (float)scale;
+    char *argv[5] = {PyArray_BYTES(a[0]), PyArray_BYTES(a[1]), PyArray_BYTES(a[2]),
+                     type == NPY_FLOAT ? (char *)&sf : (char *)&scale, PyArray_BYTES(out)};
+    npy_intp dims[5] = {N, L, E, S, Ev};
+    npy_intp steps[13] = {L * E * item, S * E * item, S * Ev * item, 0, L * Ev * item,
+                          E * item, item, E * item, item, Ev * item, item, Ev * item, item};
+    static const cattn_loop_cfg plain = {0, CATTN_MASK_NONE}, masked = {0, CATTN_MASK_CAUSAL};
+    void *cfg = (void *)(causal ? &masked : &plain);
+    int big = (double)N * (double)L * (double)S * (double)(E + Ev) > 1e5;
+    PyThreadState *ts = big ? PyEval_SaveThread() : NULL;  /* the kernels never touch Python */
+    if (type == NPY_FLOAT) cattn_loop_attention_f(argv, dims, steps, cfg);
+    else cattn_loop_attention_d(argv, dims, steps, cfg);
+    if (ts != NULL) PyEval_RestoreThread(ts);
+    if (PyErr_Occurred()) {  /* out of memory for scratch, reported by the loop */
+        Py_DECREF(out);
+        return NULL;
+    }
+    return (PyObject *)out;
+}
+
 static PyMethodDef methods[] = {
+    {"sdpa_direct", (PyCFunction)(void (*)(void))sdpa_direct, METH_FASTCALL,
+     "sdpa_direct(q, k, v, scale_or_None, causal): the common call without the ufunc machinery, "
+     "or NotImplemented."},
     {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},

@@ -274,3 +274,33 @@ def test_bad_scale(scale):
     q, k, v = qkv((3, 8), 5)
     with pytest.raises(TypeError, match=r"^scaled_dot_product_attention: scale must be a real"):
         sdpa(q, k, v, scale=scale)
+
+
+# ---- the direct path (C, no ufunc machinery) for the common call ----------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape_q,S", [((4, 16), 4), ((2, 3, 70, 16), 90), ((0, 5, 8), 3),
+                                       ((3, 0, 8), 4), ((2, 5, 8), 0)])
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("scale", [None, 0.3, 2])
+def test_direct_path_is_bitwise_the_gufunc(dtype, shape_q, S, causal, scale):
+    q, k, v = qkv(shape_q, S, 6, dtype)
+    got = _cattn.sdpa_direct(q, k, v, scale, causal)
+    assert isinstance(got, np.ndarray) and got.dtype == dtype
+    sc = dtype(1 / np.sqrt(q.shape[-1]) if scale is None else scale)
+    uf = _cattn.causal_attention if causal else _cattn.attention
+    np.testing.assert_array_equal(got, uf(q, k, v, sc))
+    np.testing.assert_array_equal(sdpa(q, k, v, is_causal=causal, scale=scale), got)
+
+
+def test_direct_path_declines_what_it_does_not_handle():
+    q, k, v = qkv((4, 8), 5)
+    declined = [
+        (q.astype(np.float16), k, v), (q, k.astype(np.float32), v), (q.T.copy().T, k, v),
+        (q[None], k, v), (q[:, :0], k[:, :0], v), (q.tolist(), k, v), (q, k[:, :7], v),
+        (q, k, v[:4]), (q.astype(">f8"), k, v),
+    ]
+    for a in declined:
+        assert _cattn.sdpa_direct(*a, None, False) is NotImplemented
+    assert _cattn.sdpa_direct(q, k, v, "x", False) is NotImplemented
+    assert _cattn.sdpa_direct(q, k, v, np.float64(0.5), False) is NotImplemented
