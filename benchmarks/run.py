@@ -80,6 +80,9 @@ def run_cases(cases, budget):
     for case in cases:
         check(case)
         for who, f in case.funcs.items():
+            # OpenBLAS's idle threads spin for a while after a call and would steal the cores
+            # from whoever is timed next: let them settle first
+            time.sleep(0.3)
             case.times[who] = median_time(f, budget)
         rows.append(case)
         t = case.times

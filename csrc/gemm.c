@@ -13,7 +13,11 @@
 #define NR (cattn_kernels.snr)
 #define REF_MR CATTN_REF_SMR
 #define REF_NR CATTN_REF_SNR
+#define BLOCK_MC 96   /* a packed block of a: 96 x 256 floats = 96 KiB, in L2 */
+#define BLOCK_NC 2048 /* a packed block of b: 256 x 2048 floats = 2 MiB, in L3 */
 #include "gemm.inc"
+#undef BLOCK_MC
+#undef BLOCK_NC
 #undef T
 #undef P
 #undef UKR
@@ -29,4 +33,6 @@
 #define NR (cattn_kernels.dnr)
 #define REF_MR CATTN_REF_DMR
 #define REF_NR CATTN_REF_DNR
+#define BLOCK_MC 48   /* the same bytes as for float: 48 x 256 doubles = 96 KiB */
+#define BLOCK_NC 1024 /* 256 x 1024 doubles = 2 MiB */
 #include "gemm.inc"
