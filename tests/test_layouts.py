@@ -5,25 +5,10 @@ import numpy as np
 import pytest
 
 import cattn
+from conftest import layouts
 
 pytestmark = pytest.mark.usefixtures("level")
 R = np.random.default_rng(0)
-
-
-def layouts(a):
-    """The values of a in awkward layouts, by name (a has at least 2 dims)."""
-    out = {"C": np.ascontiguousarray(a), "F": np.asfortranarray(a),
-           "transposed": np.ascontiguousarray(np.swapaxes(a, -1, -2)).swapaxes(-1, -2)}
-    big = np.zeros(a.shape[:-1] + (2 * a.shape[-1],), a.dtype)
-    big[..., ::2] = a
-    out["step2"] = big[..., ::2]
-    out["negative"] = np.ascontiguousarray(a[..., ::-1, ::-1])[..., ::-1, ::-1]
-    out["byteswapped"] = a.astype(a.dtype.newbyteorder())
-    buf = np.zeros(a.nbytes + 1, np.uint8)
-    un = buf[1:].view(a.dtype).reshape(a.shape)
-    un[...] = a
-    out["unaligned"] = un
-    return out
 
 
 def broadcast_row(a):
