@@ -1,7 +1,8 @@
 """Build cattn's C extension.
 
 The kernels in csrc/ are plain C; the files named *_avx2.c / *_avx512.c are compiled with their own
-ISA flags and only run after the CPU probe in cpu.c says they may (no -march=native anywhere).
+ISA flags and only run after the CPU probe in cpu.c says they may: the portable files get no
+ISA flags at all, so the extension runs on any x86-64 (runtime dispatch, not a native-CPU build).
 """
 import os
 import platform

@@ -3,7 +3,6 @@
  * Both are written once (gemm.inc) and instantiated for float and double below.
  */
 #include <stdlib.h>
-#include <string.h>
 #include "kernels.h"
 
 #define T float

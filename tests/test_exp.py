@@ -18,7 +18,7 @@ def test_ulp_error_is_bounded(dtype, lo, hi, bound, exact):
     t = np.exp(x.astype(exact))
     ulp = np.abs((y.astype(exact) - t) / np.spacing(t.astype(dtype)).astype(exact))
     assert float(ulp.max()) <= bound
-    assert np.isfinite(total) is np.False_ or total > 0
+    assert total > 0  # (inf for float32: the range reaches exp(88.7))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
