@@ -3,6 +3,12 @@
 The kernels in csrc/ are plain C; the files named *_avx2.c / *_avx512.c are compiled with their own
 ISA flags and only run after the CPU probe in cpu.c says they may: the portable files get no
 ISA flags at all, so the extension runs on any x86-64 (runtime dispatch, not a native-CPU build).
+
+Test builds only: CATTN_EMULATE_AVX512=<dir> (the include directory of SIMDe, e.g.
+`python -c "import simde_py; print(simde_py.get_include())"` after `pip install simde-py`) compiles
+the *_avx512.c files against SIMDe's portable AVX-512 intrinsics on AVX2 instead, and lets the
+probe offer that level on any AVX2 CPU -- so the AVX-512 kernels run under the test suite on a
+machine without AVX-512 (.ci/run does this).  Slower than either real level; never for users.
 """
 import os
 import platform
@@ -23,6 +29,16 @@ def is_x86():
     return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") and sys.platform != "win32"
 
 
+def emulate_avx512():
+    """The SIMDe include directory when this is an emulated AVX-512 test build, else None."""
+    path = os.environ.get("CATTN_EMULATE_AVX512", "")
+    if not path:
+        return None
+    if not os.path.isfile(os.path.join(path, "simde", "x86", "avx512.h")):
+        sys.exit(f"CATTN_EMULATE_AVX512={path!r}: no simde/x86/avx512.h there (pip install simde-py)")
+    return path
+
+
 def isa_sources():
     """ISA-specific sources present in csrc/, by level."""
     found = {}
@@ -38,13 +54,19 @@ class BuildExt(build_ext):
 
     def build_extension(self, ext):
         if is_x86():
+            simde = emulate_avx512()
+            if simde:
+                ext.define_macros.append(("CATTN_EMULATE_AVX512", "1"))
             for level, sources in isa_sources().items():
+                flags, includes = ISA_FLAGS[level], ext.include_dirs
+                if level == "avx512" and simde:
+                    flags, includes = ISA_FLAGS["avx2"] + ["-Wno-psabi"], includes + [simde]
                 objects = self.compiler.compile(
                     sources,
                     output_dir=self.build_temp,
                     macros=ext.define_macros,
-                    include_dirs=ext.include_dirs,
-                    extra_postargs=ext.extra_compile_args + ISA_FLAGS[level],
+                    include_dirs=includes,
+                    extra_postargs=ext.extra_compile_args + flags,
                 )
                 ext.extra_objects.extend(objects)
                 ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))

@@ -44,7 +44,10 @@ static cattn_level probe(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
-#if defined(CATTN_HAVE_AVX512)
+#if defined(CATTN_HAVE_AVX512) && defined(CATTN_EMULATE_AVX512)
+    /* a test build: the AVX-512 kernels run on SIMDe's emulation, which needs AVX2 + FMA */
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CATTN_LEVEL_AVX512;
+#elif defined(CATTN_HAVE_AVX512)
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
         __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
         return CATTN_LEVEL_AVX512;

@@ -163,9 +163,15 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 static PyObject *get_config(PyObject *self, PyObject *noargs)
 {
     (void)self, (void)noargs;
-    return Py_BuildValue("{s:s,s:s,s:s,s:i}", "version", CATTN_VERSION, "level",
+#if defined(CATTN_EMULATE_AVX512)
+    const int emulated = 1;  /* a test build: avx512 runs on SIMDe (setup.py) */
+#else
+    const int emulated = 0;
+#endif
+    return Py_BuildValue("{s:s,s:s,s:s,s:i,s:N}", "version", CATTN_VERSION, "level",
                          cattn_level_name(cattn_level_current()), "best",
-                         cattn_level_name(cattn_level_best()), "threads", cattn_get_num_threads());
+                         cattn_level_name(cattn_level_best()), "threads", cattn_get_num_threads(),
+                         "avx512_emulated", PyBool_FromLong(emulated));
 }
 
 static PyObject *set_level(PyObject *self, PyObject *arg)

@@ -15,7 +15,7 @@ cp -r "$here/csrc" "$here/python" "$here/tests" "$here/examples" "$here/setup.py
 cd "$work"
 export CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
 export LDFLAGS="-fsanitize=address,undefined"
-python setup.py -q build_ext --inplace 2>&1 | grep -v -i "deprecat" || true
+python setup.py -q build_ext --inplace --force 2>&1 | grep -v -i "deprecat" || true
 ls python/cattn/_cattn*.so >/dev/null
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 # allocator_may_return_null: a huge request returns NULL, as from the real malloc, so that the
@@ -24,7 +24,7 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:print_summary=1:allocator_may_return_null=1:log_path=$work/report"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONMALLOC=malloc PYTHONPATH="$work/python"
-python -c "import cattn, sys; assert cattn.__file__.startswith('$work'), cattn.__file__; print('sanitized build:', cattn.__file__)"
+python -c "import cattn, sys; assert cattn.__file__.startswith('$work'), cattn.__file__; print('sanitized build:', cattn.__file__, cattn._config.config())"
 export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$work/report"
 reports() {  # print every sanitizer report and fail if there is one; the warnings that a huge
     # request failed (the out-of-memory tests make them on purpose) are counted, not failed on

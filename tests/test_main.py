@@ -29,6 +29,8 @@ def test_show_config(capsys):
     cattn.show_config()
     out = capsys.readouterr().out
     assert cattn.__version__ in out and _cattn.get_config()["level"] in out
+    # a SIMDe test build (scripts/emulate_avx512.sh) says so; a normal build never does
+    assert ("emulation" in out) == _cattn.get_config()["avx512_emulated"]
 
 
 def test_set_level_errors():

@@ -30,6 +30,8 @@ def show_config():
     available = levels[: levels.index(c["best"]) + 1]
     print(f"cattn {c['version']}")
     print(f"  code paths: {', '.join(available)} available on this CPU and build")
+    if c.get("avx512_emulated"):
+        print("  note      : a test build -- avx512 runs on SIMDe's emulation, not the CPU's AVX-512")
     print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512 or cattn.set_level caps it)")
     print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
 

@@ -1,0 +1,139 @@
+/* gemm_avx512.c -- register-blocked GEMM microkernels for AVX-512F (compiled with -mavx512f,
+ * run only after cpu.c's probe).
+ *
+ * float:  c (12,32) (+)= a (12,k) · b (k,32): 24 zmm accumulators (12 rows × 2 vectors of 16),
+ * double: c (12,16) (+)= a (12,k) · b (k,16): 24 zmm accumulators (12 rows × 2 vectors of 8).
+ * Per step p: two vector loads of the packed b row, twelve broadcasts of the packed a column,
+ * twenty-four FMAs.  24 accumulators + 2 b vectors + 1 broadcast fit the 32 zmm registers, and 12
+ * rows divide attention's 72-query blocks and the driver's 96 / 48-row blocks of a.
+ */
+#include "avx512.h"
+#include "kernels.h"
+
+#define SMR 12
+#define SNR 32
+#define DMR 12
+#define DNR 16
+
+/* As in gemm_avx2.c: named accumulators (an array would live in memory). */
+#define ROW_FMA(i, ai)                     \
+    c##i##0 = FMA(ai, b0, c##i##0);        \
+    c##i##1 = FMA(ai, b1, c##i##1);
+
+/* Write (or add) accumulators c<i>0, c<i>1 to row r of c (rows 10 and 11 are named A and B): two vectors when c's row is contiguous, else through a
+ * small buffer. */
+#define STORE_ROW(i, r)                                                                        \
+    do {                                                                                      \
+        if (csc == 1) {                                                                       \
+            TY *ci = c + (r) * rsc;                                                           \
+            if (accumulate) {                                                                 \
+                c##i##0 = ADD(c##i##0, LOAD(ci));                                             \
+                c##i##1 = ADD(c##i##1, LOAD(ci + W));                                         \
+            }                                                                                 \
+            STORE(ci, c##i##0);                                                               \
+            STORE(ci + W, c##i##1);                                                           \
+        } else {                                                                              \
+            TY t[2 * W];                                                                      \
+            STORE(t, c##i##0);                                                                \
+            STORE(t + W, c##i##1);                                                            \
+            for (int j = 0; j < 2 * W; j++) {                                                 \
+                TY *x = c + (r) * rsc + j * csc;                                              \
+                *x = accumulate ? *x + t[j] : t[j];                                           \
+            }                                                                                 \
+        }                                                                                     \
+    } while (0)
+
+/* a is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9. */
+#define UKR_BODY(NR_)                                                                         \
+    VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
+    VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
+    VEC c60 = ZERO(), c61 = ZERO(), c70 = ZERO(), c71 = ZERO(), c80 = ZERO(), c81 = ZERO();   \
+    VEC c90 = ZERO(), c91 = ZERO(), cA0 = ZERO(), cA1 = ZERO(), cB0 = ZERO(), cB1 = ZERO();   \
+    const TY *a0 = a, *a3 = a + 3 * rsa, *a6 = a + 6 * rsa, *a9 = a + 9 * rsa;                \
+    for (ptrdiff_t p = 0; p < k; p++) {                                                       \
+        VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \
+        ai = BCAST(*a0); ROW_FMA(0, ai)                                                       \
+        ai = BCAST(a0[rsa]); ROW_FMA(1, ai)                                                   \
+        ai = BCAST(a0[2 * rsa]); ROW_FMA(2, ai)                                               \
+        ai = BCAST(*a3); ROW_FMA(3, ai)                                                       \
+        ai = BCAST(a3[rsa]); ROW_FMA(4, ai)                                                   \
+        ai = BCAST(a3[2 * rsa]); ROW_FMA(5, ai)                                               \
+        ai = BCAST(*a6); ROW_FMA(6, ai)                                                       \
+        ai = BCAST(a6[rsa]); ROW_FMA(7, ai)                                                   \
+        ai = BCAST(a6[2 * rsa]); ROW_FMA(8, ai)                                               \
+        ai = BCAST(*a9); ROW_FMA(9, ai)                                                       \
+        ai = BCAST(a9[rsa]); ROW_FMA(A, ai)                                                   \
+        ai = BCAST(a9[2 * rsa]); ROW_FMA(B, ai)                                               \
+        a0 += csa;                                                                            \
+        a3 += csa;                                                                            \
+        a6 += csa;                                                                            \
+        a9 += csa;                                                                            \
+        b += NR_;                                                                             \
+    }                                                                                         \
+    STORE_ROW(0, 0); STORE_ROW(1, 1); STORE_ROW(2, 2); STORE_ROW(3, 3); STORE_ROW(4, 4);      \
+    STORE_ROW(5, 5); STORE_ROW(6, 6); STORE_ROW(7, 7); STORE_ROW(8, 8); STORE_ROW(9, 9);      \
+    STORE_ROW(A, 10); STORE_ROW(B, 11);
+
+void cattn_sgemm_ukr_avx512(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
+                            const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+{
+#define TY float
+#define VEC __m512
+#define W 16
+#define ZERO _mm512_setzero_ps
+#define LOAD _mm512_loadu_ps
+#define STORE _mm512_storeu_ps
+#define BCAST _mm512_set1_ps
+#define FMA _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+    UKR_BODY(SNR)
+#undef TY
+#undef VEC
+#undef W
+#undef ZERO
+#undef LOAD
+#undef STORE
+#undef BCAST
+#undef FMA
+#undef ADD
+}
+
+void cattn_dgemm_ukr_avx512(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
+                            const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+{
+#define TY double
+#define VEC __m512d
+#define W 8
+#define ZERO _mm512_setzero_pd
+#define LOAD _mm512_loadu_pd
+#define STORE _mm512_storeu_pd
+#define BCAST _mm512_set1_pd
+#define FMA _mm512_fmadd_pd
+#define ADD _mm512_add_pd
+    UKR_BODY(DNR)
+#undef TY
+#undef VEC
+#undef W
+#undef ZERO
+#undef LOAD
+#undef STORE
+#undef BCAST
+#undef FMA
+#undef ADD
+}
+
+float cattn_sexp_sum_avx512(float *y, const float *x, float scale, float shift, ptrdiff_t n);
+double cattn_dexp_sum_avx512(double *y, const double *x, double scale, double shift, ptrdiff_t n);
+
+/* Overwrite the table entries this level provides (called by cpu.c after the probe). */
+void cattn_kernels_fill_avx512(cattn_kernel_table *t)
+{
+    t->smr = SMR;
+    t->snr = SNR;
+    t->sgemm_ukr = cattn_sgemm_ukr_avx512;
+    t->dmr = DMR;
+    t->dnr = DNR;
+    t->dgemm_ukr = cattn_dgemm_ukr_avx512;
+    t->sexp_sum = cattn_sexp_sum_avx512;
+    t->dexp_sum = cattn_dexp_sum_avx512;
+}
