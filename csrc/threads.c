@@ -1,24 +1,25 @@
-/* threads.c -- the thread count and a parallel for.
+/* threads.c -- the thread count and a parallel for on a small pool of worker threads.
  *
- * cattn_parallel_for() starts its helper threads for one call and joins them before it returns:
- * no pool outlives a call, so nothing is left half-owned in a child made by fork() (a child of a
- * process that used cattn can use cattn at once), and the cost -- tens of microseconds -- is only
- * paid for work large enough to hide it.  Work is split in contiguous, equal ranges that do not
+ * cattn_parallel_for() hands contiguous ranges to the pool's workers and runs the first range
+ * itself; handing over costs a few microseconds where starting a thread cost ~40 us, so smaller
+ * problems are worth splitting.  Work is split in contiguous, equal ranges that do not
  * depend on timing, and each item is computed exactly as it would be serially, so results are
  * bitwise the same for every thread count.  A parallel for inside a worker runs serially.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "kernels.h"
 
 #define MAX_THREADS 256
-#define WORK_PER_THREAD 2.5e7 /* flops per thread below which a thread does not pay (measured:
-                                * a 256^3 GEMM and 8 heads of 128x128 attention are slower on
-                                * two threads than on one here: spawning costs ~40 us) */
+#define WORK_PER_THREAD 5e5 /* flops per thread below which a second thread does not pay:
+                              * handing a range to a spinning worker costs ~1-2 us here, to a
+                              * sleeping one ~20 us (measured, 2-core VM); 5e5 flops take ~10 us */
 
 static int num_threads = 0;  /* 0: not set yet */
 static _Thread_local int in_parallel = 0;
@@ -49,11 +50,144 @@ void cattn_set_num_threads(int n)
     num_threads = n < 1 ? default_threads() : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
+/* ---- the pool ------------------------------------------------------------------------------
+ * Workers are started on first use.  Between calls a worker spins for a few tens of microseconds
+ * (calls often come back to back), then sleeps on a condition variable, so an idle pool costs
+ * nothing.  A call is posted as one atomic word -- (generation << 9) | helpers -- after its jobs
+ * are written, so a worker always reads a call and its helper count together.  One call at a time
+ * owns the pool: a call made while another owns it (two Python threads, say) starts helper threads
+ * for itself.  fork(): the prepare handler waits until no call owns the pool; the child, which has
+ * none of the parent's threads, gets an empty pool that starts its own workers when it first
+ * needs them (tests/test_threads.py forks after using cattn). */
 typedef struct {
     cattn_range_fn fn;
     void *ctx;
     ptrdiff_t begin, end;
 } job;
+
+#define HELPER_BITS 9    /* helpers <= MAX_THREADS - 1 < 2^9        */
+#define SPIN 4000        /* pause instructions before sleeping: ~10-100 us */
+
+static struct {
+    pthread_mutex_t owner;        /* held by the call that uses the pool                    */
+    pthread_mutex_t lock;         /* with the two conditions, for sleeping and waking        */
+    pthread_cond_t wake, done;
+    int workers;                  /* started so far (owner only); worker w runs jobs[w + 1] */
+    int sleepers;                 /* workers asleep on `wake` (under lock)                  */
+    _Atomic unsigned long call;   /* (generation << HELPER_BITS) | helpers                  */
+    atomic_int pending;           /* helpers of the current call still running             */
+    unsigned long born[MAX_THREADS]; /* `call` when worker w was started                    */
+    job jobs[MAX_THREADS];
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, {0}, {{0}}};
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker(void *arg)
+{
+    int w = (int)(intptr_t)arg;
+    in_parallel = 1;
+    pthread_mutex_lock(&pool.lock);
+    unsigned long seen = pool.born[w];  /* the call that started it is still to come */
+    pthread_mutex_unlock(&pool.lock);
+    for (;;) {
+        unsigned long now = seen;
+        for (int i = 0; i < SPIN && now == seen; i++) {
+            cpu_relax();
+            now = atomic_load_explicit(&pool.call, memory_order_acquire);
+        }
+        if (now == seen) {
+            pthread_mutex_lock(&pool.lock);
+            pool.sleepers++;
+            while ((now = atomic_load_explicit(&pool.call, memory_order_acquire)) == seen)
+                pthread_cond_wait(&pool.wake, &pool.lock);
+            pool.sleepers--;
+            pthread_mutex_unlock(&pool.lock);
+        }
+        seen = now;
+        if (w >= (int)(now & ((1u << HELPER_BITS) - 1))) continue;  /* not needed this time */
+        job j = pool.jobs[w + 1];
+        j.fn(j.ctx, j.begin, j.end);
+        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
+            pthread_mutex_lock(&pool.lock);
+            pthread_cond_signal(&pool.done);
+            pthread_mutex_unlock(&pool.lock);
+        }
+    }
+    return NULL;
+}
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&pool.owner);
+    pthread_mutex_lock(&pool.lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&pool.lock);
+    pthread_mutex_unlock(&pool.owner);
+}
+
+static void fork_child(void)  /* the workers did not come along */
+{
+    pthread_mutex_init(&pool.owner, NULL);
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.wake, NULL);
+    pthread_cond_init(&pool.done, NULL);
+    pool.workers = pool.sleepers = 0;
+    atomic_store(&pool.pending, 0);
+}
+
+static void register_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
+
+/* Run jobs[1..t-1] on the pool's workers and jobs[0] here; 0 when the pool was busy. */
+static int run_on_pool(job *jobs, ptrdiff_t t)
+{
+    pthread_once(&atfork_once, register_atfork);
+    if (pthread_mutex_trylock(&pool.owner) != 0) return 0;
+    unsigned long call = atomic_load_explicit(&pool.call, memory_order_relaxed);
+    while (pool.workers < t - 1) {  /* start the missing workers; too few is fine too */
+        pthread_t tid;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&pool.lock);
+        pool.born[pool.workers] = call;
+        pthread_mutex_unlock(&pool.lock);
+        int rc = pthread_create(&tid, &attr, worker, (void *)(intptr_t)pool.workers);
+        pthread_attr_destroy(&attr);
+        if (rc != 0) break;
+        pool.workers++;
+    }
+    int helpers = pool.workers < t - 1 ? pool.workers : (int)t - 1;
+    for (int i = 0; i <= helpers; i++) pool.jobs[i] = jobs[i];
+    atomic_store_explicit(&pool.pending, helpers, memory_order_relaxed);
+    unsigned long next = ((call >> HELPER_BITS) + 1) << HELPER_BITS | (unsigned long)helpers;
+    pthread_mutex_lock(&pool.lock);  /* a worker between its last look and its sleep holds it */
+    atomic_store_explicit(&pool.call, next, memory_order_release);
+    if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
+    pthread_mutex_unlock(&pool.lock);
+    jobs[0].fn(jobs[0].ctx, jobs[0].begin, jobs[0].end);
+    for (ptrdiff_t i = helpers + 1; i < t; i++)  /* ranges no worker could take */
+        jobs[i].fn(jobs[i].ctx, jobs[i].begin, jobs[i].end);
+    for (int i = 0; i < SPIN && atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; i++)
+        cpu_relax();
+    if (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) {
+        pthread_mutex_lock(&pool.lock);
+        while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
+            pthread_cond_wait(&pool.done, &pool.lock);
+        pthread_mutex_unlock(&pool.lock);
+    }
+    pthread_mutex_unlock(&pool.owner);
+    return 1;
+}
 
 static void *run_job(void *arg)
 {
@@ -61,6 +195,20 @@ static void *run_job(void *arg)
     in_parallel = 1;
     j->fn(j->ctx, j->begin, j->end);
     return NULL;
+}
+
+/* The pool is busy: helper threads for this call only. */
+static void run_on_new_threads(job *jobs, ptrdiff_t t)
+{
+    pthread_t tid[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its range to us */
+        started[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
+    jobs[0].fn(jobs[0].ctx, jobs[0].begin, jobs[0].end);
+    for (ptrdiff_t i = 1; i < t; i++) {
+        if (started[i]) pthread_join(tid[i], NULL);
+        else jobs[i].fn(jobs[i].ctx, jobs[i].begin, jobs[i].end);
+    }
 }
 
 void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
@@ -74,22 +222,13 @@ void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
         return;
     }
     job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
     for (ptrdiff_t i = 0; i < t; i++) {
         jobs[i].fn = fn;
         jobs[i].ctx = ctx;
         jobs[i].begin = n * i / t;
         jobs[i].end = n * (i + 1) / t;
     }
-    for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its range to us */
-        started[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
-    int was = in_parallel;
     in_parallel = 1;
-    fn(ctx, jobs[0].begin, jobs[0].end);
-    for (ptrdiff_t i = 1; i < t; i++) {
-        if (started[i]) pthread_join(tid[i], NULL);
-        else fn(ctx, jobs[i].begin, jobs[i].end);
-    }
-    in_parallel = was;
+    if (!run_on_pool(jobs, t)) run_on_new_threads(jobs, t);
+    in_parallel = 0;
 }
