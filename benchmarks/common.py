@@ -40,8 +40,10 @@ def check(case: Case):
                                  f"(max |diff| {err})")
 
 
-def median_time(f: Callable[[], object], budget: float, min_runs: int = 3, max_runs: int = 200):
-    """Median wall time of f over repeated runs, after one warm-up, within about `budget` s."""
+def median_time(f: Callable[[], object], budget: float, min_runs: int = 3, max_runs: int = 200,
+                samples: bool = False):
+    """Median wall time of f over repeated runs, after one warm-up, within about `budget` s
+    (or, with samples=True, the list of run times)."""
     f()
     times = []
     start = time.perf_counter()
@@ -49,7 +51,7 @@ def median_time(f: Callable[[], object], budget: float, min_runs: int = 3, max_r
         t0 = time.perf_counter()
         f()
         times.append(time.perf_counter() - t0)
-    return float(np.median(times))
+    return times if samples else float(np.median(times))
 
 
 def median_time_per_call(f: Callable[[], object], calls: int = 2000, repeats: int = 7):

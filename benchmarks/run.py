@@ -75,15 +75,21 @@ def machine():
             f"PyTorch {torch.__version__ if torch else 'not installed'}")
 
 
+ROUNDS = 3  # the libraries take turns, so that a slow spell of the machine hits them all
+
+
 def run_cases(cases, budget):
     rows = []
     for case in cases:
         check(case)
-        for who, f in case.funcs.items():
-            # OpenBLAS's idle threads spin for a while after a call and would steal the cores
-            # from whoever is timed next: let them settle first
-            time.sleep(0.3)
-            case.times[who] = median_time(f, budget)
+        samples = {who: [] for who in case.funcs}
+        for _ in range(ROUNDS):
+            for who, f in case.funcs.items():
+                # OpenBLAS's idle threads spin for a while after a call and would steal the
+                # cores from whoever is timed next: let them settle first
+                time.sleep(0.3)
+                samples[who] += median_time(f, budget / ROUNDS, min_runs=1, samples=True)
+        case.times = {who: float(np.median(ts)) for who, ts in samples.items()}
         rows.append(case)
         t = case.times
         print(f"  {case.group:<8}{case.name:<40}" + "".join(

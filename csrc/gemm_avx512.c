@@ -5,7 +5,8 @@
  * double: c (12,16) (+)= a (12,k) · b (k,16): 24 zmm accumulators (12 rows × 2 vectors of 8).
  * Per step p: two vector loads of the packed b row, twelve broadcasts of the packed a column,
  * twenty-four FMAs.  24 accumulators + 2 b vectors + 1 broadcast fit the 32 zmm registers, and 12
- * rows divide attention's 72-query blocks and the driver's 96 / 48-row blocks of a.
+ * rows divide attention's 72-query blocks and the driver's 96 / 48-row blocks of a.  As in
+ * gemm_avx2.c, the tile of c is prefetched when the kernel starts.
  */
 #include "avx512.h"
 #include "kernels.h"
@@ -49,6 +50,10 @@
     VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
     VEC c60 = ZERO(), c61 = ZERO(), c70 = ZERO(), c71 = ZERO(), c80 = ZERO(), c81 = ZERO();   \
     VEC c90 = ZERO(), c91 = ZERO(), cA0 = ZERO(), cA1 = ZERO(), cB0 = ZERO(), cB1 = ZERO();   \
+    for (int r = 0; r < 12; r++) { /* c's tile is needed at the end: fetch it now */          \
+        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);                               \
+        _mm_prefetch((const char *)(c + r * rsc + (NR_ - 1) * csc), _MM_HINT_T0);             \
+    }                                                                                         \
     const TY *a0 = a, *a3 = a + 3 * rsa, *a6 = a + 6 * rsa, *a9 = a + 9 * rsa;                \
     for (ptrdiff_t p = 0; p < k; p++) {                                                       \
         VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \
