@@ -85,6 +85,8 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
  * them, one inside a worker. */
 typedef void (*cattn_range_fn)(void *ctx, ptrdiff_t begin, ptrdiff_t end);
 void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx);
+/* How many threads cattn_parallel_for(n, work, ...) would use from here. */
+ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work);
 
 /* The maximum of a contiguous row, ignoring NaN (-INFINITY for an empty row), written with eight
  * independent lanes so that the compiler vectorises it (a single running max is a serial chain). */

@@ -211,12 +211,18 @@ static void run_on_new_threads(job *jobs, ptrdiff_t t)
     }
 }
 
-void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
+ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)
 {
-    if (n <= 0) return;
     ptrdiff_t t = in_parallel ? 1 : cattn_get_num_threads();
     if (t > n) t = n;
     if (work / WORK_PER_THREAD < (double)t) t = (ptrdiff_t)(work / WORK_PER_THREAD);
+    return t < 1 ? 1 : t;
+}
+
+void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
+{
+    if (n <= 0) return;
+    ptrdiff_t t = cattn_parallel_threads(n, work);
     if (t <= 1) {
         fn(ctx, 0, n);
         return;

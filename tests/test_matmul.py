@@ -35,6 +35,29 @@ def test_blocked_sizes(dtype, n, k, m):
     np.testing.assert_allclose(cattn.matmul(a, b), ref.matmul(a, b), rtol * 10, atol * 10)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,k,m", [(400, 300, 200), (130, 513, 97), (1100, 20, 1030), (31, 40, 25)])
+def test_threads_sharing_packed_b(dtype, n, k, m):
+    """With two or more threads, tall products (n >= m) pack b once for all threads (gemm.inc,
+    gemm_shared): several k blocks (k > 256), n past one column block (1030 > 1024 doubles),
+    edge tiles -- the same bits as one thread, and right."""
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((n, k)).astype(dtype)
+    b = rng.standard_normal((k, m)).astype(dtype)
+    before = cattn.get_num_threads()
+    try:
+        got = []
+        for t in (1, 2, 3):
+            cattn.set_num_threads(t)
+            got.append(cattn.matmul(a, b))
+    finally:
+        cattn.set_num_threads(before)
+    rtol, atol = tol(dtype)
+    np.testing.assert_allclose(got[0], ref.matmul(a, b), rtol * 10, atol * 10)
+    for g in got[1:]:
+        np.testing.assert_array_equal(g, got[0])
+
+
 @pytest.mark.parametrize("sa,sb", [
     ((4,), (4,)), ((4,), (4, 3)), ((2, 4), (4,)), ((5, 2, 4), (4,)), ((4,), (5, 4, 3)),
     ((2, 1, 3, 4), (5, 4, 6)), ((1, 3, 4), (2, 1, 4, 2)), ((0, 3, 4), (4, 2)),
