@@ -5,68 +5,37 @@
  * double: c (6,8)  (+)= a (6,k) · b (k,8):  12 ymm accumulators (6 rows × 2 vectors of 4).
  * Per step p: two vector loads of the packed b row, six broadcasts of the packed a column, twelve
  * FMAs -- the BLIS "haswell" shape, which keeps both FMA units busy and fits the 16 ymm registers.
- * The tile of c is prefetched when the kernel starts, so that its loads at the end do not stall
- * (measured: 10-20 % faster GEMMs at n >= 1024, where c no longer fits the caches).
+ * The tile of c is prefetched when the kernel starts (ukr.h).
  */
 #include <immintrin.h>
 #include "kernels.h"
+#include "ukr.h"
 
 #define SMR 6
 #define SNR 16
 #define DMR 6
 #define DNR 8
 
-/* The twelve accumulators are named variables, not an array: GCC keeps an array in memory and
- * stores it on every step, which halves the speed. */
-#define ROW_FMA(V, i, ai)                  \
-    c##i##0 = FMA(ai, b0, c##i##0);        \
-    c##i##1 = FMA(ai, b1, c##i##1);
-
-/* Write (or add) one accumulator row pair to c, contiguous or through a small buffer. */
-#define STORE_ROW(i)                                                                          \
-    do {                                                                                      \
-        if (csc == 1) {                                                                       \
-            TY *ci = c + (i) * rsc;                                                           \
-            if (accumulate) {                                                                 \
-                c##i##0 = ADD(c##i##0, LOAD(ci));                                             \
-                c##i##1 = ADD(c##i##1, LOAD(ci + W));                                         \
-            }                                                                                 \
-            STORE(ci, c##i##0);                                                               \
-            STORE(ci + W, c##i##1);                                                           \
-        } else {                                                                              \
-            TY t[2 * W];                                                                      \
-            STORE(t, c##i##0);                                                                \
-            STORE(t + W, c##i##1);                                                            \
-            for (int j = 0; j < 2 * W; j++) {                                                 \
-                TY *x = c + (i) * rsc + j * csc;                                              \
-                *x = accumulate ? *x + t[j] : t[j];                                           \
-            }                                                                                 \
-        }                                                                                     \
-    } while (0)
-
 /* a is read with strides (rsa, csa): rows 0-2 from a0, rows 3-5 from a3 = a0 + 3 rsa. */
-#define UKR_BODY(MR_, NR_)                                                                    \
+#define UKR_BODY(NR_)                                                                         \
     VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
     VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
-    for (int r = 0; r < 6; r++) { /* c's tile is needed at the end: fetch it now */           \
-        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(c + r * rsc + (NR_ - 1) * csc), _MM_HINT_T0);             \
-    }                                                                                         \
+    PREFETCH_C(6, NR_)                                                                        \
     const TY *a0 = a, *a3 = a + 3 * rsa;                                                      \
     for (ptrdiff_t p = 0; p < k; p++) {                                                       \
         VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \
-        ai = BCAST(a0); ROW_FMA(VEC, 0, ai)                                                   \
-        ai = BCAST(a0 + rsa); ROW_FMA(VEC, 1, ai)                                             \
-        ai = BCAST(a0 + 2 * rsa); ROW_FMA(VEC, 2, ai)                                         \
-        ai = BCAST(a3); ROW_FMA(VEC, 3, ai)                                                   \
-        ai = BCAST(a3 + rsa); ROW_FMA(VEC, 4, ai)                                             \
-        ai = BCAST(a3 + 2 * rsa); ROW_FMA(VEC, 5, ai)                                         \
+        ai = BCAST(a0); ROW_FMA(0, ai)                                                        \
+        ai = BCAST(a0 + rsa); ROW_FMA(1, ai)                                                  \
+        ai = BCAST(a0 + 2 * rsa); ROW_FMA(2, ai)                                              \
+        ai = BCAST(a3); ROW_FMA(3, ai)                                                        \
+        ai = BCAST(a3 + rsa); ROW_FMA(4, ai)                                                  \
+        ai = BCAST(a3 + 2 * rsa); ROW_FMA(5, ai)                                              \
         a0 += csa;                                                                            \
         a3 += csa;                                                                            \
         b += NR_;                                                                             \
     }                                                                                         \
-    (void)(MR_);                                                                                         \
-    STORE_ROW(0); STORE_ROW(1); STORE_ROW(2); STORE_ROW(3); STORE_ROW(4); STORE_ROW(5);
+    STORE_ROW(0, 0); STORE_ROW(1, 1); STORE_ROW(2, 2);                                        \
+    STORE_ROW(3, 3); STORE_ROW(4, 4); STORE_ROW(5, 5);
 
 void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
                           const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
@@ -80,7 +49,7 @@ void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t 
 #define BCAST _mm256_broadcast_ss
 #define FMA _mm256_fmadd_ps
 #define ADD _mm256_add_ps
-    UKR_BODY(SMR, SNR)
+    UKR_BODY(SNR)
 #undef TY
 #undef VEC
 #undef W
@@ -104,7 +73,7 @@ void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t
 #define BCAST _mm256_broadcast_sd
 #define FMA _mm256_fmadd_pd
 #define ADD _mm256_add_pd
-    UKR_BODY(DMR, DNR)
+    UKR_BODY(DNR)
 #undef TY
 #undef VEC
 #undef W

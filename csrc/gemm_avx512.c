@@ -5,55 +5,26 @@
  * double: c (12,16) (+)= a (12,k) · b (k,16): 24 zmm accumulators (12 rows × 2 vectors of 8).
  * Per step p: two vector loads of the packed b row, twelve broadcasts of the packed a column,
  * twenty-four FMAs.  24 accumulators + 2 b vectors + 1 broadcast fit the 32 zmm registers, and 12
- * rows divide attention's 72-query blocks and the driver's 96 / 48-row blocks of a.  As in
- * gemm_avx2.c, the tile of c is prefetched when the kernel starts.
+ * rows divide attention's 72-query blocks and the driver's 96 / 48-row blocks of a.  The tile
+ * of c is prefetched when the kernel starts (ukr.h).
  */
 #include "avx512.h"
 #include "kernels.h"
+#include "ukr.h"
 
 #define SMR 12
 #define SNR 32
 #define DMR 12
 #define DNR 16
 
-/* As in gemm_avx2.c: named accumulators (an array would live in memory). */
-#define ROW_FMA(i, ai)                     \
-    c##i##0 = FMA(ai, b0, c##i##0);        \
-    c##i##1 = FMA(ai, b1, c##i##1);
-
-/* Write (or add) accumulators c<i>0, c<i>1 to row r of c (rows 10 and 11 are named A and B): two vectors when c's row is contiguous, else through a
- * small buffer. */
-#define STORE_ROW(i, r)                                                                        \
-    do {                                                                                      \
-        if (csc == 1) {                                                                       \
-            TY *ci = c + (r) * rsc;                                                           \
-            if (accumulate) {                                                                 \
-                c##i##0 = ADD(c##i##0, LOAD(ci));                                             \
-                c##i##1 = ADD(c##i##1, LOAD(ci + W));                                         \
-            }                                                                                 \
-            STORE(ci, c##i##0);                                                               \
-            STORE(ci + W, c##i##1);                                                           \
-        } else {                                                                              \
-            TY t[2 * W];                                                                      \
-            STORE(t, c##i##0);                                                                \
-            STORE(t + W, c##i##1);                                                            \
-            for (int j = 0; j < 2 * W; j++) {                                                 \
-                TY *x = c + (r) * rsc + j * csc;                                              \
-                *x = accumulate ? *x + t[j] : t[j];                                           \
-            }                                                                                 \
-        }                                                                                     \
-    } while (0)
-
-/* a is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9. */
+/* a is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9.  Rows 10 and
+ * 11 of the tile are named A and B in the accumulators' names. */
 #define UKR_BODY(NR_)                                                                         \
     VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
     VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
     VEC c60 = ZERO(), c61 = ZERO(), c70 = ZERO(), c71 = ZERO(), c80 = ZERO(), c81 = ZERO();   \
     VEC c90 = ZERO(), c91 = ZERO(), cA0 = ZERO(), cA1 = ZERO(), cB0 = ZERO(), cB1 = ZERO();   \
-    for (int r = 0; r < 12; r++) { /* c's tile is needed at the end: fetch it now */          \
-        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(c + r * rsc + (NR_ - 1) * csc), _MM_HINT_T0);             \
-    }                                                                                         \
+    PREFETCH_C(12, NR_)                                                                       \
     const TY *a0 = a, *a3 = a + 3 * rsa, *a6 = a + 6 * rsa, *a9 = a + 9 * rsa;                \
     for (ptrdiff_t p = 0; p < k; p++) {                                                       \
         VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \

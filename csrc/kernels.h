@@ -80,11 +80,14 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
                           ptrdiff_t csa, const double *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
                           ptrdiff_t k, int accumulate);
 
-/* Threads (threads.c): fn(ctx, begin, end) over [0, n) split in contiguous ranges, on up to
- * cattn_get_num_threads() threads -- fewer when `work` (about the flops) is too small to pay for
- * them, one inside a worker. */
+/* Threads (threads.c): fn(ctx, begin, end) over [0, n), cut into up to chunks_per_thread
+ * contiguous ranges per thread, taken in turn by cattn_get_num_threads() threads -- fewer when
+ * `work` (about the flops) is too small to pay for them, one inside a worker.  Any range may run
+ * on any thread: fn must compute each item the same way whatever range it comes in.  Use 1 chunk
+ * per thread where starting a range costs (packing shared by its items), more to balance load. */
 typedef void (*cattn_range_fn)(void *ctx, ptrdiff_t begin, ptrdiff_t end);
-void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx);
+void cattn_parallel_for(ptrdiff_t n, double work, int chunks_per_thread, cattn_range_fn fn,
+                        void *ctx);
 /* How many threads cattn_parallel_for(n, work, ...) would use from here. */
 ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work);
 

@@ -66,7 +66,7 @@ typedef struct {
  * per_item is about the flops of one item. */
 static void run_items(cattn_loop_job *j, double per_item, cattn_range_fn fn, const char *name)
 {
-    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], fn, j);
+    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], 4, fn, j);
     if (j->failed) loop_no_memory(name);
     feclearexcept(FE_ALL_EXCEPT);
 }

@@ -1,10 +1,12 @@
 /* threads.c -- the thread count and a parallel for on a small pool of worker threads.
  *
- * cattn_parallel_for() hands contiguous ranges to the pool's workers and runs the first range
- * itself; handing over costs a few microseconds where starting a thread cost ~40 us, so smaller
- * problems are worth splitting.  Work is split in contiguous, equal ranges that do not
- * depend on timing, and each item is computed exactly as it would be serially, so results are
- * bitwise the same for every thread count.  A parallel for inside a worker runs serially.
+ * cattn_parallel_for() cuts [0, n) into a few contiguous chunks per thread; the calling thread
+ * and the pool's workers take chunks in turn until none is left.  Who computes a chunk changes
+ * nothing in it -- each item is computed exactly as it would be serially -- so results are bitwise
+ * the same for every thread count and every schedule, and a thread that the OS holds back (another
+ * library's threads spinning on its core, say) costs the others only its current chunk.  Handing
+ * work to the pool costs a few microseconds where starting a thread cost ~40 us, so smaller
+ * problems are worth splitting.  A parallel for inside a worker runs serially.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -53,33 +55,51 @@ void cattn_set_num_threads(int n)
 /* ---- the pool ------------------------------------------------------------------------------
  * Workers are started on first use.  Between calls a worker spins for a few tens of microseconds
  * (calls often come back to back), then sleeps on a condition variable, so an idle pool costs
- * nothing.  A call is posted as one atomic word -- (generation << 9) | helpers -- after its jobs
- * are written, so a worker always reads a call and its helper count together.  One call at a time
- * owns the pool: a call made while another owns it (two Python threads, say) starts helper threads
- * for itself.  fork(): the prepare handler waits until no call owns the pool; the child, which has
- * none of the parent's threads, gets an empty pool that starts its own workers when it first
- * needs them (tests/test_threads.py forks after using cattn). */
+ * nothing.  One call at a time owns the pool (a call made while another owns it, from a second
+ * Python thread say, starts threads of its own).  A call:
+ *   1. writes its work, opens the gate for its generation and posts (generation, helpers);
+ *   2. takes chunks itself; a worker that sees the post checks in at the gate, takes chunks, and
+ *      reports when it is done;
+ *   3. closes the gate once no chunk is left, and waits only for the workers that checked in --
+ *      a worker that wakes later finds the gate closed and leaves the work alone.
+ * fork(): the prepare handler waits until no call owns the pool; the child, which has none of
+ * the parent's threads, gets an empty pool that starts its own workers when it first needs them
+ * (tests/test_threads.py forks after using cattn). */
+#define CHUNKS_MAX (4 * MAX_THREADS)
+#define HELPER_BITS 9  /* helpers <= MAX_THREADS - 1 < 2^9                       */
+#define GATE_CLOSED 1UL
+#define SPIN 4000      /* pause instructions before sleeping: ~10-100 us          */
+
 typedef struct {
     cattn_range_fn fn;
     void *ctx;
-    ptrdiff_t begin, end;
-} job;
+    ptrdiff_t n, chunks;
+    atomic_ptrdiff_t next;  /* the next chunk to take */
+} work;
 
-#define HELPER_BITS 9    /* helpers <= MAX_THREADS - 1 < 2^9        */
-#define SPIN 4000        /* pause instructions before sleeping: ~10-100 us */
+/* Take chunks of w until none is left. */
+static void run_chunks(work *w)
+{
+    for (;;) {
+        ptrdiff_t i = atomic_fetch_add_explicit(&w->next, 1, memory_order_relaxed);
+        if (i >= w->chunks) return;
+        w->fn(w->ctx, w->n * i / w->chunks, w->n * (i + 1) / w->chunks);
+    }
+}
 
 static struct {
-    pthread_mutex_t owner;        /* held by the call that uses the pool                    */
-    pthread_mutex_t lock;         /* with the two conditions, for sleeping and waking        */
+    pthread_mutex_t owner;        /* held by the call that uses the pool                     */
+    pthread_mutex_t lock;         /* with the two conditions, for sleeping and waking         */
     pthread_cond_t wake, done;
-    int workers;                  /* started so far (owner only); worker w runs jobs[w + 1] */
-    int sleepers;                 /* workers asleep on `wake` (under lock)                  */
-    _Atomic unsigned long call;   /* (generation << HELPER_BITS) | helpers                  */
-    atomic_int pending;           /* helpers of the current call still running             */
-    unsigned long born[MAX_THREADS]; /* `call` when worker w was started                    */
-    job jobs[MAX_THREADS];
+    int workers;                  /* started so far (owner only)                             */
+    int sleepers;                 /* workers asleep on `wake` (under lock)                   */
+    _Atomic unsigned long call;   /* the post: (generation << HELPER_BITS) | helpers         */
+    _Atomic unsigned long gate;   /* (generation << 16) | (checked in << 1) | closed          */
+    atomic_int finished;          /* workers of this generation done with its work          */
+    unsigned long born[MAX_THREADS]; /* `call` when worker w was started                     */
+    work w;
 } pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, {0}, {{0}}};
+          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, {0}, {0}};
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
 static inline void cpu_relax(void)
@@ -87,6 +107,17 @@ static inline void cpu_relax(void)
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
+}
+
+/* A worker's check-in for generation g: 1 when it may work on it (the gate is g's and open). */
+static int check_in(unsigned long g)
+{
+    unsigned long v = atomic_load_explicit(&pool.gate, memory_order_acquire);
+    while ((v >> 16) == (g & 0xffffffffffffUL) && !(v & GATE_CLOSED))
+        if (atomic_compare_exchange_weak_explicit(&pool.gate, &v, v + 2, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return 1;
+    return 0;
 }
 
 static void *worker(void *arg)
@@ -112,13 +143,12 @@ static void *worker(void *arg)
         }
         seen = now;
         if (w >= (int)(now & ((1u << HELPER_BITS) - 1))) continue;  /* not needed this time */
-        job j = pool.jobs[w + 1];
-        j.fn(j.ctx, j.begin, j.end);
-        if (atomic_fetch_sub_explicit(&pool.pending, 1, memory_order_acq_rel) == 1) {
-            pthread_mutex_lock(&pool.lock);
-            pthread_cond_signal(&pool.done);
-            pthread_mutex_unlock(&pool.lock);
-        }
+        if (!check_in(now >> HELPER_BITS)) continue;                  /* came too late       */
+        run_chunks(&pool.w);
+        atomic_fetch_add_explicit(&pool.finished, 1, memory_order_release);
+        pthread_mutex_lock(&pool.lock);
+        pthread_cond_signal(&pool.done);
+        pthread_mutex_unlock(&pool.lock);
     }
     return NULL;
 }
@@ -142,13 +172,12 @@ static void fork_child(void)  /* the workers did not come along */
     pthread_cond_init(&pool.wake, NULL);
     pthread_cond_init(&pool.done, NULL);
     pool.workers = pool.sleepers = 0;
-    atomic_store(&pool.pending, 0);
 }
 
 static void register_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
 
-/* Run jobs[1..t-1] on the pool's workers and jobs[0] here; 0 when the pool was busy. */
-static int run_on_pool(job *jobs, ptrdiff_t t)
+/* Run the chunks on up to t - 1 workers and this thread; 0 when the pool was busy. */
+static int run_on_pool(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chunks, ptrdiff_t t)
 {
     pthread_once(&atfork_once, register_atfork);
     if (pthread_mutex_trylock(&pool.owner) != 0) return 0;
@@ -167,21 +196,30 @@ static int run_on_pool(job *jobs, ptrdiff_t t)
         pool.workers++;
     }
     int helpers = pool.workers < t - 1 ? pool.workers : (int)t - 1;
-    for (int i = 0; i <= helpers; i++) pool.jobs[i] = jobs[i];
-    atomic_store_explicit(&pool.pending, helpers, memory_order_relaxed);
-    unsigned long next = ((call >> HELPER_BITS) + 1) << HELPER_BITS | (unsigned long)helpers;
+    /* 1. the work, the gate, the post */
+    unsigned long g = (call >> HELPER_BITS) + 1;
+    pool.w.fn = fn;
+    pool.w.ctx = ctx;
+    pool.w.n = n;
+    pool.w.chunks = chunks;
+    atomic_store_explicit(&pool.w.next, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.gate, (g & 0xffffffffffffUL) << 16, memory_order_release);
     pthread_mutex_lock(&pool.lock);  /* a worker between its last look and its sleep holds it */
-    atomic_store_explicit(&pool.call, next, memory_order_release);
+    atomic_store_explicit(&pool.call, g << HELPER_BITS | (unsigned long)helpers,
+                          memory_order_release);
     if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
     pthread_mutex_unlock(&pool.lock);
-    jobs[0].fn(jobs[0].ctx, jobs[0].begin, jobs[0].end);
-    for (ptrdiff_t i = helpers + 1; i < t; i++)  /* ranges no worker could take */
-        jobs[i].fn(jobs[i].ctx, jobs[i].begin, jobs[i].end);
-    for (int i = 0; i < SPIN && atomic_load_explicit(&pool.pending, memory_order_acquire) > 0; i++)
+    /* 2. chunks here too */
+    run_chunks(&pool.w);
+    /* 3. close the gate; wait for those who checked in */
+    unsigned long v = atomic_fetch_or_explicit(&pool.gate, GATE_CLOSED, memory_order_acq_rel);
+    int in = (int)((v & 0xffff) >> 1);
+    for (int i = 0; i < SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < in; i++)
         cpu_relax();
-    if (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0) {
+    if (atomic_load_explicit(&pool.finished, memory_order_acquire) < in) {
         pthread_mutex_lock(&pool.lock);
-        while (atomic_load_explicit(&pool.pending, memory_order_acquire) > 0)
+        while (atomic_load_explicit(&pool.finished, memory_order_acquire) < in)
             pthread_cond_wait(&pool.done, &pool.lock);
         pthread_mutex_unlock(&pool.lock);
     }
@@ -189,26 +227,25 @@ static int run_on_pool(job *jobs, ptrdiff_t t)
     return 1;
 }
 
-static void *run_job(void *arg)
+static void *run_work(void *arg)
 {
-    job *j = arg;
     in_parallel = 1;
-    j->fn(j->ctx, j->begin, j->end);
+    run_chunks(arg);
     return NULL;
 }
 
-/* The pool is busy: helper threads for this call only. */
-static void run_on_new_threads(job *jobs, ptrdiff_t t)
+/* The pool is busy: threads for this call only, taking chunks the same way. */
+static void run_on_new_threads(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chunks,
+                               ptrdiff_t t)
 {
+    work w = {fn, ctx, n, chunks, 0};
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
-    for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its range to us */
-        started[i] = pthread_create(&tid[i], NULL, run_job, &jobs[i]) == 0;
-    jobs[0].fn(jobs[0].ctx, jobs[0].begin, jobs[0].end);
-    for (ptrdiff_t i = 1; i < t; i++) {
+    for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its share to us */
+        started[i] = pthread_create(&tid[i], NULL, run_work, &w) == 0;
+    run_chunks(&w);
+    for (ptrdiff_t i = 1; i < t; i++)
         if (started[i]) pthread_join(tid[i], NULL);
-        else jobs[i].fn(jobs[i].ctx, jobs[i].begin, jobs[i].end);
-    }
 }
 
 ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)
@@ -219,7 +256,8 @@ ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)
     return t < 1 ? 1 : t;
 }
 
-void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
+void cattn_parallel_for(ptrdiff_t n, double work, int chunks_per_thread, cattn_range_fn fn,
+                        void *ctx)
 {
     if (n <= 0) return;
     ptrdiff_t t = cattn_parallel_threads(n, work);
@@ -227,14 +265,10 @@ void cattn_parallel_for(ptrdiff_t n, double work, cattn_range_fn fn, void *ctx)
         fn(ctx, 0, n);
         return;
     }
-    job jobs[MAX_THREADS];
-    for (ptrdiff_t i = 0; i < t; i++) {
-        jobs[i].fn = fn;
-        jobs[i].ctx = ctx;
-        jobs[i].begin = n * i / t;
-        jobs[i].end = n * (i + 1) / t;
-    }
+    ptrdiff_t chunks = t * (chunks_per_thread < 1 ? 1 : chunks_per_thread);
+    if (chunks > n) chunks = n;
+    if (chunks > CHUNKS_MAX) chunks = CHUNKS_MAX;
     in_parallel = 1;
-    if (!run_on_pool(jobs, t)) run_on_new_threads(jobs, t);
+    if (!run_on_pool(fn, ctx, n, chunks, t)) run_on_new_threads(fn, ctx, n, chunks, t);
     in_parallel = 0;
 }
