@@ -15,7 +15,9 @@ rm -f "$work"/python/cattn/_cattn*.so
 cd "$work"
 CATTN_EMULATE_AVX512=$(python -c "import simde_py; print(simde_py.get_include())")
 export CATTN_EMULATE_AVX512
-python setup.py -q build_ext --inplace --force 2>&1 | grep -v -i "deprecat" || true
+# needs the build requirements of pyproject.toml (setuptools >= 77) in this Python
+python setup.py -q build_ext --inplace --force > "$work/build.log" 2>&1 || {
+    cat "$work/build.log"; echo "emulate_avx512.sh: the emulated build failed"; exit 1; }
 export PYTHONPATH="$work/python" CATTN_ARCH=avx512
 python - "$work" <<'PY'
 import sys

@@ -12,11 +12,15 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here/csrc" "$here/python" "$here/tests" "$here/examples" "$here/setup.py" \
       "$here/pyproject.toml" "$here/README.md" "$work/"
+rm -f "$work"/python/cattn/_cattn*.so  # the tree's own build must never stand in for this one
 cd "$work"
 export CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"
 export LDFLAGS="-fsanitize=address,undefined"
-python setup.py -q build_ext --inplace --force 2>&1 | grep -v -i "deprecat" || true
-ls python/cattn/_cattn*.so >/dev/null
+# needs the build requirements of pyproject.toml (setuptools >= 77) in this Python
+python setup.py -q build_ext --inplace --force > "$work/build.log" 2>&1 || {
+    cat "$work/build.log"; echo "sanitize.sh: the sanitized build failed"; exit 1; }
+so=$(ls python/cattn/_cattn*.so)
+nm -D "$so" | grep -q "__asan_report" || { echo "sanitize.sh: $so is not instrumented"; exit 1; }
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 # allocator_may_return_null: a huge request returns NULL, as from the real malloc, so that the
 # out-of-memory paths are tested instead of reported; reports go to files, because pytest
