@@ -20,7 +20,9 @@ export LDFLAGS="-fsanitize=address,undefined"
 python setup.py -q build_ext --inplace --force > "$work/build.log" 2>&1 || {
     cat "$work/build.log"; echo "sanitize.sh: the sanitized build failed"; exit 1; }
 so=$(ls python/cattn/_cattn*.so)
-nm -D "$so" | grep -q "__asan_report" || { echo "sanitize.sh: $so is not instrumented"; exit 1; }
+# (not grep -q: it stops reading at the first match, nm dies of SIGPIPE, and pipefail fails)
+nm -D "$so" | grep "__asan_report" > /dev/null || {
+    echo "sanitize.sh: $so is not instrumented"; exit 1; }
 export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libubsan.so)"
 # allocator_may_return_null: a huge request returns NULL, as from the real malloc, so that the
 # out-of-memory paths are tested instead of reported; reports go to files, because pytest
