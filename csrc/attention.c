@@ -10,14 +10,17 @@
 #define P(name) cattn_s##name
 #define EXP expf
 #define EXP_SUM (cattn_kernels.sexp_sum)
+#define MAX (cattn_kernels.smax)
 #include "attention.inc"
 #undef T
 #undef P
 #undef EXP
 #undef EXP_SUM
+#undef MAX
 
 #define T double
 #define P(name) cattn_d##name
 #define EXP exp
 #define EXP_SUM (cattn_kernels.dexp_sum)
+#define MAX (cattn_kernels.dmax)
 #include "attention.inc"

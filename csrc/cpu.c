@@ -20,6 +20,7 @@ static const cattn_kernel_table ref_table = {
     CATTN_REF_SMR, CATTN_REF_SNR, cattn_sgemm_ukr_ref,
     CATTN_REF_DMR, CATTN_REF_DNR, cattn_dgemm_ukr_ref,
     cattn_sexp_sum_ref, cattn_dexp_sum_ref,
+    cattn_smax_ref, cattn_dmax_ref,
 };
 
 cattn_kernel_table cattn_kernels = {
@@ -27,6 +28,7 @@ cattn_kernel_table cattn_kernels = {
     CATTN_REF_SMR, CATTN_REF_SNR, cattn_sgemm_ukr_ref,
     CATTN_REF_DMR, CATTN_REF_DNR, cattn_dgemm_ukr_ref,
     cattn_sexp_sum_ref, cattn_dexp_sum_ref,
+    cattn_smax_ref, cattn_dmax_ref,
 };
 
 static cattn_level best = CATTN_LEVEL_REF;

@@ -1,4 +1,4 @@
-/* exp_avx2.c -- vectorised exp for softmax, AVX2 + FMA (compiled with -mavx2 -mfma).
+/* exp_avx2.c -- vectorised exp and row max for softmax, AVX2 + FMA (compiled with -mavx2 -mfma).
  *
  * exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 in [-ln2/2, ln2/2], with ln 2 split
  * in a high and a low part (Cody-Waite) so that r is exact to a few ulp; exp(r) is a polynomial.
@@ -20,8 +20,8 @@ static inline __m256 exp8(__m256 x)
     const __m256 hi = _mm256_set1_ps(88.7228394f), lo = _mm256_set1_ps(-87.3365447505531f);
     __m256 under = _mm256_cmp_ps(x, lo, _CMP_LT_OQ);   /* flush to 0 (also -inf)          */
     __m256 over = _mm256_cmp_ps(x, hi, _CMP_GT_OQ);    /* +inf                            */
-    __m256 xc = _mm256_min_ps(_mm256_max_ps(x, lo), hi);
-    xc = _mm256_blendv_ps(xc, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q)); /* keep NaN        */
+    /* clamp, keeping NaN: vmaxps/vminps return their second operand when either is NaN */
+    __m256 xc = _mm256_min_ps(hi, _mm256_max_ps(lo, x));
     __m256 n = _mm256_round_ps(_mm256_mul_ps(xc, _mm256_set1_ps(1.44269504088896341f)),
                                _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
     __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), xc);
@@ -49,8 +49,7 @@ static inline __m256d exp4(__m256d x)
     const __m256d hi = _mm256_set1_pd(709.782712893383973), lo = _mm256_set1_pd(-708.3964185322641);
     __m256d under = _mm256_cmp_pd(x, lo, _CMP_LT_OQ);
     __m256d over = _mm256_cmp_pd(x, hi, _CMP_GT_OQ);
-    __m256d xc = _mm256_min_pd(_mm256_max_pd(x, lo), hi);
-    xc = _mm256_blendv_pd(xc, x, _mm256_cmp_pd(x, x, _CMP_UNORD_Q));
+    __m256d xc = _mm256_min_pd(hi, _mm256_max_pd(lo, x));  /* NaN stays NaN, as above */
     /* n = round(x / ln 2) with the 1.5·2^52 trick: the integer lands in the low mantissa bits */
     const __m256d magic = _mm256_set1_pd(6755399441055744.0);
     __m256d n = _mm256_sub_pd(_mm256_fmadd_pd(xc, _mm256_set1_pd(1.4426950408889634), magic), magic);
@@ -121,4 +120,44 @@ double cattn_dexp_sum_avx2(double *y, const double *x, double scale, double shif
         }
     }
     return sum;
+}
+
+/* max of x (n), ignoring NaN: vmaxps(x, m) returns m when x is NaN.  Four accumulators, so that
+ * four independent maxes are in flight (the instruction's latency is ~3 cycles). */
+float cattn_smax_avx2(const float *x, ptrdiff_t n)
+{
+    __m256 m0 = _mm256_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+        m2 = _mm256_max_ps(_mm256_loadu_ps(x + i + 16), m2);
+        m3 = _mm256_max_ps(_mm256_loadu_ps(x + i + 24), m3);
+    }
+    for (; i + 8 <= n; i += 8) m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+    float t[8];
+    _mm256_storeu_ps(t, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+    float m = t[0];
+    for (int u = 1; u < 8; u++) m = t[u] > m ? t[u] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+double cattn_dmax_avx2(const double *x, ptrdiff_t n)
+{
+    __m256d m0 = _mm256_set1_pd(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    ptrdiff_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        m0 = _mm256_max_pd(_mm256_loadu_pd(x + i), m0);
+        m1 = _mm256_max_pd(_mm256_loadu_pd(x + i + 4), m1);
+        m2 = _mm256_max_pd(_mm256_loadu_pd(x + i + 8), m2);
+        m3 = _mm256_max_pd(_mm256_loadu_pd(x + i + 12), m3);
+    }
+    for (; i + 4 <= n; i += 4) m0 = _mm256_max_pd(_mm256_loadu_pd(x + i), m0);
+    double t[4];
+    _mm256_storeu_pd(t, _mm256_max_pd(_mm256_max_pd(m0, m1), _mm256_max_pd(m2, m3)));
+    double m = t[0];
+    for (int u = 1; u < 4; u++) m = t[u] > m ? t[u] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
 }

@@ -1,4 +1,4 @@
-/* exp_avx512.c -- vectorised exp for softmax, AVX-512F (compiled with -mavx512f).
+/* exp_avx512.c -- vectorised exp and row max for softmax, AVX-512F (compiled with -mavx512f).
  *
  * The same method, constants and contract as exp_avx2.c, sixteen floats / eight doubles at a time:
  * exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 by Cody-Waite, Cephes' degree-7
@@ -129,4 +129,43 @@ double cattn_dexp_sum_avx512(double *y, const double *x, double scale, double sh
         }
     }
     return sum;
+}
+
+/* max of x (n), ignoring NaN (vmaxps(x, m) returns m when x is NaN), as in exp_avx2.c. */
+float cattn_smax_avx512(const float *x, ptrdiff_t n)
+{
+    __m512 m0 = _mm512_set1_ps(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    ptrdiff_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+        m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+        m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
+    }
+    for (; i + 16 <= n; i += 16) m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+    float t[16];
+    _mm512_storeu_ps(t, _mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
+    float m = t[0];
+    for (int u = 1; u < 16; u++) m = t[u] > m ? t[u] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+double cattn_dmax_avx512(const double *x, ptrdiff_t n)
+{
+    __m512d m0 = _mm512_set1_pd(-INFINITY), m1 = m0, m2 = m0, m3 = m0;
+    ptrdiff_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm512_max_pd(_mm512_loadu_pd(x + i), m0);
+        m1 = _mm512_max_pd(_mm512_loadu_pd(x + i + 8), m1);
+        m2 = _mm512_max_pd(_mm512_loadu_pd(x + i + 16), m2);
+        m3 = _mm512_max_pd(_mm512_loadu_pd(x + i + 24), m3);
+    }
+    for (; i + 8 <= n; i += 8) m0 = _mm512_max_pd(_mm512_loadu_pd(x + i), m0);
+    double t[8];
+    _mm512_storeu_pd(t, _mm512_max_pd(_mm512_max_pd(m0, m1), _mm512_max_pd(m2, m3)));
+    double m = t[0];
+    for (int u = 1; u < 8; u++) m = t[u] > m ? t[u] : m;
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
 }

@@ -87,6 +87,8 @@ void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t
 
 float cattn_sexp_sum_avx2(float *y, const float *x, float scale, float shift, ptrdiff_t n);
 double cattn_dexp_sum_avx2(double *y, const double *x, double scale, double shift, ptrdiff_t n);
+float cattn_smax_avx2(const float *x, ptrdiff_t n);
+double cattn_dmax_avx2(const double *x, ptrdiff_t n);
 
 /* Overwrite the table entries this level provides (called by cpu.c after the probe). */
 void cattn_kernels_fill_avx2(cattn_kernel_table *t)
@@ -99,4 +101,6 @@ void cattn_kernels_fill_avx2(cattn_kernel_table *t)
     t->dgemm_ukr = cattn_dgemm_ukr_avx2;
     t->sexp_sum = cattn_sexp_sum_avx2;
     t->dexp_sum = cattn_dexp_sum_avx2;
+    t->smax = cattn_smax_avx2;
+    t->dmax = cattn_dmax_avx2;
 }

@@ -100,6 +100,8 @@ void cattn_dgemm_ukr_avx512(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff
 
 float cattn_sexp_sum_avx512(float *y, const float *x, float scale, float shift, ptrdiff_t n);
 double cattn_dexp_sum_avx512(double *y, const double *x, double scale, double shift, ptrdiff_t n);
+float cattn_smax_avx512(const float *x, ptrdiff_t n);
+double cattn_dmax_avx512(const double *x, ptrdiff_t n);
 
 /* Overwrite the table entries this level provides (called by cpu.c after the probe). */
 void cattn_kernels_fill_avx512(cattn_kernel_table *t)
@@ -112,4 +114,6 @@ void cattn_kernels_fill_avx512(cattn_kernel_table *t)
     t->dgemm_ukr = cattn_dgemm_ukr_avx512;
     t->sexp_sum = cattn_sexp_sum_avx512;
     t->dexp_sum = cattn_dexp_sum_avx512;
+    t->smax = cattn_smax_avx512;
+    t->dmax = cattn_dmax_avx512;
 }

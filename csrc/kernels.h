@@ -27,6 +27,11 @@ typedef float (*cattn_sexp_sum)(float *y, const float *x, float scale, float shi
 typedef double (*cattn_dexp_sum)(double *y, const double *x, double scale, double shift,
                                  ptrdiff_t n);
 
+/* The maximum of a contiguous row x (n), ignoring NaN (-INFINITY for an empty row, or one of
+ * NaN and -inf only): softmax's first pass.  Callers that must see a NaN find it through exp. */
+typedef float (*cattn_smax)(const float *x, ptrdiff_t n);
+typedef double (*cattn_dmax)(const double *x, ptrdiff_t n);
+
 typedef struct {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -35,6 +40,8 @@ typedef struct {
     cattn_dgemm_ukr dgemm_ukr;
     cattn_sexp_sum sexp_sum;
     cattn_dexp_sum dexp_sum;
+    cattn_smax smax;
+    cattn_dmax dmax;
 } cattn_kernel_table;
 
 extern cattn_kernel_table cattn_kernels;
@@ -50,6 +57,8 @@ void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t 
                          const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
 float cattn_sexp_sum_ref(float *y, const float *x, float scale, float shift, ptrdiff_t n);
 double cattn_dexp_sum_ref(double *y, const double *x, double scale, double shift, ptrdiff_t n);
+float cattn_smax_ref(const float *x, ptrdiff_t n);
+double cattn_dmax_ref(const double *x, ptrdiff_t n);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4
@@ -90,22 +99,6 @@ void cattn_parallel_for(ptrdiff_t n, double work, int chunks_per_thread, cattn_r
                         void *ctx);
 /* How many threads cattn_parallel_for(n, work, ...) would use from here. */
 ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work);
-
-/* The maximum of a contiguous row, ignoring NaN (-INFINITY for an empty row), written with eight
- * independent lanes so that the compiler vectorises it (a single running max is a serial chain). */
-#define CATTN_ROW_MAX(T, NAME)                                                                \
-    static inline T NAME(const T *x, ptrdiff_t n)                                             \
-    {                                                                                         \
-        T m8[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,                                \
-                   -INFINITY, -INFINITY, -INFINITY, -INFINITY};                               \
-        ptrdiff_t i = 0;                                                                      \
-        for (; i + 8 <= n; i += 8)                                                            \
-            for (int u = 0; u < 8; u++) m8[u] = x[i + u] > m8[u] ? x[i + u] : m8[u];          \
-        for (; i < n; i++) m8[0] = x[i] > m8[0] ? x[i] : m8[0];                               \
-        T m = m8[0];                                                                          \
-        for (int u = 1; u < 8; u++) m = m8[u] > m ? m8[u] : m;                                \
-        return m;                                                                             \
-    }
 
 /* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
 static inline int cattn_mul_size(size_t *r, size_t a, size_t b)

@@ -27,6 +27,7 @@ CATTN_DECLARE_LOOP(cattn_loop_attention_masked)   /* (l,e),(s,e),(s,ev),(l,s),()
 CATTN_DECLARE_LOOP(cattn_loop_attention_weights)  /* ... ,(l,s),()->(l,ev),(l,s)             */
 
 CATTN_DECLARE_LOOP(cattn_loop_exp_sum)      /* (n),()->(n),()                                */
+CATTN_DECLARE_LOOP(cattn_loop_row_max)      /* (n)->()                                       */
 CATTN_DECLARE_LOOP(cattn_loop_mha)          /* see module.c for the signature              */
 CATTN_DECLARE_LOOP(cattn_loop_mha_weights)
 

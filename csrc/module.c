@@ -45,6 +45,8 @@ static const ufunc_spec specs[] = {
      DOC_ATTENTION_WEIGHTS},
     {"exp_sum", "(n),()->(n),()", cattn_loop_exp_sum_f, cattn_loop_exp_sum_d, 2, 2, 1, -1,
      CATTN_MASK_NONE, "exp_sum(x, shift) -> (exp(x - shift), its sum): the dispatch table's exp."},
+    {"row_max", "(n)->()", cattn_loop_row_max_f, cattn_loop_row_max_d, 1, 1, 1, -1,
+     CATTN_MASK_NONE, "row_max(x) -> the max of x ignoring NaN (-inf if none): the dispatch table's max."},
     {"multi_head_attention", MHA_SIG "->(l,eo)", cattn_loop_mha_f, cattn_loop_mha_d, 13, 1, 11, 11,
      CATTN_MASK_BOOL, DOC_MHA},
     {"multi_head_attention_weights", MHA_SIG "->(l,eo),(h,l,s)", cattn_loop_mha_weights_f,

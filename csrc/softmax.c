@@ -11,16 +11,19 @@
 #define EXP expf
 #define LOG logf
 #define EXP_SUM (cattn_kernels.sexp_sum)
+#define MAX (cattn_kernels.smax)
 #include "softmax.inc"
 #undef T
 #undef P
 #undef EXP
 #undef LOG
 #undef EXP_SUM
+#undef MAX
 
 #define T double
 #define P(name) cattn_d##name
 #define EXP exp
 #define LOG log
 #define EXP_SUM (cattn_kernels.dexp_sum)
+#define MAX (cattn_kernels.dmax)
 #include "softmax.inc"
