@@ -68,8 +68,12 @@ def machine():
 
         blas = ", ".join(f"{i['internal_api']} {i.get('version', '')} {i.get('architecture', '')}"
                          for i in threadpool_info())
-    except ImportError:
-        pass
+    except ImportError:  # no threadpoolctl: the BLAS NumPy was built with, from its own config
+        try:
+            b = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+            blas = f"{b['name']} {b.get('version', '')}"
+        except Exception:
+            pass
     return (f"{cpu}, {os.cpu_count()} cores; threads: {ARGS.threads}; cattn {c['version']} "
             f"code path {c['level']}; NumPy {np.__version__} ({blas or 'BLAS unknown'}); "
             f"PyTorch {torch.__version__ if torch else 'not installed'}")
