@@ -82,6 +82,8 @@ void cattn_sgemm_pack_b(float *bp, const float *b, ptrdiff_t rsb, ptrdiff_t csb,
                         ptrdiff_t n);
 void cattn_dgemm_pack_b(double *bp, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
                         ptrdiff_t n);
+const float *cattn_sgemm_packed_from(const float *bp, ptrdiff_t p0);  /* rows p0.. of bp */
+const double *cattn_dgemm_packed_from(const double *bp, ptrdiff_t p0);
 void cattn_sgemm_packed_b(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
                           ptrdiff_t csa, const float *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
                           ptrdiff_t k, int accumulate);
