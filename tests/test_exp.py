@@ -78,8 +78,8 @@ def test_row_max_special_values(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_row_max_keeps_the_max_across_nan(dtype):
-    # the max in one lane and NaN in every later (or earlier, or every other) entry: a running
-    # max that let a NaN replace it in its lane would lose the max
+    # the max in one lane and NaN in every later (or every earlier) entry, and a lone value among
+    # NaN: a running max that let a NaN replace it in its lane would lose the max
     x = np.random.default_rng(3).standard_normal(200).astype(dtype)
     for pos in range(0, 200, 3):
         for nan_at in (slice(pos + 1, None), slice(None, pos)):
