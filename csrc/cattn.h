@@ -60,53 +60,69 @@ void cattn_dlog_softmax_ref(double *y, ptrdiff_t incy, const double *x, ptrdiff_
 
 /* ---- scaled dot-product attention ------------------------------------------------------------ */
 
-/* What may a query attend?  A mask is (mask, rsm, csm) over (L,S), strides may be 0 (broadcast). */
+/* The kernels of one dispatch level (kernels.h).  cattn_kernels_now() is the current level's
+ * table; a call that reads it once runs on that level to the end, whatever cattn_set_level does
+ * meanwhile. */
+typedef struct cattn_kernel_table cattn_kernel_table;
+const cattn_kernel_table *cattn_kernels_now(void);
+
+/* What may a query attend? */
 typedef enum {
     CATTN_MASK_NONE = 0,   /* every key                                                     */
     CATTN_MASK_BOOL = 1,   /* mask is const unsigned char*: nonzero = may attend             */
     CATTN_MASK_ADD = 2,    /* mask is const float* / const double*: added to the scores      */
-    CATTN_MASK_CAUSAL = 3  /* query i attends keys j <= i (top-left aligned); mask unused    */
+    CATTN_MASK_CAUSAL = 3  /* query i attends keys j <= i (top-left aligned); no mask array  */
 } cattn_mask_kind;
 
-/* q (L,E), k (S,E), v (S,Ev) -> out (L,Ev), and optionally w (L,S):
+/* One attention call, described once by the glue and read by every kernel below: the mask, the
+ * scale, the optional weights output and the kernel table.  Arrays with a head axis (mha) use the
+ * head strides hs*; a single attention ignores them.  Strides are in elements of the mask's and
+ * the weights' own types.  (Structured masks and sequence lengths will be new kinds and fields
+ * here, so that the kernels can skip what they exclude.) */
+typedef struct {
+    cattn_mask_kind mask_kind;
+    const void *mask;                /* BOOL / ADD: element (h,i,j) at mask[h*hsm + i*rsm + j*csm] */
+    ptrdiff_t hsm, rsm, csm;
+    double scale;                    /* multiplies q·k before the mask is applied                  */
+    void *w;                         /* the weights (h,L,S) out, of the kernel's type, or NULL     */
+    ptrdiff_t hsw, rsw, csw;
+    const cattn_kernel_table *kt;    /* the level to run; NULL = cattn_kernels_now()               */
+} cattn_attn_call;
+
+/* The default scale 1/sqrt(e) of an embedding size e > 0 (0 for e <= 0: the callers refuse it). */
+double cattn_default_scale(ptrdiff_t e);
+
+/* q (L,E), k (S,E), v (S,Ev) -> out (L,Ev), and optionally c->w (L,S):
  *     w = softmax(scale · q kᵀ + mask),  out = w v
  * A query row that may attend no key gets an output row of zeros and weights of zeros.
- * w may be NULL (weights not wanted).  `work` is scratch of cattn_attention_work(L,S,Ev) elements
- * of the kernel's type, or NULL to let the kernel allocate it; returns 0, or -1 when out of memory.
- */
+ * Returns 0, or -1 when out of memory for scratch. */
 int cattn_sattention(float *out, ptrdiff_t rso, ptrdiff_t cso,
-                     float *w, ptrdiff_t rsw, ptrdiff_t csw,
                      const float *q, ptrdiff_t rsq, ptrdiff_t csq,
                      const float *k, ptrdiff_t rsk, ptrdiff_t csk,
                      const float *v, ptrdiff_t rsv, ptrdiff_t csv,
-                     cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
-                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, float scale);
+                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, const cattn_attn_call *c);
 int cattn_dattention(double *out, ptrdiff_t rso, ptrdiff_t cso,
-                     double *w, ptrdiff_t rsw, ptrdiff_t csw,
                      const double *q, ptrdiff_t rsq, ptrdiff_t csq,
                      const double *k, ptrdiff_t rsk, ptrdiff_t csk,
                      const double *v, ptrdiff_t rsv, ptrdiff_t csv,
-                     cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
-                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, double scale);
+                     ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, const cattn_attn_call *c);
 int cattn_sattention_ref(float *out, ptrdiff_t rso, ptrdiff_t cso,
-                         float *w, ptrdiff_t rsw, ptrdiff_t csw,
                          const float *q, ptrdiff_t rsq, ptrdiff_t csq,
                          const float *k, ptrdiff_t rsk, ptrdiff_t csk,
                          const float *v, ptrdiff_t rsv, ptrdiff_t csv,
-                         cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
-                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, float scale);
+                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                         const cattn_attn_call *c);
 int cattn_dattention_ref(double *out, ptrdiff_t rso, ptrdiff_t cso,
-                         double *w, ptrdiff_t rsw, ptrdiff_t csw,
                          const double *q, ptrdiff_t rsq, ptrdiff_t csq,
                          const double *k, ptrdiff_t rsk, ptrdiff_t csk,
                          const double *v, ptrdiff_t rsv, ptrdiff_t csv,
-                         cattn_mask_kind mask_kind, const void *mask, ptrdiff_t rsm, ptrdiff_t csm,
-                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, double scale);
+                         ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                         const cattn_attn_call *c);
 
 /* ---- multi-head attention ------------------------------------------------------------------ */
 
 /* A strided stack of matrices: element (h, i, j) at p[h*hs + i*rs + j*cs] (strides in elements;
- * a matrix ignores hs, a vector uses cs only).  p == NULL means "absent" (a bias, the weights). */
+ * a matrix ignores hs, a vector uses cs only).  p == NULL means "absent" (a bias). */
 typedef struct { const void *p; ptrdiff_t hs, rs, cs; } cattn_in;
 typedef struct { void *p; ptrdiff_t hs, rs, cs; } cattn_out;
 
@@ -117,27 +133,27 @@ typedef struct {
 } cattn_mha_dims;
 
 /* xq (L,Eq), xk (S,Ek), xv (S,Ev); per head h: wq (H,Eq,d), wk (H,Ek,d), wv (H,Ev,dv),
- * wo (H,dv,Eo), biases bq (H,d), bk (H,d), bv (H,dv), bo (Eo); mask (H,L,S) -> out (L,Eo) and
- * optionally the weights w (H,L,S):
+ * wo (H,dv,Eo), biases bq (H,d), bk (H,d), bv (H,dv), bo (Eo); c's mask (H,L,S) -> out (L,Eo) and
+ * optionally c's weights w (H,L,S):
  *     out = sum_h attention(xq wq_h + bq_h, xk wk_h + bk_h, xv wv_h + bv_h; mask_h) wo_h + bo
  * which is "each head has its own W_q, W_k, W_v; concatenate the heads; multiply by W_o".
  * Returns 0, or -1 when out of memory. */
-int cattn_smha(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+int cattn_smha(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
                cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
                cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-               cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, float scale);
-int cattn_dmha(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+               cattn_mha_dims n, const cattn_attn_call *c);
+int cattn_dmha(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
                cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
                cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-               cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, double scale);
-int cattn_smha_ref(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+               cattn_mha_dims n, const cattn_attn_call *c);
+int cattn_smha_ref(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
                    cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
                    cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-                   cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, float scale);
-int cattn_dmha_ref(cattn_out out, cattn_out w, cattn_in xq, cattn_in xk, cattn_in xv,
+                   cattn_mha_dims n, const cattn_attn_call *c);
+int cattn_dmha_ref(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
                    cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
                    cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-                   cattn_mask_kind mask_kind, cattn_in mask, cattn_mha_dims n, double scale);
+                   cattn_mha_dims n, const cattn_attn_call *c);
 
 /* ---- CPU dispatch and threads (cpu.c) ------------------------------------------------------- */
 
@@ -146,8 +162,8 @@ typedef enum { CATTN_LEVEL_REF = 0, CATTN_LEVEL_AVX2 = 1, CATTN_LEVEL_AVX512 = 2
 
 int cattn_init(void);                    /* probe the CPU, read CATTN_ARCH; idempotent          */
 cattn_level cattn_level_best(void);      /* the best level this CPU and this build support      */
-cattn_level cattn_level_current(void);   /* the level the dispatch table holds now              */
-int cattn_set_level(cattn_level level);  /* 0, or -1 if the level is not available here         */
+cattn_level cattn_level_current(void);   /* the level of cattn_kernels_now()                    */
+int cattn_set_level(cattn_level level);  /* 0, or -1 if not available here; safe during calls   */
 const char *cattn_level_name(cattn_level level);
 
 /* Threads: CATTN_NUM_THREADS, else the CPUs this process may run on.  n < 1 restores that. */

@@ -1,9 +1,11 @@
 /* cpu.c -- the CPU probe and the dispatch table.
  *
- * The table starts with the portable kernels; cattn_init() probes the CPU and overwrites entries
- * with the best level this build and this CPU support.  CATTN_ARCH=ref|avx2|avx512 caps the level.
+ * cattn_init() probes the CPU and builds one table per level this build and this CPU support: the
+ * portable kernels, with the AVX2 / AVX-512 entries written over them.  CATTN_ARCH=ref|avx2|avx512
+ * caps the level; cattn_set_level changes it later.  Rule that lives here: the default scale.
  * This file is compiled without ISA flags, so nothing AVX runs before the probe says it may.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -15,6 +17,13 @@ void cattn_kernels_fill_avx2(cattn_kernel_table *t);
 void cattn_kernels_fill_avx512(cattn_kernel_table *t);
 #endif
 
+/* One immutable table per level, built once by cattn_init; `active` points at the current one.
+ * A call loads the pointer once (cattn_kernels_now) and keeps using that table, so swapping the
+ * pointer (cattn_set_level) is safe while calls run: they finish on the level they started with. */
+static cattn_kernel_table tables[CATTN_LEVEL_AVX512 + 1];
+static const cattn_kernel_table *active = &tables[CATTN_LEVEL_REF];
+static cattn_level best = CATTN_LEVEL_REF;
+
 static const cattn_kernel_table ref_table = {
     CATTN_LEVEL_REF,
     CATTN_REF_SMR, CATTN_REF_SNR, cattn_sgemm_ukr_ref,
@@ -22,16 +31,6 @@ static const cattn_kernel_table ref_table = {
     cattn_sexp_sum_ref, cattn_dexp_sum_ref,
     cattn_smax_ref, cattn_dmax_ref,
 };
-
-cattn_kernel_table cattn_kernels = {
-    CATTN_LEVEL_REF,
-    CATTN_REF_SMR, CATTN_REF_SNR, cattn_sgemm_ukr_ref,
-    CATTN_REF_DMR, CATTN_REF_DNR, cattn_dgemm_ukr_ref,
-    cattn_sexp_sum_ref, cattn_dexp_sum_ref,
-    cattn_smax_ref, cattn_dmax_ref,
-};
-
-static cattn_level best = CATTN_LEVEL_REF;
 
 const char *cattn_level_name(cattn_level level)
 {
@@ -61,31 +60,44 @@ static cattn_level probe(void)
     return CATTN_LEVEL_REF;
 }
 
+const cattn_kernel_table *cattn_kernels_now(void)
+{
+    return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+}
+
 int cattn_set_level(cattn_level level)
 {
     if (level < CATTN_LEVEL_REF || level > best) return -1;
-    cattn_kernel_table t = ref_table;
-#if defined(CATTN_HAVE_AVX2)
-    if (level >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t);
-#endif
-#if defined(CATTN_HAVE_AVX512)
-    if (level >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t);
-#endif
-    t.level = level;
-    cattn_kernels = t;
+    __atomic_store_n(&active, &tables[level], __ATOMIC_RELEASE);
     return 0;
 }
 
 cattn_level cattn_level_best(void) { return best; }
-cattn_level cattn_level_current(void) { return cattn_kernels.level; }
+cattn_level cattn_level_current(void) { return cattn_kernels_now()->level; }
 
-/* Probe, then apply CATTN_ARCH: returns 0, or -1 when CATTN_ARCH names no known level (the best
- * level is used then, and the caller may warn). */
+double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) : 0.0; }
+
+/* Probe, build the tables, then apply CATTN_ARCH: returns 0, or -1 when CATTN_ARCH names no
+ * known level (the best level is used then, and the caller may warn).  Runs once, at import,
+ * before any kernel (the module's init holds the import lock). */
 int cattn_init(void)
 {
+    static int done = 0, rc = 0;
+    if (done) return rc;
     best = probe();
+    for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
+        cattn_kernel_table t = ref_table;
+#if defined(CATTN_HAVE_AVX2)
+        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t);
+#endif
+#if defined(CATTN_HAVE_AVX512)
+        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t);
+#endif
+        t.level = (cattn_level)l;
+        tables[l] = t;
+    }
+    tables[CATTN_LEVEL_REF] = ref_table;
     cattn_level want = best;
-    int rc = 0;
     const char *env = getenv("CATTN_ARCH");
     if (env != NULL && env[0] != '\0') {
         if (strcmp(env, "ref") == 0) want = CATTN_LEVEL_REF;
@@ -95,5 +107,6 @@ int cattn_init(void)
         if (want > best) want = best;  /* never run what the CPU lacks */
     }
     cattn_set_level(want);
+    done = 1;
     return rc;
 }

@@ -1,15 +1,16 @@
 /* gemm.c -- matrix multiplication: the plain reference kernel and the BLIS-style blocked driver.
  *
- * Both are written once (gemm.inc) and instantiated for float and double below.
+ * Both are written once (gemm.inc) and instantiated for float and double below.  Every blocked
+ * function takes the kernel table of its call, kt, which MR, NR and UKR read.
  */
 #include <stdlib.h>
 #include "kernels.h"
 
 #define T float
 #define P(name) cattn_s##name
-#define UKR (cattn_kernels.sgemm_ukr)
-#define MR (cattn_kernels.smr)
-#define NR (cattn_kernels.snr)
+#define UKR (kt->sgemm_ukr)
+#define MR (kt->smr)
+#define NR (kt->snr)
 #define REF_MR CATTN_REF_SMR
 #define REF_NR CATTN_REF_SNR
 #define BLOCK_MC 96   /* a packed block of a: 96 x 256 floats = 96 KiB, in L2 */
@@ -27,9 +28,9 @@
 
 #define T double
 #define P(name) cattn_d##name
-#define UKR (cattn_kernels.dgemm_ukr)
-#define MR (cattn_kernels.dmr)
-#define NR (cattn_kernels.dnr)
+#define UKR (kt->dgemm_ukr)
+#define MR (kt->dmr)
+#define NR (kt->dnr)
 #define REF_MR CATTN_REF_DMR
 #define REF_NR CATTN_REF_DNR
 #define BLOCK_MC 48   /* the same bytes as for float: 48 x 256 doubles = 96 KiB */

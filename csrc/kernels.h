@@ -1,8 +1,11 @@
-/* kernels.h -- private: the dispatch table that the portable drivers call through.
+/* kernels.h -- private: the dispatch tables that the portable drivers call through.
  *
- * cpu.c fills the table with the portable kernels (level "ref"), then, after probing the CPU,
- * overwrites entries with the AVX2 / AVX-512 ones.  Drivers (gemm.c, softmax.c, attention.c) only
- * ever call through cattn_kernels, so every level runs the same blocking and the same numerics.
+ * cpu.c builds one immutable table per level at start-up: the portable kernels (level "ref"),
+ * then the AVX2 / AVX-512 ones written over them.  A call reads the current table's pointer once
+ * (cattn_kernels_now) and passes it down to every driver and thread it uses, as BLIS passes its
+ * cntx_t: cattn_set_level swaps the pointer, so a level change never tears a running call.
+ * Drivers (gemm.c, softmax.c, attention.c, mha.c) only ever call through the table they were
+ * given, so every level runs the same blocking and the same numerics.
  */
 #ifndef CATTN_KERNELS_H
 #define CATTN_KERNELS_H
@@ -32,7 +35,7 @@ typedef double (*cattn_dexp_sum)(double *y, const double *x, double scale, doubl
 typedef float (*cattn_smax)(const float *x, ptrdiff_t n);
 typedef double (*cattn_dmax)(const double *x, ptrdiff_t n);
 
-typedef struct {
+struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
     cattn_sgemm_ukr sgemm_ukr;
@@ -42,9 +45,7 @@ typedef struct {
     cattn_dexp_sum dexp_sum;
     cattn_smax smax;
     cattn_dmax dmax;
-} cattn_kernel_table;
-
-extern cattn_kernel_table cattn_kernels;
+};
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
 #define CATTN_MAX_MR 16
@@ -64,32 +65,44 @@ double cattn_dmax_ref(const double *x, ptrdiff_t n);
 #define CATTN_REF_DMR 4
 #define CATTN_REF_DNR 4
 
-/* gemm with accumulate: c (m,n) += a (m,k) · b (k,n) when accumulate is 1 (gemm.c). */
+/* The drivers with the table of one call, kt (never NULL here).
+ * gemm with accumulate: c (m,n) += a (m,k) · b (k,n) when accumulate is 1 (gemm.c). */
 void cattn_sgemm_ex(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
                     ptrdiff_t csa, const float *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
-                    ptrdiff_t n, ptrdiff_t k, int accumulate);
+                    ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
                     ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
-                    ptrdiff_t n, ptrdiff_t k, int accumulate);
+                    ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
+/* softmax / log_softmax of one row (softmax.c) */
+void cattn_ssoftmax_kt(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n,
+                       const cattn_kernel_table *kt);
+void cattn_dsoftmax_kt(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n,
+                       const cattn_kernel_table *kt);
+void cattn_slog_softmax_kt(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx,
+                           ptrdiff_t n, const cattn_kernel_table *kt);
+void cattn_dlog_softmax_kt(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx,
+                           ptrdiff_t n, const cattn_kernel_table *kt);
 
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
  * elements); gemm_packed_b computes c (m,n) (+)= a (m,k) · packed b (the first k of its kp rows),
  * reading a in place. */
-size_t cattn_sgemm_packed_size(ptrdiff_t k, ptrdiff_t n);
-size_t cattn_dgemm_packed_size(ptrdiff_t k, ptrdiff_t n);
+size_t cattn_sgemm_packed_size(ptrdiff_t k, ptrdiff_t n, const cattn_kernel_table *kt);
+size_t cattn_dgemm_packed_size(ptrdiff_t k, ptrdiff_t n, const cattn_kernel_table *kt);
 void cattn_sgemm_pack_b(float *bp, const float *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
-                        ptrdiff_t n);
+                        ptrdiff_t n, const cattn_kernel_table *kt);
 void cattn_dgemm_pack_b(double *bp, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
-                        ptrdiff_t n);
-const float *cattn_sgemm_packed_from(const float *bp, ptrdiff_t p0);  /* rows p0.. of bp */
-const double *cattn_dgemm_packed_from(const double *bp, ptrdiff_t p0);
+                        ptrdiff_t n, const cattn_kernel_table *kt);
+/* rows p0.. of bp */
+const float *cattn_sgemm_packed_from(const float *bp, ptrdiff_t p0, const cattn_kernel_table *kt);
+const double *cattn_dgemm_packed_from(const double *bp, ptrdiff_t p0,
+                                      const cattn_kernel_table *kt);
 void cattn_sgemm_packed_b(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
                           ptrdiff_t csa, const float *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
-                          ptrdiff_t k, int accumulate);
+                          ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
                           ptrdiff_t csa, const double *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
-                          ptrdiff_t k, int accumulate);
+                          ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 
 /* Threads (threads.c): fn(ctx, begin, end) over [0, n), cut into up to chunks_per_thread
  * contiguous ranges per thread, taken in turn by cattn_get_num_threads() threads -- fewer when

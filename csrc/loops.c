@@ -1,5 +1,13 @@
-/* loops.c -- glue: gufunc inner loops.  Each one unpacks NumPy's `dimensions` and `steps`, turns
- * byte strides into element strides and calls a kernel from cattn.h once per outer iteration.
+/* loops.c -- glue: gufunc inner loops.  Each loop turns NumPy's `args`/`dimensions`/`steps` into
+ * operands (cattn_operand: pointer, outer step, core sizes and byte strides), reads the kernel
+ * table once, and calls a kernel from cattn.h once per outer item.
+ *
+ * Where each rule lives (once):
+ *   - operands from NumPy's arguments: operands_from_numpy, from a table of core dims per ufunc;
+ *   - an attention call's description (mask kind, mask strides, scale, weights, kernel table):
+ *     call_of, used by every attention loop, the multi-head loop and the direct path;
+ *   - "an output overlaps an input: compute into scratch, copy out": begin_item / end_item;
+ *   - the kernel table: one cattn_kernels_now() per loop call, passed down to every thread.
  *
  * NumPy hands these loops aligned, native-byte-order data (it copies operands that are not) and
  * copies operands that overlap an output, so a loop only has to deal with strides, which every
@@ -12,6 +20,7 @@
  */
 #include <fenv.h>
 #include <stdlib.h>
+#include <string.h>
 #include "loops.h"
 
 static void loop_no_memory(const char *name)
@@ -21,63 +30,206 @@ static void loop_no_memory(const char *name)
     PyGILState_Release(st);
 }
 
-/* The byte range [lo, hi) that an (n0, n1, n2) operand with byte strides s0, s1, s2 touches. */
+/* ---- operands ------------------------------------------------------------------------------ */
+
+/* The core dims of one operand, as indices into NumPy's `dimensions`. */
+typedef struct {
+    int nd;
+    int d[3];
+} core_dims;
+
+/* Fill op[which[i]] from NumPy operand i, for the nop operands NumPy passed; `steps` holds nop
+ * outer steps, then the core steps of each operand in turn. */
+static void operands_from_numpy(cattn_operand *op, const int *which, int nop, const core_dims *cd,
+                                char **args, const npy_intp *dims, const npy_intp *steps)
+{
+    const npy_intp *core = steps + nop;
+    for (int i = 0; i < nop; i++) {
+        cattn_operand *o = &op[which[i]];
+        const core_dims *c = &cd[which[i]];
+        o->p = args[i];
+        o->step = steps[i];
+        o->nd = c->nd;
+        for (int k = 0; k < c->nd; k++) o->n[k] = dims[c->d[k]], o->s[k] = *core++;
+    }
+}
+
+/* The order in which NumPy passes the roles 0..nroles-1, leaving out the absent ones; returns
+ * how many operands NumPy passes. */
+static int numpy_order(int *which, int nroles, int absent1, int absent2)
+{
+    int n = 0;
+    for (int r = 0; r < nroles; r++)
+        if (r != absent1 && r != absent2) which[n++] = r;
+    return n;
+}
+
+/* Item `it` of an operand, as a view with step 0. */
+static cattn_operand item_of(const cattn_operand *o, npy_intp it)
+{
+    cattn_operand v = *o;
+    if (v.p != NULL) v.p += it * v.step;
+    v.step = 0;
+    return v;
+}
+
+/* The byte range [lo, hi) an item view touches. */
 typedef struct {
     const char *lo, *hi;
 } span;
 
-static span span3(const char *p, const npy_intp *n, const npy_intp *s, size_t item)
+static span span_of(const cattn_operand *v)
 {
-    span r = {p, p};
-    if (p == NULL || n[0] <= 0 || n[1] <= 0 || n[2] <= 0) return r;
+    span r = {v->p, v->p};
+    if (v->p == NULL) return r;
     npy_intp lo = 0, hi = 0;
-    for (int i = 0; i < 3; i++) {
-        if (s[i] < 0) lo += (n[i] - 1) * s[i];
-        else hi += (n[i] - 1) * s[i];
+    for (int k = 0; k < v->nd; k++) {
+        if (v->n[k] <= 0) return r;
+        if (v->s[k] < 0) lo += (v->n[k] - 1) * v->s[k];
+        else hi += (v->n[k] - 1) * v->s[k];
     }
-    r.lo = p + lo;
-    r.hi = p + hi + item;
+    r.lo = v->p + lo;
+    r.hi = v->p + hi + v->size;
     return r;
 }
 
-static span span2(const char *p, npy_intp n0, npy_intp s0, npy_intp n1, npy_intp s1, size_t item)
-{
-    const npy_intp n[3] = {1, n0, n1}, s[3] = {0, s0, s1};
-    return span3(p, n, s, item);
-}
-
-static int overlap(span a, span b) { return a.lo < b.hi && b.lo < a.hi; }
+/* ---- outputs that overlap an input -------------------------------------------------------- */
 
 /* NumPy does not copy an input that is the very array given as out= (it treats that as safe for
- * element-wise ufuncs), but a gufunc reads whole core blocks: a loop whose output overlaps an
- * input computes into a scratch block and copies it out. */
-
-/* What a loop hands to the threads: its arguments, and a flag for a scratch allocation that
- * failed (reported once, by the calling thread, after the join). */
+ * element-wise ufuncs), but a gufunc reads whole core blocks: an item whose output overlaps an
+ * input computes into contiguous scratch and copies it out.  begin_item gives the views the
+ * kernel writes (the outputs themselves, or scratch); end_item copies scratch out.  The scratch
+ * grows as needed and is freed by the caller.  Returns 0, or -1 when out of memory. */
 typedef struct {
-    char **args;
-    const npy_intp *dims, *steps;
-    const cattn_loop_cfg *cfg;
-    int has_mask, has_w;  /* for softmax, has_w selects log_softmax */
-    int failed;
-} cattn_loop_job;
+    char *buf;
+    size_t cap;
+} scratch;
 
-/* Run the dims[0] outer items of a loop, split across threads when the work is large enough;
- * per_item is about the flops of one item. */
-static void run_items(cattn_loop_job *j, double per_item, cattn_range_fn fn, const char *name)
+static int begin_item(cattn_operand *view, const cattn_operand *outs, int nout,
+                      const cattn_operand *ins, int nin, npy_intp it, scratch *sc)
 {
-    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], 4, fn, j);
-    if (j->failed) loop_no_memory(name);
-    feclearexcept(FE_ALL_EXCEPT);
+    int alias = 0;
+    for (int o = 0; o < nout; o++) {
+        view[o] = item_of(&outs[o], it);
+        span so = span_of(&view[o]);
+        for (int i = 0; i < nin && !alias; i++) {
+            cattn_operand in = item_of(&ins[i], it);
+            span si = span_of(&in);
+            alias = so.lo < si.hi && si.lo < so.hi;
+        }
+    }
+    if (!alias) return 0;
+    size_t need = 0, at[4];
+    for (int o = 0; o < nout; o++) {
+        size_t n = view[o].size;
+        for (int k = 0; k < view[o].nd; k++) n *= (size_t)view[o].n[k];
+        at[o] = need;
+        need += (n + 63) & ~(size_t)63;
+    }
+    if (need > sc->cap) {
+        char *b = realloc(sc->buf, need);
+        if (b == NULL) return -1;
+        sc->buf = b, sc->cap = need;
+    }
+    for (int o = 0; o < nout; o++) {  /* the same shape, contiguous */
+        if (view[o].p == NULL) continue;
+        view[o].p = sc->buf + at[o];
+        npy_intp s = (npy_intp)view[o].size;
+        for (int k = view[o].nd - 1; k >= 0; k--) view[o].s[k] = s, s *= view[o].n[k];
+    }
+    return 0;
 }
 
-/* the flops of one item: projections, attention per head, output projection */
-static double cattn_mha_work(npy_intp const *d)
+static void end_item(const cattn_operand *view, const cattn_operand *outs, int nout, npy_intp it)
+{
+    for (int o = 0; o < nout; o++) {
+        cattn_operand dst = item_of(&outs[o], it);
+        if (dst.p == NULL || dst.p == view[o].p) continue;
+        npy_intp n[3] = {1, 1, 1}, sd[3] = {0, 0, 0}, ss[3] = {0, 0, 0};
+        for (int k = 0; k < dst.nd; k++) {
+            int m = 3 - dst.nd + k;
+            n[m] = dst.n[k], sd[m] = dst.s[k], ss[m] = view[o].s[k];
+        }
+        for (npy_intp a = 0; a < n[0]; a++)
+            for (npy_intp b = 0; b < n[1]; b++)
+                for (npy_intp c = 0; c < n[2]; c++)
+                    memcpy(dst.p + a * sd[0] + b * sd[1] + c * sd[2],
+                           view[o].p + a * ss[0] + b * ss[1] + c * ss[2], dst.size);
+    }
+}
+
+/* ---- the description of an attention call ------------------------------------------------ */
+
+/* The one place where an attention call is described for the kernels: the mask kind and its
+ * element strides (a head axis first when the mask has three core dims), the scale, the weights
+ * output and the table.  mask and w are item views, or NULL. */
+static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_table *kt,
+                               const cattn_operand *mask, double scale, const cattn_operand *w)
+{
+    cattn_attn_call c = {cfg->mask, NULL, 0, 0, 0, scale, NULL, 0, 0, 0, kt};
+    ptrdiff_t *ms[3] = {&c.hsm, &c.rsm, &c.csm}, *ws[3] = {&c.hsw, &c.rsw, &c.csw};
+    if (mask != NULL && mask->p != NULL) {
+        c.mask = mask->p;
+        for (int k = 0; k < mask->nd; k++)
+            *ms[3 - mask->nd + k] = (ptrdiff_t)(mask->s[k] / (npy_intp)mask->size);
+    }
+    if (w != NULL && w->p != NULL) {
+        c.w = w->p;
+        for (int k = 0; k < w->nd; k++) *ws[3 - w->nd + k] = (ptrdiff_t)(w->s[k] / (npy_intp)w->size);
+    }
+    return c;
+}
+
+/* ---- running the items ---------------------------------------------------------------------- */
+
+/* What a loop hands to the threads. */
+typedef struct {
+    const cattn_loop_cfg *cfg;
+    const cattn_kernel_table *kt;
+    const npy_intp *dims;
+    const cattn_operand *op;
+    int nop;
+    int failed;
+} loop_job;
+
+/* Run the dims[0] outer items of a loop, split across threads when the work is large enough;
+ * per_item is about the flops of one item.  Returns 0, or -1 with a MemoryError set. */
+static int run_items(loop_job *j, double per_item, cattn_range_fn fn)
+{
+    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], 4, fn, j);
+    feclearexcept(FE_ALL_EXCEPT);
+    if (j->failed) {
+        loop_no_memory(j->cfg->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* the flops of one attention item */
+static double attention_work(const npy_intp *d)
+{
+    return 2.0 * (double)d[1] * (double)d[3] * (double)(d[2] + d[4]);
+}
+
+/* the flops of one mha item: projections, attention per head, output projection */
+static double mha_work(npy_intp const *d)
 {
     double L = (double)d[1], S = (double)d[3], H = (double)d[6], dq = (double)d[7], dv = (double)d[8];
     return 2.0 * H * (L * (double)d[2] * dq + S * (double)d[4] * dq + S * (double)d[5] * dv +
                       L * S * (dq + dv) + L * dv * (double)d[9]);
 }
+
+/* The core dims of each role, as indices into `dimensions`. */
+static const core_dims matmul_cd[] = {{2, {1, 2}}, {2, {2, 3}}, {2, {1, 3}}};
+/* attention: dims = N, l, e, s, ev */
+static const core_dims attention_cd[ATT_NOP] = {
+    {2, {1, 2}}, {2, {3, 2}}, {2, {3, 4}}, {2, {1, 3}}, {0, {0}}, {2, {1, 4}}, {2, {1, 3}}};
+/* mha: dims = N, l, eq, s, ek, ev, h, d, dv, eo */
+enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT, MHA_W, MHA_NOP };
+static const core_dims mha_cd[MHA_NOP] = {
+    {2, {1, 2}}, {2, {3, 4}}, {2, {3, 5}}, {3, {6, 2, 7}}, {3, {6, 4, 7}}, {3, {6, 5, 8}},
+    {3, {6, 8, 9}}, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}}, {1, {9}}, {3, {6, 1, 3}}, {0, {0}},
+    {2, {1, 9}}, {3, {6, 1, 3}}};
 
 #define T float
 #define P(name) cattn_s##name
@@ -94,3 +246,14 @@ static double cattn_mha_work(npy_intp const *d)
 #define K(name) d##name
 #define L(name) name##_d
 #include "loops.inc"
+#undef T
+#undef P
+#undef K
+#undef L
+
+int cattn_run_attention(const cattn_attention_job *job)
+{
+    loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, ATT_NOP, 0};
+    return run_items(&j, attention_work(job->dims),
+                     job->dbl ? attention_items_d : attention_items_f);
+}

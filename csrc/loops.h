@@ -1,4 +1,5 @@
-/* loops.h -- glue: the gufunc inner loops (loops.c), registered by module.c. */
+/* loops.h -- glue: the gufunc inner loops (loops.c), registered by module.c, and the one
+ * attention path that the loops and module.c's direct call share. */
 #ifndef CATTN_LOOPS_H
 #define CATTN_LOOPS_H
 
@@ -9,26 +10,52 @@
 #include <numpy/ndarraytypes.h>
 #include "kernels.h"
 
-/* What a loop is to call, carried in the ufunc's per-loop data pointer. */
+/* What a loop is to call, carried in the ufunc's per-loop data pointer: module.c's table of
+ * ufuncs fills one per loop. */
 typedef struct {
-    int ref;                  /* 1: the reference kernel, 0: the fast one */
-    cattn_mask_kind mask;     /* attention: the kind of mask operand (or CAUSAL / NONE) */
+    int ref;               /* 1: the reference kernels, 0: the fast ones                        */
+    cattn_mask_kind mask;  /* attention, mha: the kind of mask (BOOL / ADD with a mask operand)   */
+    int has_mask, has_w;   /* attention, mha: a mask operand; a weights output                  */
+    int log;               /* softmax: log_softmax                                              */
+    const char *name;      /* for the out-of-memory message                                     */
+    int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
+
+/* One operand of a loop: item `it` starts at p + it*step; its nd core dims n have byte strides
+ * s; elements have `size` bytes.  p == NULL: the call has no such operand. */
+typedef struct {
+    char *p;
+    npy_intp step;
+    int nd;
+    npy_intp n[3], s[3];
+    size_t size;
+} cattn_operand;
+
+/* The operands of scaled dot-product attention, by role. */
+enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_OUT, ATT_W, ATT_NOP };
+
+/* An attention call over N items of (L,E), (S,E), (S,Ev): what the gufunc loops and the direct
+ * path both hand to cattn_run_attention. */
+typedef struct {
+    const cattn_loop_cfg *cfg;
+    int dbl;                          /* float64 (else float32) */
+    npy_intp dims[5];                 /* N, L, E, S, Ev          */
+    cattn_operand op[ATT_NOP];
+} cattn_attention_job;
+
+/* Runs the items (threads when worth it), with the kernel table read once; 0, or -1 with a
+ * MemoryError set (the GIL is taken for it). */
+int cattn_run_attention(const cattn_attention_job *job);
 
 #define CATTN_DECLARE_LOOP(name)                                                              \
     void name##_f(char **args, npy_intp const *dims, npy_intp const *steps, void *data);    \
     void name##_d(char **args, npy_intp const *dims, npy_intp const *steps, void *data);
 
-CATTN_DECLARE_LOOP(cattn_loop_matmul)       /* (n?,k),(k,m?)->(n?,m?)                       */
-CATTN_DECLARE_LOOP(cattn_loop_softmax)      /* (n)->(n)                                      */
-CATTN_DECLARE_LOOP(cattn_loop_log_softmax)  /* (n)->(n)                                      */
-CATTN_DECLARE_LOOP(cattn_loop_attention)    /* (l,e),(s,e),(s,ev),()->(l,ev)                 */
-CATTN_DECLARE_LOOP(cattn_loop_attention_masked)   /* (l,e),(s,e),(s,ev),(l,s),()->(l,ev)     */
-CATTN_DECLARE_LOOP(cattn_loop_attention_weights)  /* ... ,(l,s),()->(l,ev),(l,s)             */
-
-CATTN_DECLARE_LOOP(cattn_loop_exp_sum)      /* (n),()->(n),()                                */
-CATTN_DECLARE_LOOP(cattn_loop_row_max)      /* (n)->()                                       */
-CATTN_DECLARE_LOOP(cattn_loop_mha)          /* see module.c for the signature              */
-CATTN_DECLARE_LOOP(cattn_loop_mha_weights)
+CATTN_DECLARE_LOOP(cattn_loop_matmul)     /* (n?,k),(k,m?)->(n?,m?)                          */
+CATTN_DECLARE_LOOP(cattn_loop_softmax)    /* (n)->(n), softmax or log_softmax                 */
+CATTN_DECLARE_LOOP(cattn_loop_attention)  /* (l,e),(s,e),(s,ev)[,(l,s)],()->(l,ev)[,(l,s)]    */
+CATTN_DECLARE_LOOP(cattn_loop_mha)        /* see module.c for the signature                 */
+CATTN_DECLARE_LOOP(cattn_loop_exp_sum)    /* (n),()->(n),()                                  */
+CATTN_DECLARE_LOOP(cattn_loop_row_max)    /* (n)->()                                         */
 
 #endif

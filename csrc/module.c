@@ -1,7 +1,10 @@
 /* module.c -- glue: the extension module cattn._cattn.
  *
  * Registers the generalized ufuncs (float32 and float64 loops, each with a `_ref` twin that runs
- * the reference kernels), their type resolver, and the configuration functions.
+ * the reference kernels) from one table (specs: signature, loops, mask kind and operands), their
+ * type resolver, the configuration functions, and the direct path of the common SDPA call.
+ * Rules that live here: the computing dtype (compute_type, also _cattn.compute_dtype for Python);
+ * the version (CATTN_VERSION of cattn.h, read by setup.py and reported by get_config).
  */
 #include "loops.h"
 #include <numpy/arrayobject.h>
@@ -11,7 +14,8 @@
 /* ---- the ufuncs ---------------------------------------------------------------------------- */
 
 /* What a ufunc is: its loops (a float32 and a float64 one; a ufunc with a mask operand has four,
- * the boolean-mask loops first so that a boolean mask is never cast to a float one). */
+ * the boolean-mask loops first so that a boolean mask is never cast to a float one), and what its
+ * loops are to do (cfg: the mask kind, whether there is a mask operand and a weights output). */
 typedef struct {
     const char *name;
     const char *signature;
@@ -19,38 +23,51 @@ typedef struct {
     int nin, nout;
     int ndata;                      /* the first ndata inputs decide the computing dtype */
     int imask;                      /* the mask input, or -1 */
-    cattn_mask_kind kind;           /* CATTN_MASK_NONE, _CAUSAL, or _BOOL for masked ufuncs */
+    cattn_loop_cfg cfg;             /* mask kind, has_mask, has_w, log (ref and name are set here) */
     const char *doc;
 } ufunc_spec;
 
 #include "docs.h"
 
-#define MHA_SIG "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)," \
-                "(h,l,s),()"
+#define ATT_IN "(l,e),(s,e),(s,ev)"
+#define MHA_IN "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)"
+#define ATT(kind, mask, w) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), 1 + (w), 3, \
+    (mask) ? 3 : -1, {0, kind, mask, w, 0, NULL, 0}
+#define MHA(kind, mask, w) cattn_loop_mha_f, cattn_loop_mha_d, 12 + (mask), 1 + (w), 11, \
+    (mask) ? 11 : -1, {0, kind, mask, w, 0, NULL, 0}
+#define PLAIN(f, nin, nout, log) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, 1, -1, \
+    {0, CATTN_MASK_NONE, 0, 0, log, NULL, 0}
 static const ufunc_spec specs[] = {
     {"matmul", "(n?,k),(k,m?)->(n?,m?)", cattn_loop_matmul_f, cattn_loop_matmul_d, 2, 1, 2, -1,
-     CATTN_MASK_NONE, DOC_MATMUL},
-    {"softmax", "(n)->(n)", cattn_loop_softmax_f, cattn_loop_softmax_d, 1, 1, 1, -1,
-     CATTN_MASK_NONE, DOC_SOFTMAX},
-    {"log_softmax", "(n)->(n)", cattn_loop_log_softmax_f, cattn_loop_log_softmax_d, 1, 1, 1, -1,
-     CATTN_MASK_NONE, DOC_LOG_SOFTMAX},
-    {"attention", "(l,e),(s,e),(s,ev),()->(l,ev)", cattn_loop_attention_f, cattn_loop_attention_d,
-     4, 1, 3, -1, CATTN_MASK_NONE, DOC_ATTENTION},
-    {"causal_attention", "(l,e),(s,e),(s,ev),()->(l,ev)", cattn_loop_attention_f,
-     cattn_loop_attention_d, 4, 1, 3, -1, CATTN_MASK_CAUSAL, DOC_CAUSAL_ATTENTION},
-    {"masked_attention", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev)", cattn_loop_attention_masked_f,
-     cattn_loop_attention_masked_d, 5, 1, 3, 3, CATTN_MASK_BOOL, DOC_MASKED_ATTENTION},
-    {"attention_weights", "(l,e),(s,e),(s,ev),(l,s),()->(l,ev),(l,s)",
-     cattn_loop_attention_weights_f, cattn_loop_attention_weights_d, 5, 2, 3, 3, CATTN_MASK_BOOL,
+     {0, CATTN_MASK_NONE, 0, 0, 0, NULL, 0}, DOC_MATMUL},
+    {"softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 0), DOC_SOFTMAX},
+    {"log_softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 1), DOC_LOG_SOFTMAX},
+    {"attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION},
+    {"causal_attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_CAUSAL, 0, 0), DOC_CAUSAL_ATTENTION},
+    {"masked_attention", ATT_IN ",(l,s),()->(l,ev)", ATT(CATTN_MASK_BOOL, 1, 0),
+     DOC_MASKED_ATTENTION},
+    {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1),
      DOC_ATTENTION_WEIGHTS},
-    {"exp_sum", "(n),()->(n),()", cattn_loop_exp_sum_f, cattn_loop_exp_sum_d, 2, 2, 1, -1,
-     CATTN_MASK_NONE, "exp_sum(x, shift) -> (exp(x - shift), its sum): the dispatch table's exp."},
-    {"row_max", "(n)->()", cattn_loop_row_max_f, cattn_loop_row_max_d, 1, 1, 1, -1,
-     CATTN_MASK_NONE, "row_max(x) -> the max of x ignoring NaN (-inf if none): the dispatch table's max."},
-    {"multi_head_attention", MHA_SIG "->(l,eo)", cattn_loop_mha_f, cattn_loop_mha_d, 13, 1, 11, 11,
-     CATTN_MASK_BOOL, DOC_MHA},
-    {"multi_head_attention_weights", MHA_SIG "->(l,eo),(h,l,s)", cattn_loop_mha_weights_f,
-     cattn_loop_mha_weights_d, 13, 2, 11, 11, CATTN_MASK_BOOL, DOC_MHA_WEIGHTS},
+    {"_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_NONE, 0, 1),
+     "_attention_weights(q, k, v, scale) -> (out, weights): no mask (scaled_dot_product_attention)."},
+    {"_causal_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_CAUSAL, 0, 1),
+     "_causal_attention_weights(q, k, v, scale) -> (out, weights): causal, skipping the masked "
+     "blocks (scaled_dot_product_attention)."},
+    {"exp_sum", "(n),()->(n),()", PLAIN(exp_sum, 2, 2, 0),
+     "exp_sum(x, shift) -> (exp(x - shift), its sum): the dispatch table's exp."},
+    {"row_max", "(n)->()", PLAIN(row_max, 1, 1, 0),
+     "row_max(x) -> the max of x ignoring NaN (-inf if none): the dispatch table's max."},
+    {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(CATTN_MASK_BOOL, 1, 0), DOC_MHA},
+    {"multi_head_attention_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)",
+     MHA(CATTN_MASK_BOOL, 1, 1), DOC_MHA_WEIGHTS},
+    {"_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_NONE, 0, 0),
+     "_mha(...): multi_head_attention without a mask (cattn.multi_head_attention)."},
+    {"_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_NONE, 0, 1),
+     "_mha_weights(...): multi_head_attention_weights without a mask."},
+    {"_causal_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_CAUSAL, 0, 0),
+     "_causal_mha(...): causal multi_head_attention, skipping the masked blocks."},
+    {"_causal_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_CAUSAL, 0, 1),
+     "_causal_mha_weights(...): causal multi_head_attention_weights."},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 #define MAXOP 16
@@ -66,21 +83,31 @@ static struct {
 
 static const ufunc_spec *spec_of(PyUFuncObject *ufunc)
 {
-    for (size_t i = 0; i < NSPECS; i++)
-        if (strncmp(ufunc->name, specs[i].name, strlen(specs[i].name)) == 0 &&
-            (ufunc->name[strlen(specs[i].name)] == '\0' ||
-             strcmp(ufunc->name + strlen(specs[i].name), "_ref") == 0))
-            return &specs[i];
-    return NULL;
+    /* every loop's data is its cfg, which knows its spec (a foreign ufunc is never passed here) */
+    return &specs[((const cattn_loop_cfg *)ufunc->data[0])->spec];
 }
 
 /* ---- type resolution ----------------------------------------------------------------------- */
 
-/* Which dtype a call computes in: float32 when NumPy's result type of the data operands (a, b /
- * x / q, k, v / inputs and weights) is a float of at most 4 bytes, float64 otherwise (so integers
- * compute in float64).  A boolean mask keeps its own loop; scale and float masks take the
- * computing dtype.  Complex, object, string and other dtypes are refused with a TypeError that
- * names the function and the operand. */
+/* The rule for which dtype a call computes in, kept here once (Python's cattn uses it through
+ * _cattn.compute_dtype): float32 when NumPy's result type of the data operands is a float of at
+ * most 4 bytes, float64 otherwise (so integers compute in float64).  NPY_FLOAT or NPY_DOUBLE, or
+ * -1 with an error set. */
+static int compute_type(int n, PyArrayObject **ops)
+{
+    int same = 1, t0 = PyArray_DESCR(ops[0])->type_num;
+    for (int i = 1; i < n && same; i++) same = PyArray_DESCR(ops[i])->type_num == t0;
+    if (same && (t0 == NPY_FLOAT || t0 == NPY_DOUBLE)) return t0;  /* the common call */
+    PyArray_Descr *rt = PyArray_ResultType(n, ops, 0, NULL);
+    if (rt == NULL) return -1;
+    int type = (rt->kind == 'f' && PyDataType_ELSIZE(rt) <= 4) ? NPY_FLOAT : NPY_DOUBLE;
+    Py_DECREF(rt);
+    return type;
+}
+
+/* A boolean mask keeps its own loop; scale and float masks take the computing dtype.  Complex,
+ * object, string and other dtypes are refused with a TypeError that names the function and the
+ * operand. */
 static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObject **operands,
                          PyObject *type_tup, PyArray_Descr **out_dtypes)
 {
@@ -89,11 +116,8 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
                                     "thirteenth"};
     const ufunc_spec *sp = spec_of(ufunc);
     const int nin = ufunc->nin, nop = ufunc->nin + ufunc->nout;
-    if (type_tup != NULL || sp == NULL)
+    if (type_tup != NULL)
         return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
-    /* the common call: every data operand float32, or every one float64 */
-    int same = 1, t0 = PyArray_DESCR(operands[0])->type_num;
-    for (int i = 1; i < sp->ndata && same; i++) same = PyArray_DESCR(operands[i])->type_num == t0;
     for (int i = 0; i < nin; i++) {
         PyArray_Descr *d = PyArray_DESCR(operands[i]);
         int ok = i == sp->imask ? (d->kind == 'b' || d->kind == 'f')
@@ -113,15 +137,8 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
             return -1;
         }
     }
-    int type;
-    if (same && (t0 == NPY_FLOAT || t0 == NPY_DOUBLE)) {
-        type = t0;
-    } else {
-        PyArray_Descr *rt = PyArray_ResultType(sp->ndata, operands, 0, NULL);
-        if (rt == NULL) return -1;
-        type = (rt->kind == 'f' && PyDataType_ELSIZE(rt) <= 4) ? NPY_FLOAT : NPY_DOUBLE;
-        Py_DECREF(rt);
-    }
+    int type = compute_type(sp->ndata, operands);
+    if (type < 0) return -1;
     for (int i = 0; i < nop; i++) {
         int t = (i == sp->imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL : type;
         out_dtypes[i] = PyArray_DescrFromType(t);
@@ -137,16 +154,19 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 {
     __typeof__(reg[0][0]) *r = &reg[s - specs][ref];
     const int nop = s->nin + s->nout, nloops = s->imask >= 0 ? 4 : 2;
+    PyOS_snprintf(r->name, sizeof r->name, "%s%s", s->name, ref ? "_ref" : "");
     for (int l = 0; l < nloops; l++) {
         int dbl = l % 2;
         r->fn[l] = dbl ? s->fd : s->ff;
+        r->cfg[l] = s->cfg;
         r->cfg[l].ref = ref;
-        r->cfg[l].mask = s->imask >= 0 ? (l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD) : s->kind;
+        r->cfg[l].name = s->name;
+        r->cfg[l].spec = (int)(s - specs);
+        if (s->imask >= 0) r->cfg[l].mask = l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD;
         r->data[l] = &r->cfg[l];
         for (int i = 0; i < nop; i++)
             r->types[l * nop + i] = (i == s->imask && l < 2) ? NPY_BOOL : dbl ? NPY_DOUBLE : NPY_FLOAT;
     }
-    PyOS_snprintf(r->name, sizeof r->name, "%s%s", s->name, ref ? "_ref" : "");
     PyObject *uf = PyUFunc_FromFuncAndDataAndSignature(
         r->fn, r->data, r->types, nloops, s->nin, s->nout, PyUFunc_None, r->name,
         ref ? "The reference-kernel twin of the ufunc of the same name without _ref." : s->doc,
@@ -215,17 +235,55 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
     return PyLong_FromLong(cattn_get_num_threads());
 }
 
+/* ---- the rules Python reuses ------------------------------------------------------------- */
+
+/* compute_dtype(*arrays): the dtype a gufunc call with these data operands computes in. */
+static PyObject *compute_dtype(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)self;
+    PyArrayObject *ops[NPY_MAXARGS];
+    if (nargs < 1 || nargs > NPY_MAXARGS) {
+        PyErr_SetString(PyExc_TypeError, "compute_dtype: give 1 to 64 arrays");
+        return NULL;
+    }
+    PyObject *ret = NULL;
+    Py_ssize_t n = 0;
+    for (; n < nargs; n++) {
+        ops[n] = (PyArrayObject *)PyArray_FROM_O(args[n]);
+        if (ops[n] == NULL) goto fail;
+    }
+    int type = compute_type((int)n, ops);
+    if (type >= 0) ret = (PyObject *)PyArray_DescrFromType(type);
+fail:
+    for (Py_ssize_t i = 0; i < n; i++) Py_DECREF(ops[i]);
+    return ret;
+}
+
+/* default_scale(e): 1/sqrt(e), the scale when none is given (e > 0). */
+static PyObject *default_scale(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    Py_ssize_t e = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
+    if (e == -1 && PyErr_Occurred()) return NULL;
+    if (e <= 0) {
+        PyErr_Format(PyExc_ValueError, "default_scale: the embedding size must be positive, "
+                     "got %zd", e);
+        return NULL;
+    }
+    return PyFloat_FromDouble(cattn_default_scale(e));
+}
+
 /* ---- the direct path of scaled_dot_product_attention ------------------------------------- */
 
-/* sdpa_direct(q, k, v, scale, causal): the common call -- three C-contiguous, aligned, native
- * arrays of one float dtype and the same batch shape, no mask, no weights, no out= -- without the
- * ufunc machinery (a tiny call costs a third).  Anything else returns NotImplemented and the
+/* sdpa_direct(q, k, v, scale, causal, weights): the common call -- three C-contiguous, aligned,
+ * native arrays of one float dtype and the same batch shape, no mask array, no out= -- without
+ * the ufunc machinery (a tiny call costs a third).  Anything else returns NotImplemented and the
  * Python function takes the general path through the gufuncs, which owns every error message.
- * The work itself runs through the same inner loop as the gufunc. */
+ * The work runs through the same attention path as the gufunc loops (cattn_run_attention). */
 static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     (void)self;
-    if (nargs != 5) Py_RETURN_NOTIMPLEMENTED;
+    if (nargs != 6) Py_RETURN_NOTIMPLEMENTED;
     PyArrayObject *a[3];
     for (int i = 0; i < 3; i++) {
         if (!PyArray_CheckExact(args[i])) Py_RETURN_NOTIMPLEMENTED;
@@ -246,7 +304,7 @@ static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t n
     }
     npy_intp L = dq[nd - 2], E = dq[nd - 1], S = dk[nd - 2], Ev = dv[nd - 1];
     if (dk[nd - 1] != E || dv[nd - 2] != S || E == 0) Py_RETURN_NOTIMPLEMENTED;
-    double scale = 1.0 / sqrt((double)E);
+    double scale = cattn_default_scale(E);
     if (args[3] != Py_None) {
         if (!PyFloat_CheckExact(args[3]) && !PyLong_CheckExact(args[3])) Py_RETURN_NOTIMPLEMENTED;
         scale = PyFloat_AsDouble(args[3]);
@@ -255,39 +313,60 @@ static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t n
             Py_RETURN_NOTIMPLEMENTED;
         }
     }
-    int causal = PyObject_IsTrue(args[4]);
-    if (causal < 0) return NULL;
+    int causal = PyObject_IsTrue(args[4]), weights = PyObject_IsTrue(args[5]);
+    if (causal < 0 || weights < 0) return NULL;
     npy_intp od[NPY_MAXDIMS];
     for (int d = 0; d < nd - 1; d++) od[d] = dq[d];
     od[nd - 1] = Ev;
-    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(nd, od, type);
+    PyArrayObject *out = (PyArrayObject *)PyArray_SimpleNew(nd, od, type), *w = NULL;
     if (out == NULL) return NULL;
-    /* the gufunc loop's arguments: outer loop over the N batch items, core strides in bytes */
+    if (weights) {
+        od[nd - 1] = S;
+        w = (PyArrayObject *)PyArray_SimpleNew(nd, od, type);
+        if (w == NULL) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    /* the job the gufunc loops would build: N items, contiguous core blocks */
+    static const cattn_loop_cfg cfgs[2][2] = {
+        {{0, CATTN_MASK_NONE, 0, 0, 0, "scaled_dot_product_attention", 0},
+         {0, CATTN_MASK_NONE, 0, 1, 0, "scaled_dot_product_attention", 0}},
+        {{0, CATTN_MASK_CAUSAL, 0, 0, 0, "scaled_dot_product_attention", 0},
+         {0, CATTN_MASK_CAUSAL, 0, 1, 0, "scaled_dot_product_attention", 0}}};
     const npy_intp item = type == NPY_FLOAT ? 4 : 8;
     float sf = (float)scale;
-    char *argv[5] = {PyArray_BYTES(a[0]), PyArray_BYTES(a[1]), PyArray_BYTES(a[2]),
-                     type == NPY_FLOAT ? (char *)&sf : (char *)&scale, PyArray_BYTES(out)};
-    npy_intp dims[5] = {N, L, E, S, Ev};
-    npy_intp steps[13] = {L * E * item, S * E * item, S * Ev * item, 0, L * Ev * item,
-                          E * item, item, E * item, item, Ev * item, item, Ev * item, item};
-    static const cattn_loop_cfg plain = {0, CATTN_MASK_NONE}, masked = {0, CATTN_MASK_CAUSAL};
-    void *cfg = (void *)(causal ? &masked : &plain);
+    cattn_attention_job job = {&cfgs[causal][weights], type == NPY_DOUBLE, {N, L, E, S, Ev}, {{0}}};
+    struct { char *p; npy_intp r, c; } blk[ATT_NOP] = {
+        [ATT_Q] = {PyArray_BYTES(a[0]), L, E}, [ATT_K] = {PyArray_BYTES(a[1]), S, E},
+        [ATT_V] = {PyArray_BYTES(a[2]), S, Ev}, [ATT_OUT] = {PyArray_BYTES(out), L, Ev},
+        [ATT_W] = {w ? PyArray_BYTES(w) : NULL, L, S}};
+    for (int r = 0; r < ATT_NOP; r++)
+        job.op[r] = (cattn_operand){blk[r].p, blk[r].r * blk[r].c * item, 2,
+                                    {blk[r].r, blk[r].c, 0}, {blk[r].c * item, item, 0},
+                                    (size_t)item};
+    job.op[ATT_SCALE] = (cattn_operand){type == NPY_FLOAT ? (char *)&sf : (char *)&scale, 0, 0,
+                                        {0, 0, 0}, {0, 0, 0}, (size_t)item};
     int big = (double)N * (double)L * (double)S * (double)(E + Ev) > 1e5;
     PyThreadState *ts = big ? PyEval_SaveThread() : NULL;  /* the kernels never touch Python */
-    if (type == NPY_FLOAT) cattn_loop_attention_f(argv, dims, steps, cfg);
-    else cattn_loop_attention_d(argv, dims, steps, cfg);
+    int rc = cattn_run_attention(&job);
     if (ts != NULL) PyEval_RestoreThread(ts);
-    if (PyErr_Occurred()) {  /* out of memory for scratch, reported by the loop */
+    if (rc != 0) {  /* out of memory for scratch, reported by the run */
         Py_DECREF(out);
+        Py_XDECREF(w);
         return NULL;
     }
-    return (PyObject *)out;
+    if (w == NULL) return (PyObject *)out;
+    return Py_BuildValue("(NN)", out, w);
 }
 
 static PyMethodDef methods[] = {
     {"sdpa_direct", (PyCFunction)(void (*)(void))sdpa_direct, METH_FASTCALL,
-     "sdpa_direct(q, k, v, scale_or_None, causal): the common call without the ufunc machinery, "
-     "or NotImplemented."},
+     "sdpa_direct(q, k, v, scale_or_None, causal, weights): the common call without the ufunc "
+     "machinery, or NotImplemented."},
+    {"compute_dtype", (PyCFunction)(void (*)(void))compute_dtype, METH_FASTCALL,
+     "compute_dtype(*arrays): the dtype cattn's gufuncs compute in for these data operands."},
+    {"default_scale", default_scale, METH_O, "default_scale(e): 1/sqrt(e), the default scale."},
     {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},

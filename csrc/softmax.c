@@ -10,8 +10,8 @@
 #define P(name) cattn_s##name
 #define EXP expf
 #define LOG logf
-#define EXP_SUM (cattn_kernels.sexp_sum)
-#define MAX (cattn_kernels.smax)
+#define EXP_SUM (kt->sexp_sum)
+#define MAX (kt->smax)
 #include "softmax.inc"
 #undef T
 #undef P
@@ -24,6 +24,6 @@
 #define P(name) cattn_d##name
 #define EXP exp
 #define LOG log
-#define EXP_SUM (cattn_kernels.dexp_sum)
-#define MAX (cattn_kernels.dmax)
+#define EXP_SUM (kt->dexp_sum)
+#define MAX (kt->dmax)
 #include "softmax.inc"

@@ -283,14 +283,23 @@ def test_bad_scale(scale):
                                        ((3, 0, 8), 4), ((2, 5, 8), 0)])
 @pytest.mark.parametrize("causal", [False, True])
 @pytest.mark.parametrize("scale", [None, 0.3, 2])
-def test_direct_path_is_bitwise_the_gufunc(dtype, shape_q, S, causal, scale):
+@pytest.mark.parametrize("weights", [False, True])
+def test_direct_path_matches_the_reference(dtype, shape_q, S, causal, scale, weights):
+    """The direct path (C, no ufunc machinery) takes these calls and gets them right: output and
+    weights against the float64 reference, in the input's dtype and shape."""
     q, k, v = qkv(shape_q, S, 6, dtype)
-    got = _cattn.sdpa_direct(q, k, v, scale, causal)
-    assert isinstance(got, np.ndarray) and got.dtype == dtype
-    sc = dtype(1 / np.sqrt(q.shape[-1]) if scale is None else scale)
-    uf = _cattn.causal_attention if causal else _cattn.attention
-    np.testing.assert_array_equal(got, uf(q, k, v, sc))
-    np.testing.assert_array_equal(sdpa(q, k, v, is_causal=causal, scale=scale), got)
+    got = _cattn.sdpa_direct(q, k, v, scale, causal, weights)
+    assert got is not NotImplemented
+    out, w = got if weights else (got, None)
+    want_out, want_w = ref.sdpa(q, k, v, is_causal=causal, scale=scale)
+    if S == 0:  # nothing to attend: zeros, never NaN
+        want_out, want_w = np.zeros_like(want_out), np.zeros_like(want_w)
+    rtol, atol = tol(dtype)
+    assert out.dtype == dtype and out.shape == want_out.shape
+    np.testing.assert_allclose(out, want_out, rtol=rtol, atol=atol)
+    if weights:
+        assert w.dtype == dtype and w.shape == want_w.shape
+        np.testing.assert_allclose(w, want_w, rtol=rtol, atol=atol)
 
 
 def test_direct_path_declines_what_it_does_not_handle():
@@ -301,6 +310,6 @@ def test_direct_path_declines_what_it_does_not_handle():
         (q, k, v[:4]), (q.astype(">f8"), k, v),
     ]
     for a in declined:
-        assert _cattn.sdpa_direct(*a, None, False) is NotImplemented
-    assert _cattn.sdpa_direct(q, k, v, "x", False) is NotImplemented
-    assert _cattn.sdpa_direct(q, k, v, np.float64(0.5), False) is NotImplemented
+        assert _cattn.sdpa_direct(*a, None, False, False) is NotImplemented
+    assert _cattn.sdpa_direct(q, k, v, "x", False, False) is NotImplemented
+    assert _cattn.sdpa_direct(q, k, v, np.float64(0.5), False, False) is NotImplemented

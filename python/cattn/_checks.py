@@ -1,6 +1,11 @@
 """Argument checks shared by the functions and classes: each raises ValueError/TypeError whose
-message starts with the caller's name and gives the shapes or dtypes involved."""
+message starts with the caller's name and gives the shapes or dtypes involved.
+
+The rules the C gufuncs also need are not restated here: the computing dtype and the default
+scale come from the extension (``_cattn.compute_dtype``, ``_cattn.default_scale``)."""
 import numpy as np
+
+from . import _cattn
 
 _NUMERIC = "biuf"
 
@@ -21,10 +26,8 @@ def as_float_operand(fname, argname, x, min_ndim=0):
 
 
 def compute_dtype(*arrays):
-    """The dtype cattn's gufuncs compute in: float32 if NumPy's result type is a float of at
-    most 4 bytes, float64 otherwise (integers compute in float64)."""
-    rt = np.result_type(*arrays)
-    return np.dtype(np.float32) if rt.kind == "f" and rt.itemsize <= 4 else np.dtype(np.float64)
+    """The dtype cattn's gufuncs compute in for these data operands (the rule lives in C)."""
+    return _cattn.compute_dtype(*arrays)
 
 
 def as_mask(fname, argname, mask, L, S):
@@ -61,10 +64,25 @@ def as_scale(fname, scale, E):
                 f"{fname}: the embedding size E is 0, so the default scale 1/sqrt(E) is "
                 f"undefined; pass scale= explicitly"
             )
-        return 1.0 / np.sqrt(E)
+        return _cattn.default_scale(E)
     if isinstance(scale, (bool, np.bool_)) or not np.isrealobj(scale) or np.ndim(scale) != 0:
         raise TypeError(f"{fname}: scale must be a real number, got {scale!r}")
     try:
         return float(scale)
     except (TypeError, ValueError):
         raise TypeError(f"{fname}: scale must be a real number, got {scale!r}") from None
+
+
+def weights_flag(fname, return_weights, need_weights):
+    """The one "also return the weights" flag from its two spellings: ``return_weights`` (cattn's
+    functional name) and ``need_weights`` (PyTorch's, on nn.MultiheadAttention). Either works
+    everywhere; giving both with different values is an error."""
+    if return_weights is None and need_weights is None:
+        return False
+    if return_weights is not None and need_weights is not None and \
+            bool(return_weights) != bool(need_weights):
+        raise ValueError(
+            f"{fname}: return_weights={return_weights!r} and need_weights={need_weights!r} "
+            f"disagree; they are two names for one flag, pass one"
+        )
+    return bool(return_weights if return_weights is not None else need_weights)

@@ -2,7 +2,8 @@
 import numpy as np
 
 from . import _cattn
-from ._checks import as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype
+from ._checks import (as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
+                      weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
@@ -25,7 +26,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     scale : float, optional
         Defaults to ``1 / sqrt(E)``.
     return_weights : bool
-        Also return the attention weights, (..., L, S).
+        Also return the attention weights, (..., L, S): cattn's one name for this flag on every
+        function and class (the classes also take PyTorch's ``need_weights``).
     out : ndarray, optional
         Where to write the output, (..., L, Ev).
 
@@ -51,10 +53,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     >>> np.round(out, 2)
     array([[2.69, 7.31]])
     """
-    fast = _fast_sdpa(query, key, value, attn_mask, is_causal, scale, return_weights, out)
-    if fast is not None:
-        return fast
     fname = "scaled_dot_product_attention"
+    weights = bool(return_weights)
+    if attn_mask is None and out is None:  # the common call, straight to C when it can be
+        r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
+        if r is not NotImplemented:
+            return r
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
     v = as_float_operand(fname, "value", value, 2)
@@ -70,47 +74,46 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         )
     shapes = [("query", q.shape[:-2]), ("key", k.shape[:-2]), ("value", v.shape[:-2])]
     scale = as_scale(fname, scale, E)
-    dt = compute_dtype(q, k, v)
-    sc = dt.type(scale)
-
     if is_causal and attn_mask is not None:
         raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
-    mask = None
+    args = (q, k, v)
+    kind = "causal" if is_causal else "none"
     if attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
         shapes.append(("attn_mask", mask.shape[:-2]))
+        args, kind = (q, k, v, mask), "mask"
     broadcast_batch(fname, shapes)
-
-    if return_weights:
-        if mask is None:
-            allowed = np.tri(L, S, dtype=bool) if is_causal else np.ones((1, 1), bool)
-            mask = np.broadcast_to(allowed, (L, S))
-        return _cattn.attention_weights(q, k, v, mask, sc, out=(out, None))
-    if mask is not None:
-        return _cattn.masked_attention(q, k, v, mask, sc, out=out)
-    if is_causal:
-        return _cattn.causal_attention(q, k, v, sc, out=out)
-    return _cattn.attention(q, k, v, sc, out=out)
+    ufunc = _SDPA[kind, weights]
+    return ufunc(*args, scale, out=(out, None) if weights else out)
 
 
-def _fast_sdpa(q, k, v, attn_mask, is_causal, scale, return_weights, out):
-    """The common call -- three C-contiguous arrays of one float dtype and the same batch shape,
-    no mask, no weights, no out= -- straight to C (about a third of the general path's cost for
-    a tiny call). Returns None when the call needs the general path."""
-    if attn_mask is not None or return_weights or out is not None:
-        return None
-    r = _cattn.sdpa_direct(q, k, v, scale, is_causal)
-    return None if r is NotImplemented else r
+# The gufunc of each call: (mask kind, weights wanted) -> ufunc.  The mask kind travels to the
+# kernel as the ufunc's own loop data, so causal calls skip the masked blocks on every path.
+_SDPA = {
+    ("none", False): _cattn.attention, ("none", True): _cattn._attention_weights,
+    ("causal", False): _cattn.causal_attention, ("causal", True): _cattn._causal_attention_weights,
+    ("mask", False): _cattn.masked_attention, ("mask", True): _cattn.attention_weights,
+}
+_MHA = {
+    ("none", False): _cattn._mha, ("none", True): _cattn._mha_weights,
+    ("causal", False): _cattn._causal_mha, ("causal", True): _cattn._causal_mha_weights,
+    ("mask", False): _cattn.multi_head_attention, ("mask", True): _cattn.multi_head_attention_weights,
+}
 
 
-def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch):
-    """The one mask the multi-head gufunc applies, viewed as (..., H, L, S), or None.
+def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, dense=False):
+    """(kind, mask): the mask kind the multi-head gufuncs apply -- "none", "causal" (no array:
+    the kernel skips the masked blocks) or "mask" -- and for "mask" the one mask array, viewed as
+    (..., H, L, S). ``dense=True`` turns "causal" into its boolean array (for steps()).
 
     attn_mask: boolean (True = may attend) or floating (added), (L, S) or (..., L, S), or with a
     head axis (..., H, L, S) when it has more dimensions than the query. key_lengths: integers
     (...), keys at positions >= length are ignored. is_causal: query i sees keys j <= i."""
     if is_causal and attn_mask is not None:
         raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
+    if key_lengths is None and not dense:
+        if attn_mask is None:
+            return ("causal" if is_causal else "none"), None
     mask = None
     if attn_mask is not None:
         m = as_mask(fname, "attn_mask", attn_mask, L, S)
@@ -150,13 +153,14 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch):
             mask = mask & valid
         else:
             mask = np.where(valid, mask, -np.inf).astype(mask.dtype)
-    return mask
+    return ("none", None) if mask is None else ("mask", mask)
 
 
 def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_weight,
                          q_bias=None, k_bias=None, v_bias=None, out_bias=None, *,
                          attn_mask=None, key_lengths=None, is_causal=False, scale=None,
-                         need_weights=False, average_attn_weights=True, out=None):
+                         need_weights=None, average_attn_weights=True, out=None,
+                         return_weights=None):
     """The multi-head attention forward pass over explicit per-head weights, in one C call.
 
     ``out = concat_h(attention(query W_q[h] + b_q[h], key W_k[h] + b_k[h],
@@ -174,7 +178,7 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     is_causal : query i attends keys j <= i
     scale : default 1/sqrt(d)
     need_weights : also return the weights, averaged over heads (..., L, S), or per head
-        (..., H, L, S) with ``average_attn_weights=False``
+        (..., H, L, S) with ``average_attn_weights=False`` (``return_weights``: the same flag)
 
     Examples
     --------
@@ -224,13 +228,15 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     batch = broadcast_batch(fname, [("query", xq.shape[:-2]), ("key", xk.shape[:-2]),
                                     ("value", xv.shape[:-2])])
     scale = as_scale(fname, scale, d)
-    mask = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
-    if mask is None:
-        mask = np.ones((1, 1, 1), bool)
-    mask = np.broadcast_to(mask, mask.shape[:-3] + (H, L, S))
-    broadcast_batch(fname, [("query", batch), ("attn_mask", mask.shape[:-3])])
-    args = (xq, xk, xv, wq, wk, wv, wo, *biases, mask, dt.type(scale))
-    if not need_weights:
-        return _cattn.multi_head_attention(*args, out=out)
-    o, w = _cattn.multi_head_attention_weights(*args, out=(out, None))
+    weights = weights_flag(fname, return_weights, need_weights)
+    kind, mask = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
+    args = (xq, xk, xv, wq, wk, wv, wo, *biases)
+    if kind == "mask":
+        mask = np.broadcast_to(mask, mask.shape[:-3] + (H, L, S))
+        broadcast_batch(fname, [("query", batch), ("attn_mask", mask.shape[:-3])])
+        args += (mask,)
+    ufunc = _MHA[kind, weights]
+    if not weights:
+        return ufunc(*args, scale, out=out)
+    o, w = ufunc(*args, scale, out=(out, None))
     return o, (w.mean(axis=-3) if average_attn_weights else w)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import functional
-from ._checks import as_float_operand
+from ._checks import as_float_operand, weights_flag
 
 __all__ = ["Attention", "MultiHeadAttention"]
 
@@ -22,6 +22,12 @@ def _float_dtype(cls, dtype):
     return dt
 
 
+def _batch_first(cls, batch_first):
+    if batch_first is None or isinstance(batch_first, (bool, np.bool_)):
+        return None if batch_first is None else bool(batch_first)
+    raise TypeError(f"{cls}: batch_first must be True, False or None, got {batch_first!r}")
+
+
 def _to_numpy(x):
     """A NumPy array from an array-like or a PyTorch tensor (without importing torch)."""
     if hasattr(x, "detach") and hasattr(x, "cpu"):
@@ -30,10 +36,22 @@ def _to_numpy(x):
 
 
 class MultiHeadAttention:
-    """Multi-head attention with PyTorch's parameters (``batch_first=True`` semantics).
+    """Multi-head attention with PyTorch's parameters.
 
     ``MultiHeadAttention(embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
-    dtype=np.float32, seed=None)``
+    batch_first=None, dtype=np.float32, seed=None)``
+
+    Two call contracts:
+
+    - cattn's (``batch_first`` not given): inputs (..., L, E) with any leading batch dims (or
+      none); ``mha(x)`` returns the output, ``mha(x, return_weights=True)`` returns
+      ``(output, weights)``.
+    - PyTorch's (``batch_first=True`` or ``False`` given, as in ``torch.nn.MultiheadAttention``,
+      or ``need_weights=`` passed to a call): every call returns the pair ``(output, weights)``,
+      weights ``None`` with ``need_weights=False``, and ``need_weights`` defaults to True -- so
+      ``y, w = mha(x, x, x)`` copied from PyTorch code means what it means there.
+      ``batch_first=False`` is PyTorch's default layout, (L, B, E) in and out (weights are
+      (B, L, S) as PyTorch's); ``batch_first=True`` is (B, L, E).
 
     Each of the ``num_heads`` heads has its own W_q, W_k, W_v (rows ``h*d:(h+1)*d`` of the
     projection matrices, ``d = embed_dim // num_heads``); the heads' outputs are concatenated
@@ -61,7 +79,7 @@ class MultiHeadAttention:
     >>> x = np.zeros((2, 10, 512), np.float32)
     >>> mha(x).shape
     (2, 10, 512)
-    >>> out, w = mha(x, need_weights=True)
+    >>> out, w = mha(x, return_weights=True)
     >>> w.shape
     (2, 10, 10)
     """
@@ -69,8 +87,9 @@ class MultiHeadAttention:
     _cls = "MultiHeadAttention"
 
     def __init__(self, embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
-                 dtype=np.float32, seed=None):
+                 batch_first=None, dtype=np.float32, seed=None):
         c = self._cls
+        self.batch_first = _batch_first(c, batch_first)
         self.embed_dim = _positive_int(c, "embed_dim", embed_dim)
         self.num_heads = _positive_int(c, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
@@ -207,16 +226,41 @@ class MultiHeadAttention:
         return q, k, v
 
     def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-                 is_causal=False, need_weights=False, average_attn_weights=True):
+                 is_causal=False, return_weights=None, need_weights=None,
+                 average_attn_weights=True):
         """Attend: ``key=None`` is self-attention (key = value = query); a separate key/value
         sequence is cross-attention. Inputs (..., L, E), any leading batch dims (or none).
-        Returns the output (..., L, E), or (output, weights) with ``need_weights=True``: weights
-        (..., L, S) averaged over heads, or (..., num_heads, L, S) with
-        ``average_attn_weights=False``."""
+        Returns the output (..., L, E), or (output, weights) with ``return_weights=True``:
+        weights (..., L, S) averaged over heads, or (..., num_heads, L, S) with
+        ``average_attn_weights=False``. With ``need_weights=`` or a ``batch_first=`` module, the
+        result is always PyTorch's pair (output, weights or None); see the class docstring."""
+        pytorch = need_weights is not None or self.batch_first is not None
+        if pytorch and need_weights is None and return_weights is None:
+            need_weights = True  # PyTorch's default
+        weights = weights_flag(f"{self._cls}.__call__", return_weights, need_weights)
+        q, k, v = (self._layout_in(x) for x in (query, key, value))
+        r = self._forward(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                          average_attn_weights)
+        out, w = r if weights else (r, None)
+        out = self._layout_out(out)
+        return (out, w) if weights or pytorch else out
+
+    def _layout_in(self, x):
+        """PyTorch's (L, B, E) of batch_first=False as cattn's (B, L, E) (a view)."""
+        if x is None or self.batch_first is not False:
+            return x
+        x = np.asarray(x)
+        return np.swapaxes(x, -3, -2) if x.ndim >= 3 else x
+
+    def _layout_out(self, out):
+        return self._layout_in(out)
+
+    def _forward(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+                 average_attn_weights):
         q, k, v = self._inputs(query, key, value)
         return functional.multi_head_attention(
             q, k, v, *self.head_weights(), attn_mask=attn_mask, key_lengths=key_lengths,
-            is_causal=is_causal, need_weights=need_weights,
+            is_causal=is_causal, return_weights=weights,
             average_attn_weights=average_attn_weights)
 
     forward = __call__
@@ -228,7 +272,7 @@ class MultiHeadAttention:
         .concat .output``."""
         from .steps import compute_steps
 
-        q, k, v = self._inputs(query, key, value)
+        q, k, v = self._inputs(*(self._layout_in(x) for x in (query, key, value)))
         return compute_steps(self._cls, q, k, v, self.head_weights(), attn_mask, key_lengths,
                              is_causal)
 
@@ -250,24 +294,26 @@ class Attention(MultiHeadAttention):
     >>> attn = cattn.Attention()
     >>> decoder_state = np.array([[1.0, 0.0]])
     >>> encoder_states = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    >>> out, w = attn(decoder_state, encoder_states, need_weights=True)
+    >>> out, w = attn(decoder_state, encoder_states, return_weights=True)
     >>> np.round(w, 3)
     array([[0.401, 0.198, 0.401]])
     """
 
     _cls = "Attention"
 
-    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, dtype=np.float32,
-                 seed=None):
+    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, batch_first=None,
+                 dtype=np.float32, seed=None):
         if embed_dim is None:
             if kdim is not None or vdim is not None:
                 raise ValueError("Attention: kdim/vdim need an embed_dim (the projections)")
             self.embed_dim = self.kdim = self.vdim = None
             self.num_heads, self.head_dim, self.bias = 1, None, False
+            self.batch_first = _batch_first(self._cls, batch_first)
             self.dtype = _float_dtype(self._cls, dtype)
             self._params = {}
             return
-        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dtype=dtype, seed=seed)
+        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, batch_first=batch_first,
+                         dtype=dtype, seed=seed)
 
     @property
     def has_parameters(self):
@@ -278,6 +324,14 @@ class Attention(MultiHeadAttention):
             return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
         return super().__repr__()
 
+    def head_weights(self):
+        if not self.has_parameters:
+            raise ValueError(
+                "Attention.head_weights: this Attention() has no parameters (queries, keys and "
+                "values are the inputs themselves); build Attention(embed_dim) for projections"
+            )
+        return super().head_weights()
+
     def _plain_inputs(self, query, key, value):
         c = self._cls
         q = as_float_operand(c, "query", query, 2)
@@ -285,25 +339,22 @@ class Attention(MultiHeadAttention):
         v = k if value is None else as_float_operand(c, "value", value, 2)
         return q, k, v
 
-    def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-                 is_causal=False, need_weights=False, average_attn_weights=True):
+    def _forward(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+                 average_attn_weights):
         if self.has_parameters:
-            return super().__call__(query, key, value, attn_mask=attn_mask,
-                                    key_lengths=key_lengths, is_causal=is_causal,
-                                    need_weights=need_weights,
-                                    average_attn_weights=average_attn_weights)
+            return super()._forward(query, key, value, attn_mask, key_lengths, is_causal, weights,
+                                    average_attn_weights)
         q, k, v = self._plain_inputs(query, key, value)
-        mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim, 1,
-                                    q.shape[-2], k.shape[-2], q.shape[:-2])
+        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
+                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
         if mask is not None:
             mask = mask[..., 0, :, :]
-        r = functional.scaled_dot_product_attention(q, k, v, mask,
-                                                    return_weights=need_weights)
-        if need_weights and not average_attn_weights:
+        r = functional.scaled_dot_product_attention(q, k, v, mask, is_causal=kind == "causal",
+                                                    return_weights=weights)
+        if weights and not average_attn_weights:
             return r[0], r[1][..., None, :, :]
         return r
 
-    forward = __call__
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False):
@@ -312,5 +363,5 @@ class Attention(MultiHeadAttention):
                                  key_lengths=key_lengths, is_causal=is_causal)
         from .steps import compute_steps
 
-        q, k, v = self._plain_inputs(query, key, value)
+        q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
         return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal)

@@ -129,12 +129,12 @@ def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_cau
     d = q.shape[-1]
     if d == 0:
         raise ValueError(f"{kind}.steps: the per-head size d is 0, so 1/sqrt(d) is undefined")
-    scale = 1.0 / np.sqrt(d)
+    scale = _cattn.default_scale(d)
     # step 1: attention scores, then the scaling by sqrt(d)
     scores = _cattn.matmul(q, np.swapaxes(k, -1, -2))
     scaled = scale * scores
     batch = np.broadcast_shapes(xq.shape[:-2], xk.shape[:-2], xv.shape[:-2])
-    m = _mha_mask(kind, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
+    _, m = _mha_mask(kind, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch, dense=True)
     if m is None:
         allowed = np.ones((1, 1, 1), bool)
     elif m.dtype == bool:
