@@ -1,4 +1,7 @@
-"""Shared fixtures: every kernel test runs on every CPU code path this machine has."""
+"""Shared fixtures: every kernel test runs on every CPU code path this machine has -- or, when
+CATTN_ARCH names one, on that one only, so that each (build, level) pair runs the suite once."""
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
@@ -16,6 +19,8 @@ settings.load_profile("default")
 
 LEVELS = ["ref", "avx2", "avx512"]
 AVAILABLE = LEVELS[: LEVELS.index(_cattn.get_config()["best"]) + 1]
+if os.environ.get("CATTN_ARCH") in LEVELS:  # the level the module started on (capped to best)
+    AVAILABLE = [_cattn.get_config()["level"]]
 
 
 @pytest.fixture(params=AVAILABLE)
