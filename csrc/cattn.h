@@ -170,6 +170,16 @@ const char *cattn_level_name(cattn_level level);
 int cattn_get_num_threads(void);
 void cattn_set_num_threads(int n);
 
+/* Stopping a long call (Ctrl-C): a thread marks its calls stoppable (cattn_set_stoppable(1));
+ * cattn_request_stop() -- async-signal-safe, so a signal handler may call it -- then makes the
+ * kernels of those calls (on every thread working for them) return at their next block, their
+ * outputs unfinished; cattn_stop_requested() is what the kernels poll; cattn_clear_stop() clears
+ * the request.  Calls of threads not marked stoppable never stop. */
+void cattn_set_stoppable(int on);
+void cattn_request_stop(void);
+int cattn_stop_requested(void);
+void cattn_clear_stop(void);
+
 #ifdef __cplusplus
 }
 #endif

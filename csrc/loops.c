@@ -7,7 +7,8 @@
  *   - an attention call's description (mask kind, mask strides, scale, weights, kernel table):
  *     call_of, used by every attention loop, the multi-head loop and the direct path;
  *   - "an output overlaps an input: compute into scratch, copy out": begin_item / end_item;
- *   - the kernel table: one cattn_kernels_now() per loop call, passed down to every thread.
+ *   - the kernel table: one cattn_kernels_now() per loop call, passed down to every thread;
+ *   - Ctrl-C during a long call: sigint_begin / sigint_end around every loop's items.
  *
  * NumPy hands these loops aligned, native-byte-order data (it copies operands that are not) and
  * copies operands that overlap an output, so a loop only has to deal with strides, which every
@@ -18,9 +19,15 @@
  * through floating-point warnings: each loop clears the exception flags its kernels raised
  * (comparisons with NaN raise "invalid"), which NumPy would otherwise turn into RuntimeWarnings.
  */
+#define _GNU_SOURCE
 #include <fenv.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/syscall.h>
+#endif
 #include "loops.h"
 
 static void loop_no_memory(const char *name)
@@ -180,6 +187,68 @@ static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_tab
     return c;
 }
 
+/* ---- Ctrl-C ---------------------------------------------------------------------------------
+ * NumPy runs these loops without the GIL, and Python handles SIGINT only between bytecodes, so a
+ * minutes-long call could not be interrupted.  A long call from the main thread therefore catches
+ * SIGINT while it runs: the handler only asks the kernels to stop (cattn_request_stop, safe in a
+ * handler); they return at their next block, and the threads with them.  Then the loop restores
+ * the previous handler, hands the signal on to it and lets Python run its handler -- by default
+ * KeyboardInterrupt, also what Jupyter's "interrupt" gives -- which the ufunc raises.  A call
+ * from another thread, or where SIGINT is ignored, leaves the handler alone. */
+#define SIGINT_MIN_WORK 5e7 /* flops: shorter calls end sooner than a person can press Ctrl-C */
+
+typedef struct {
+    int active;
+    struct sigaction old;
+} sigint_scope;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    cattn_request_stop();
+}
+
+static int is_main_thread(void)
+{
+#if defined(__linux__) && defined(SYS_gettid)
+    return (pid_t)syscall(SYS_gettid) == getpid();
+#else
+    return 0;  /* elsewhere: no interrupting (Python's handler runs after the call) */
+#endif
+}
+
+static void sigint_begin(sigint_scope *s, double work)
+{
+    s->active = 0;
+    if (work < SIGINT_MIN_WORK || !is_main_thread()) return;
+    if (sigaction(SIGINT, NULL, &s->old) != 0 || (!(s->old.sa_flags & SA_SIGINFO) &&
+                                                   s->old.sa_handler == SIG_IGN))
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    cattn_clear_stop();
+    s->active = sigaction(SIGINT, &sa, NULL) == 0;
+    cattn_set_stoppable(s->active);
+}
+
+/* 1 when the call was stopped, with Python's exception set (KeyboardInterrupt by default). */
+static int sigint_end(sigint_scope *s)
+{
+    if (!s->active) return 0;
+    sigaction(SIGINT, &s->old, NULL);
+    int stopped = cattn_stop_requested();
+    cattn_set_stoppable(0);
+    if (!stopped) return 0;
+    cattn_clear_stop();
+    PyGILState_STATE st = PyGILState_Ensure();
+    raise(SIGINT);  /* to the previous handler: Python's notes it, SIG_DFL ends the process */
+    if (PyErr_CheckSignals() == 0 && !PyErr_Occurred()) PyErr_SetNone(PyExc_KeyboardInterrupt);
+    PyGILState_Release(st);
+    return 1;
+}
+
 /* ---- running the items ---------------------------------------------------------------------- */
 
 /* What a loop hands to the threads. */
@@ -193,11 +262,16 @@ typedef struct {
 } loop_job;
 
 /* Run the dims[0] outer items of a loop, split across threads when the work is large enough;
- * per_item is about the flops of one item.  Returns 0, or -1 with a MemoryError set. */
+ * per_item is about the flops of one item.  Returns 0, or -1 with an exception set (Ctrl-C, or
+ * MemoryError). */
 static int run_items(loop_job *j, double per_item, cattn_range_fn fn)
 {
-    cattn_parallel_for(j->dims[0], per_item * (double)j->dims[0], 4, fn, j);
+    double work = per_item * (double)j->dims[0];
+    sigint_scope sig;
+    sigint_begin(&sig, work);
+    cattn_parallel_for(j->dims[0], work, 4, fn, j);
     feclearexcept(FE_ALL_EXCEPT);
+    if (sigint_end(&sig)) return -1;
     if (j->failed) {
         loop_no_memory(j->cfg->name);
         return -1;

@@ -24,6 +24,20 @@
                               * sleeping one ~20 us (measured, 2-core VM); 5e5 flops take ~10 us */
 
 static int num_threads = 0;  /* 0: not set yet */
+
+/* Stopping: the flag a signal handler sets (lock-free, so async-signal-safe), seen only by the
+ * calls made stoppable -- by the thread that made the call and the pool threads working for it --
+ * so that a Ctrl-C aimed at one call never cuts short another thread's call. */
+static atomic_int stop_requested = 0;
+static _Thread_local int stoppable = 0;
+
+void cattn_request_stop(void) { atomic_store_explicit(&stop_requested, 1, memory_order_relaxed); }
+void cattn_clear_stop(void) { atomic_store_explicit(&stop_requested, 0, memory_order_relaxed); }
+void cattn_set_stoppable(int on) { stoppable = on; }
+int cattn_stop_requested(void)
+{
+    return stoppable && atomic_load_explicit(&stop_requested, memory_order_relaxed);
+}
 static _Thread_local int in_parallel = 0;
 
 static int default_threads(void)
@@ -73,6 +87,7 @@ void cattn_set_num_threads(int n)
 typedef struct {
     cattn_range_fn fn;
     void *ctx;
+    int stoppable;          /* the caller's: the threads that help it take it on */
     ptrdiff_t n, chunks;
     atomic_ptrdiff_t next;  /* the next chunk to take */
 } work;
@@ -80,11 +95,14 @@ typedef struct {
 /* Take chunks of w until none is left. */
 static void run_chunks(work *w)
 {
+    int mine = stoppable;
+    stoppable = w->stoppable;
     for (;;) {
         ptrdiff_t i = atomic_fetch_add_explicit(&w->next, 1, memory_order_relaxed);
-        if (i >= w->chunks) return;
+        if (i >= w->chunks || cattn_stop_requested()) break;  /* done, or asked to stop */
         w->fn(w->ctx, w->n * i / w->chunks, w->n * (i + 1) / w->chunks);
     }
+    stoppable = mine;
 }
 
 static struct {
@@ -200,6 +218,7 @@ static int run_on_pool(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chun
     unsigned long g = (call >> HELPER_BITS) + 1;
     pool.w.fn = fn;
     pool.w.ctx = ctx;
+    pool.w.stoppable = stoppable;
     pool.w.n = n;
     pool.w.chunks = chunks;
     atomic_store_explicit(&pool.w.next, 0, memory_order_relaxed);
@@ -238,7 +257,7 @@ static void *run_work(void *arg)
 static void run_on_new_threads(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chunks,
                                ptrdiff_t t)
 {
-    work w = {fn, ctx, n, chunks, 0};
+    work w = {fn, ctx, stoppable, n, chunks, 0};
     pthread_t tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its share to us */
