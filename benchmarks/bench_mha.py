@@ -1,11 +1,12 @@
-"""A multi-head attention layer in inference: B=8, N=512, E=512, H=8, need_weights=False."""
+"""A multi-head attention layer in inference: B=8, N=512, E=512, H=8, no weights; plain and
+causal."""
 import numpy as np
 
 import cattn
 from common import Case
 
 
-def numpy_mha(x, sd, H):
+def numpy_mha(x, sd, H, causal=False):
     """NumPy's composite of the same layer (PyTorch's parameter layout)."""
     E = x.shape[-1]
     d = E // H
@@ -13,6 +14,8 @@ def numpy_mha(x, sd, H):
     q, k, v = (qkv[..., i * E:(i + 1) * E].reshape(*x.shape[:-1], H, d).swapaxes(-2, -3)
                for i in range(3))
     s = q @ k.swapaxes(-1, -2) / np.sqrt(d)
+    if causal:
+        s = np.where(np.tri(s.shape[-2], s.shape[-1], dtype=bool), s, -np.inf)
     e = np.exp(s - s.max(-1, keepdims=True))
     o = (e / e.sum(-1, keepdims=True)) @ v
     o = o.swapaxes(-2, -3).reshape(x.shape)
@@ -27,19 +30,25 @@ def cases(quick, torch):
           for k, v in mha.state_dict().items()}
     mha.load_state_dict(sd)
     x = rng.standard_normal((B, N, E)).astype(np.float32)
-    funcs = {"cattn": lambda: mha(x), "numpy": lambda: numpy_mha(x, sd, H)}
-    if torch is not None:
-        t = torch.nn.MultiheadAttention(E, H, batch_first=True)
-        t.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
-        t.eval()
-        tx = torch.from_numpy(x)
-
-        def run_torch():
-            with torch.inference_mode():
-                return t(tx, tx, tx, need_weights=False)[0]
-        funcs["torch"] = run_torch
     d = E // H
-    flops = 2.0 * B * N * E * 3 * E + 4.0 * B * H * N * N * d + 2.0 * B * N * E * E
     sd64 = {k: v.astype(np.float64) for k, v in sd.items()}
-    yield Case("mha", f"float32 B={B} N={N} E={E} H={H}", funcs,
-               lambda: numpy_mha(x.astype(np.float64), sd64, H), flops=flops, rtol=1e-4, atol=1e-4)
+    for causal in (False, True):
+        funcs = {"cattn": lambda c=causal: mha(x, is_causal=c),
+                 "numpy": lambda c=causal: numpy_mha(x, sd, H, c)}
+        if torch is not None:
+            t = torch.nn.MultiheadAttention(E, H, batch_first=True)
+            t.load_state_dict({k: torch.from_numpy(v) for k, v in sd.items()})
+            t.eval()
+            tx = torch.from_numpy(x)
+            tmask = torch.nn.Transformer.generate_square_subsequent_mask(N) if causal else None
+
+            def run_torch(t=t, tx=tx, tmask=tmask, c=causal):
+                with torch.inference_mode():
+                    return t(tx, tx, tx, need_weights=False, attn_mask=tmask, is_causal=c)[0]
+            funcs["torch"] = run_torch
+        # causal: GFLOP/s count only the attended half of the attention
+        flops = 2.0 * B * N * E * 3 * E + 4.0 * B * H * N * N * d * (0.5 if causal else 1) + \
+            2.0 * B * N * E * E
+        yield Case("mha", f"float32 B={B} N={N} E={E} H={H}{' causal' if causal else ''}", funcs,
+                   lambda c=causal: numpy_mha(x.astype(np.float64), sd64, H, c), flops=flops,
+                   rtol=1e-4, atol=1e-4)

@@ -26,7 +26,7 @@ def parse():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--quick", action="store_true", help="smaller shapes")
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
-    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,memory,gil")
+    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,paths,memory,gil")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write the table")
     return p.parse_args()
 
@@ -229,6 +229,13 @@ def main():
         print("  tiny    " + "  ".join(f"{w} {t * 1e6:.2f} µs" for w, t in tiny.times.items()))
     peak = max((c.flops / t / 1e9 for c in rows if c.group == "gemm" and "float32" in c.name
                 for t in c.times.values()), default=None)
+    paths = None
+    if want("paths"):
+        import bench_paths
+
+        paths = bench_paths.rows(ARGS.quick, budget)
+        for group, name, times, ratios in paths:
+            print(f"  paths   {group} {name}: " + ", ".join(f"{w} {r:.2f}" for w, r, _ in ratios))
     mem = gil = None
     if want("memory"):
         n = 4096 if ARGS.quick else 16384
@@ -249,6 +256,9 @@ def main():
                f"Ratios are the other library's median time over cattn's (above 1: cattn is faster). "
                f"GEMM peak = the best float32 GEMM rate measured in this run: "
                f"{peak:.1f} GFLOP/s." if peak else "Ratios: other's time / cattn's time.", ""]
+    if paths:
+        md += ["cattn against itself: the mask kind kept down to the kernel "
+               "(benchmarks/bench_paths.py).", "", bench_paths.table(paths), ""]
     if tiny:
         t = tiny.times
         md += ["| tiny SDPA call, (4,16) float32 | time per call |", "| --- | ---: |"]
