@@ -12,6 +12,7 @@ machine without AVX-512 (.ci/run does this).  Slower than either real level; nev
 """
 import os
 import platform
+import re
 import sys
 
 import numpy
@@ -73,6 +74,12 @@ class BuildExt(build_ext):
         super().build_extension(ext)
 
 
+def version():
+    """The one version string: CATTN_VERSION in csrc/cattn.h (the extension reports it too)."""
+    with open(os.path.join(CSRC, "cattn.h")) as f:
+        return re.search(r'#define CATTN_VERSION "([^"]+)"', f.read()).group(1)
+
+
 portable = sorted(
     os.path.join(CSRC, f)
     for f in os.listdir(CSRC)
@@ -80,6 +87,7 @@ portable = sorted(
 )
 
 setup(
+    version=version(),
     ext_modules=[
         Extension(
             "cattn._cattn",

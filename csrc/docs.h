@@ -1,8 +1,11 @@
-/* docs.h -- the docstrings of the gufuncs (NumPy prepends the name and signature). */
+/* docs.h -- the docstrings of the gufuncs.  Each opens with the call's signature with real
+ * argument names: python/cattn/_signatures.py makes that line the ufunc's one signature
+ * (__doc__ and __signature__) in place of NumPy's generated x1, x2, ... */
 #ifndef CATTN_DOCS_H
 #define CATTN_DOCS_H
 
 #define DOC_MATMUL \
+"matmul(a, b, /, out=None, *, axes=None, axis=None)\n\n" \
 "Matrix product with np.matmul's contract: 1-D operands are promoted (and the added\n" \
 "dimension removed afterwards), batch dimensions broadcast, out= and axes= work.\n" \
 "float32 and float64 loops; integer inputs compute in float64.\n\n" \
@@ -32,7 +35,8 @@
 "attention(q, k, v, scale, /, out=None)\n\n" \
 "Scaled dot-product attention: out = softmax(scale * q @ k^T) @ v with q (..., L, E),\n" \
 "k (..., S, E), v (..., S, Ev) -> out (..., L, Ev); leading dims broadcast, scale too.\n" \
-"For masks, causal attention, default scale and weights use cattn.scaled_dot_product_attention.\n\n" \
+"scale has no default here (a ufunc takes no optional inputs): for the default 1/sqrt(E), masks,\n" \
+"causal attention and weights use cattn.scaled_dot_product_attention(q, k, v, ...).\n\n" \
 ">>> import numpy as np, cattn\n" \
 ">>> q = k = v = np.ones((2, 3, 4))\n" \
 ">>> cattn.attention(q, k, v, 0.5).shape\n" \
@@ -67,7 +71,7 @@
 
 #define DOC_MHA \
 "multi_head_attention(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=None)\n\n" \
-"The multi-head attention forward pass with per-head weights:\n" \
+"The multi-head attention forward pass with per-head weights (cattn.multi_head_attention_ufunc):\n" \
 "    out = sum_h attention(xq wq[h] + bq[h], xk wk[h] + bk[h], xv wv[h] + bv[h]; mask[h]) wo[h] + bo\n" \
 "that is: each head has its own W_q, W_k, W_v; the heads' outputs are concatenated and\n" \
 "multiplied by W_o. Shapes: xq (L,Eq), xk (S,Ek), xv (S,Ev), wq (H,Eq,d), wk (H,Ek,d),\n" \
@@ -79,6 +83,7 @@
 "(3, 4)\n"
 
 #define DOC_MHA_WEIGHTS \
+"multi_head_attention_weights(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=(None, None))\n\n" \
 "As multi_head_attention, and also returns the per-head weights (H, L, S).\n\n" \
 ">>> import numpy as np, cattn\n" \
 ">>> x = np.ones((3, 4)); w = np.ones((2, 4, 2)); b = np.zeros((2, 2))\n" \

@@ -31,6 +31,7 @@ typedef struct {
 
 #define ATT_IN "(l,e),(s,e),(s,ev)"
 #define MHA_IN "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)"
+#define MHA_ARGS "xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo"
 #define ATT(kind, mask, w) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), 1 + (w), 3, \
     (mask) ? 3 : -1, {0, kind, mask, w, 0, NULL, 0}
 #define MHA(kind, mask, w) cattn_loop_mha_f, cattn_loop_mha_d, 12 + (mask), 1 + (w), 11, \
@@ -49,25 +50,29 @@ static const ufunc_spec specs[] = {
     {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1),
      DOC_ATTENTION_WEIGHTS},
     {"_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_NONE, 0, 1),
-     "_attention_weights(q, k, v, scale) -> (out, weights): no mask (scaled_dot_product_attention)."},
+     "_attention_weights(q, k, v, scale, /, out=(None, None))\n\nNo mask, with the weights "
+     "(used by scaled_dot_product_attention)."},
     {"_causal_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_CAUSAL, 0, 1),
-     "_causal_attention_weights(q, k, v, scale) -> (out, weights): causal, skipping the masked "
-     "blocks (scaled_dot_product_attention)."},
+     "_causal_attention_weights(q, k, v, scale, /, out=(None, None))\n\nCausal, skipping the "
+     "masked blocks, with the weights (used by scaled_dot_product_attention)."},
     {"exp_sum", "(n),()->(n),()", PLAIN(exp_sum, 2, 2, 0),
-     "exp_sum(x, shift) -> (exp(x - shift), its sum): the dispatch table's exp."},
+     "exp_sum(x, shift, /, out=(None, None))\n\n(exp(x - shift), its sum): the dispatch table's "
+     "exp."},
     {"row_max", "(n)->()", PLAIN(row_max, 1, 1, 0),
-     "row_max(x) -> the max of x ignoring NaN (-inf if none): the dispatch table's max."},
+     "row_max(x, /, out=None)\n\nThe max of x ignoring NaN (-inf if none): the dispatch table's "
+     "max."},
     {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(CATTN_MASK_BOOL, 1, 0), DOC_MHA},
     {"multi_head_attention_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)",
      MHA(CATTN_MASK_BOOL, 1, 1), DOC_MHA_WEIGHTS},
     {"_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_NONE, 0, 0),
-     "_mha(...): multi_head_attention without a mask (cattn.multi_head_attention)."},
+     "_mha(" MHA_ARGS ", scale, /, out=None)\n\nNo mask (used by cattn.multi_head_attention)."},
     {"_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_NONE, 0, 1),
-     "_mha_weights(...): multi_head_attention_weights without a mask."},
+     "_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))\n\nNo mask, with the weights."},
     {"_causal_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_CAUSAL, 0, 0),
-     "_causal_mha(...): causal multi_head_attention, skipping the masked blocks."},
+     "_causal_mha(" MHA_ARGS ", scale, /, out=None)\n\nCausal, skipping the masked blocks."},
     {"_causal_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_CAUSAL, 0, 1),
-     "_causal_mha_weights(...): causal multi_head_attention_weights."},
+     "_causal_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))\n\nCausal, with the "
+     "weights."},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 #define MAXOP 16
@@ -169,7 +174,7 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
     }
     PyObject *uf = PyUFunc_FromFuncAndDataAndSignature(
         r->fn, r->data, r->types, nloops, s->nin, s->nout, PyUFunc_None, r->name,
-        ref ? "The reference-kernel twin of the ufunc of the same name without _ref." : s->doc,
+        s->doc,
         0, s->signature);
     if (uf == NULL) return -1;
     ((PyUFuncObject *)uf)->type_resolver = resolve_types;

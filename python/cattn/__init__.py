@@ -4,6 +4,7 @@ The kernels are NumPy generalized ufuncs (``cattn.matmul``, ``cattn.softmax``,
 ``cattn.log_softmax``, ``cattn.attention`` and friends); the functions and classes here add the
 keyword arguments a bare ufunc cannot take.
 """
+from . import _cattn
 from ._cattn import (
     attention,
     attention_weights,
@@ -21,7 +22,10 @@ from .modules import Attention, MultiHeadAttention
 from .plot import plot_attention
 from .steps import AttentionSteps
 
-__version__ = "0.1.0"
+from . import _signatures
+
+_signatures.apply(_signatures.ufuncs_of(_cattn))
+__version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h
 
 __all__ = [
     "Attention",

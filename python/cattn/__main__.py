@@ -9,6 +9,7 @@ and 96 against the key of "Machines", as in the lecture's figure.
     python -m cattn --heads    multi-head attention on "Jane visite l'Afrique en septembre":
                                each head's weights as a text heatmap
 """
+import os
 import sys
 
 import numpy as np
@@ -154,5 +155,19 @@ def main(argv=None):
     return 0 if ok else 1
 
 
+def run(argv=None):
+    """main(), quiet when the reader stops reading (`python -m cattn -h | head -1`): the pipe's
+    closing ends the output, as for any Unix tool, without a BrokenPipeError traceback."""
+    try:
+        rc = main(argv)
+        sys.stdout.flush()
+        return rc
+    except BrokenPipeError:
+        # Python would flush stdout again at exit and report the same closed pipe: point it at
+        # /dev/null first
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
