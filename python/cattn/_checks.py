@@ -10,9 +10,27 @@ from . import _cattn
 _NUMERIC = "biuf"
 
 
+def to_numpy(x):
+    """A NumPy array from an array-like or a PyTorch tensor (without importing torch)."""
+    if not isinstance(x, np.ndarray) and hasattr(x, "detach") and hasattr(x, "cpu"):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def like_input(x, result):
+    """NumPy's protocol, followed by every cattn function and class as by the gufuncs: when the
+    input `x` is not an ndarray but defines ``__array_wrap__`` (a PyTorch tensor), the results
+    come back through it -- a tensor in, tensors out; NumPy arrays otherwise."""
+    if isinstance(x, np.ndarray) or not hasattr(type(x), "__array_wrap__"):
+        return result
+    if isinstance(result, tuple):
+        return tuple(like_input(x, r) for r in result)
+    return result if result is None else x.__array_wrap__(result)
+
+
 def as_float_operand(fname, argname, x, min_ndim=0):
     """x as an ndarray of a real numeric dtype with at least `min_ndim` dimensions."""
-    a = np.asarray(x)
+    a = to_numpy(x)
     if a.dtype.kind not in _NUMERIC:
         raise TypeError(
             f"{fname}: {argname} has dtype {a.dtype}; cattn computes in float32 or float64 "

@@ -3,7 +3,7 @@ import numpy as np
 
 from . import _cattn
 from ._checks import (as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
-                      weights_flag)
+                      like_input, weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
@@ -53,12 +53,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     >>> np.round(out, 2)
     array([[2.69, 7.31]])
     """
-    fname = "scaled_dot_product_attention"
     weights = bool(return_weights)
     if attn_mask is None and out is None:  # the common call, straight to C when it can be
         r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
         if r is not NotImplemented:
             return r
+    return like_input(query, _sdpa(query, key, value, attn_mask, is_causal, scale, weights, out))
+
+
+def _sdpa(query, key, value, attn_mask, is_causal, scale, weights, out):
+    fname = "scaled_dot_product_attention"
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
     v = as_float_operand(fname, "value", value, 2)
@@ -190,6 +194,15 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     >>> cattn.multi_head_attention(x, x, x, wq, wk, wv, wo).shape
     (5, 8)
     """
+    return like_input(query, _mha(query, key, value, q_weight, k_weight, v_weight, out_weight,
+                                  q_bias, k_bias, v_bias, out_bias, attn_mask, key_lengths,
+                                  is_causal, scale, need_weights, average_attn_weights, out,
+                                  return_weights))
+
+
+def _mha(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias, k_bias, v_bias,
+         out_bias, attn_mask, key_lengths, is_causal, scale, need_weights, average_attn_weights,
+         out, return_weights):
     fname = "multi_head_attention"
     xq = as_float_operand(fname, "query", query, 2)
     xk = as_float_operand(fname, "key", key, 2)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from . import functional
-from ._checks import as_float_operand, weights_flag
+from ._checks import as_float_operand, like_input, to_numpy, weights_flag
 
 __all__ = ["Attention", "MultiHeadAttention"]
 
@@ -26,13 +26,6 @@ def _batch_first(cls, batch_first):
     if batch_first is None or isinstance(batch_first, (bool, np.bool_)):
         return None if batch_first is None else bool(batch_first)
     raise TypeError(f"{cls}: batch_first must be True, False or None, got {batch_first!r}")
-
-
-def _to_numpy(x):
-    """A NumPy array from an array-like or a PyTorch tensor (without importing torch)."""
-    if hasattr(x, "detach") and hasattr(x, "cpu"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
 
 
 class MultiHeadAttention:
@@ -154,7 +147,7 @@ class MultiHeadAttention:
             )
         new = {}
         for name, shape in shapes.items():
-            a = _to_numpy(state[name])
+            a = to_numpy(state[name])
             if a.dtype.kind not in "biuf":
                 raise TypeError(f"{c}.load_state_dict: {name} has dtype {a.dtype}")
             if a.shape != shape:
@@ -243,7 +236,7 @@ class MultiHeadAttention:
                           average_attn_weights)
         out, w = r if weights else (r, None)
         out = self._layout_out(out)
-        return (out, w) if weights or pytorch else out
+        return like_input(query, (out, w) if weights or pytorch else out)
 
     def _layout_in(self, x):
         """PyTorch's (L, B, E) of batch_first=False as cattn's (B, L, E) (a view)."""

@@ -1,0 +1,61 @@
+"""Type stubs for cattn's C extension (csrc/module.c): the gufuncs and the configuration
+functions.  Each gufunc X has a reference-kernel twin X_ref of the same type."""
+from typing import Any, Literal, TypedDict
+
+import numpy as np
+import numpy.typing as npt
+
+class _Config(TypedDict):
+    version: str
+    level: Literal["ref", "avx2", "avx512"]
+    best: Literal["ref", "avx2", "avx512"]
+    threads: int
+    avx512_emulated: bool
+
+# the generalized ufuncs (see their docstrings for the signatures)
+
+_attention_weights: np.ufunc
+_attention_weights_ref: np.ufunc
+_causal_attention_weights: np.ufunc
+_causal_attention_weights_ref: np.ufunc
+_causal_mha: np.ufunc
+_causal_mha_ref: np.ufunc
+_causal_mha_weights: np.ufunc
+_causal_mha_weights_ref: np.ufunc
+_mha: np.ufunc
+_mha_ref: np.ufunc
+_mha_weights: np.ufunc
+_mha_weights_ref: np.ufunc
+attention: np.ufunc
+attention_ref: np.ufunc
+attention_weights: np.ufunc
+attention_weights_ref: np.ufunc
+causal_attention: np.ufunc
+causal_attention_ref: np.ufunc
+exp_sum: np.ufunc
+exp_sum_ref: np.ufunc
+log_softmax: np.ufunc
+log_softmax_ref: np.ufunc
+masked_attention: np.ufunc
+masked_attention_ref: np.ufunc
+matmul: np.ufunc
+matmul_ref: np.ufunc
+multi_head_attention: np.ufunc
+multi_head_attention_ref: np.ufunc
+multi_head_attention_weights: np.ufunc
+multi_head_attention_weights_ref: np.ufunc
+row_max: np.ufunc
+row_max_ref: np.ufunc
+softmax: np.ufunc
+softmax_ref: np.ufunc
+
+bad_arch: int
+
+def get_config() -> _Config: ...
+def set_level(level: str, /) -> None: ...
+def set_num_threads(n: int, /) -> None: ...
+def get_num_threads() -> int: ...
+def compute_dtype(*arrays: npt.ArrayLike) -> np.dtype[Any]: ...
+def default_scale(e: int, /) -> float: ...
+def sdpa_direct(q: Any, k: Any, v: Any, scale: float | None, causal: bool, weights: bool,
+                /) -> Any: ...
