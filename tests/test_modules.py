@@ -218,3 +218,103 @@ def test_bad_calls(call, err, msg):
     x = np.zeros((2, 5, 8), np.float32)
     with pytest.raises(err, match=msg):
         call(m, x)
+
+
+# ---- PyTorch's call contract and layout ------------------------------------------------------
+
+def test_pytorch_shaped_call_means_what_it_means_in_pytorch():
+    """y, w = mha(x, x, x) copied from PyTorch code: with batch_first given (as PyTorch code does
+    or relies on), every call returns the pair (output, weights); need_weights defaults to True."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 5, 8)).astype(np.float32)  # a batch of 2: the old trap
+    mha = cattn.MultiHeadAttention(8, 2, batch_first=True, seed=0)
+    y, w = mha(x, x, x)
+    assert y.shape == (2, 5, 8) and w.shape == (2, 5, 5)
+    y2, none = mha(x, x, x, need_weights=False)
+    assert none is None
+    np.testing.assert_array_equal(y, y2)
+    plain = cattn.MultiHeadAttention(8, 2, seed=0)  # cattn's contract: the output alone
+    np.testing.assert_array_equal(plain(x), y)
+    y3, w3 = plain(x, x, x, need_weights=False)  # need_weights= asks for PyTorch's contract
+    assert w3 is None
+    np.testing.assert_array_equal(y3, y)
+    y4, w4 = plain(x, return_weights=True)
+    np.testing.assert_array_equal(w4, w)
+
+
+def test_batch_first_false_is_pytorchs_sequence_first_layout():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    t = torch.nn.MultiheadAttention(8, 2, dtype=torch.float64)  # batch_first=False by default
+    m = cattn.MultiHeadAttention(8, 2, batch_first=False, dtype=np.float64)
+    m.load_state_dict(t.state_dict())
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((5, 3, 8))   # (L, B, E)
+    kv = rng.standard_normal((7, 3, 8))  # (S, B, E)
+    with torch.no_grad():
+        to, tw = t(*(torch.from_numpy(a) for a in (q, kv, kv)))
+    co, cw = m(q, kv, kv)
+    assert co.shape == (5, 3, 8) and cw.shape == (3, 5, 7)
+    np.testing.assert_allclose(co, to.numpy(), 1e-10, 1e-12)
+    np.testing.assert_allclose(cw, tw.numpy(), 1e-10, 1e-12)
+
+
+def test_batch_first_false_without_torch():
+    rng = np.random.default_rng(1)
+    q = rng.standard_normal((5, 3, 8))
+    seq_first = cattn.MultiHeadAttention(8, 2, batch_first=False, dtype=np.float64, seed=0)
+    batch_first = cattn.MultiHeadAttention(8, 2, batch_first=True, dtype=np.float64, seed=0)
+    o1, w1 = seq_first(q, is_causal=True)
+    o2, w2 = batch_first(q.swapaxes(0, 1), is_causal=True)
+    np.testing.assert_array_equal(o1, o2.swapaxes(0, 1))
+    np.testing.assert_array_equal(w1, w2)
+    s = seq_first.steps(q)
+    np.testing.assert_allclose(s.output, batch_first(q.swapaxes(0, 1))[0], 1e-12)
+
+
+@pytest.mark.parametrize("bad", [1, "yes", np.array([True])])
+def test_batch_first_must_be_a_bool(bad):
+    with pytest.raises(TypeError, match=r"^MultiHeadAttention: batch_first must be True, False"):
+        cattn.MultiHeadAttention(8, 2, batch_first=bad)
+
+
+def test_the_weights_flag_has_one_meaning_under_two_names():
+    x = np.ones((3, 8))
+    mha = cattn.MultiHeadAttention(8, 2, seed=0)
+    with pytest.raises(ValueError, match="return_weights=True and need_weights=False disagree"):
+        mha(x, return_weights=True, need_weights=False)
+    a = cattn.multi_head_attention(x, x, x, *mha.head_weights(), return_weights=True)
+    b = cattn.multi_head_attention(x, x, x, *mha.head_weights(), need_weights=True)
+    np.testing.assert_array_equal(a[1], b[1])
+
+
+def test_parameterless_attention_inherited_methods():
+    a = cattn.Attention()
+    assert a.state_dict() == {} and a.num_parameters == 0
+    a.load_state_dict({})
+    with pytest.raises(ValueError, match="load_state_dict: missing keys"):
+        cattn.Attention(8).load_state_dict({})
+    with pytest.raises(ValueError, match=r"^Attention.head_weights: this Attention\(\) has no"):
+        a.head_weights()
+    x = np.eye(3)
+    np.testing.assert_array_equal(a.forward(x), a(x))
+    assert "no parameters" in repr(a)
+
+
+def test_tensors_in_tensors_out_everywhere():
+    """One behaviour for PyTorch tensors, NumPy's __array_wrap__ protocol: the gufuncs, the
+    functions and the classes all give tensors back for tensors."""
+    torch = pytest.importorskip("torch")
+    q = torch.randn(2, 5, 8, dtype=torch.float64)
+    mha = cattn.MultiHeadAttention(8, 2, dtype=np.float64, seed=0)
+    results = [cattn.scaled_dot_product_attention(q, q, q),
+               *cattn.scaled_dot_product_attention(q, q, q, is_causal=True, return_weights=True),
+               mha(q), *mha(q, return_weights=True), cattn.Attention()(q),
+               cattn.multi_head_attention(q, q, q, *mha.head_weights()[:4])]
+    assert all(isinstance(r, torch.Tensor) for r in results), [type(r) for r in results]
+    want = cattn.scaled_dot_product_attention(q.numpy(), q.numpy(), q.numpy())
+    np.testing.assert_array_equal(results[0].numpy(), want)
+    import warnings
+    with warnings.catch_warnings():  # PyTorch's __array_wrap__ predates NumPy 2's arguments
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert isinstance(cattn.softmax(q), torch.Tensor)

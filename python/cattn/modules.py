@@ -317,6 +317,9 @@ class Attention(MultiHeadAttention):
             return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
         return super().__repr__()
 
+    def _shapes(self):
+        return super()._shapes() if self.has_parameters else {}
+
     def head_weights(self):
         if not self.has_parameters:
             raise ValueError(
