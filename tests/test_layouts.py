@@ -1,11 +1,13 @@
 """Memory layouts and out=: every operation, in float32 and float64, gives bitwise the same
-result for C/F order, transposed, step-2, negative-step, zero-stride (broadcast_to), unaligned and
-byte-swapped operands as for contiguous copies; out= that overlaps an input equals a fresh out."""
+result for the strided views cattn's loops really receive -- C/F order, transposed, step-2,
+negative-step rows and columns, strided batch items, zero-stride (broadcast_to) -- as for
+contiguous copies; out= that overlaps an input equals a fresh out.  (Unaligned and byte-swapped
+operands never reach cattn's loops: NumPy copies them first, so only their acceptance is tested.)"""
 import numpy as np
 import pytest
 
 import cattn
-from conftest import layouts
+from conftest import is_a_view_numpy_passes_as_is, layouts
 
 pytestmark = pytest.mark.usefixtures("level")
 R = np.random.default_rng(0)
@@ -39,12 +41,28 @@ def test_every_layout_is_bitwise_the_contiguous_result(op, dtype):
     want = f(*args)
     for i in range(n):
         for name, x in layouts(args[i]).items():
+            assert is_a_view_numpy_passes_as_is(x)
             got = f(*(args[:i] + [x] + args[i + 1:]))
             np.testing.assert_array_equal(got, want, err_msg=f"operand {i}, {name}")
         z, zc = broadcast_row(args[i])
         np.testing.assert_array_equal(f(*(args[:i] + [z] + args[i + 1:])),
                                       f(*(args[:i] + [zc] + args[i + 1:])),
                                       err_msg=f"operand {i}, zero stride")
+
+
+@pytest.mark.parametrize("op", ["matmul", "softmax", "sdpa", "sdpa_mask", "mha"])
+def test_byteswapped_and_unaligned_operands_are_accepted(op):
+    """cattn's type resolution and its direct path accept what NumPy then copies for the loop."""
+    n, f, shapes = OPS[op]
+    args = [R.standard_normal(s) for s in shapes]
+    want = f(*args)
+    swapped = [a.astype(a.dtype.newbyteorder()) if a.dtype.kind == "f" else a for a in args]
+    np.testing.assert_array_equal(f(*swapped), want)
+    buf = np.zeros(args[0].nbytes + 1, np.uint8)
+    un = buf[1:].view(args[0].dtype).reshape(args[0].shape)
+    un[...] = args[0]
+    assert not is_a_view_numpy_passes_as_is(un)
+    np.testing.assert_array_equal(f(un, *args[1:]), want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
