@@ -51,3 +51,9 @@ def test_dask_and_optional_core_dims():
     a = da.ones((4, 3, 3), chunks=(2, 3, 3))
     with pytest.raises(ValueError, match="Not a valid gufunc signature"):
         cattn.matmul(a, a)
+    # the README's way meanwhile: cattn.matmul on each batch chunk
+    x = np.random.default_rng(0).standard_normal((4, 3, 5))
+    y = np.random.default_rng(1).standard_normal((4, 5, 2))
+    dx, dy = da.from_array(x, chunks=(2, 3, 5)), da.from_array(y, chunks=(2, 5, 2))
+    got = da.map_blocks(cattn.matmul, dx, dy, dtype=x.dtype, chunks=((2, 2), (3,), (2,)))
+    np.testing.assert_allclose(got.compute(), x @ y, 1e-14)

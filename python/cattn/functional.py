@@ -1,4 +1,10 @@
-"""Functions with the keyword arguments a bare gufunc cannot take: masks, causal, scale, weights."""
+"""Functions with the keyword arguments a bare gufunc cannot take: masks, causal, scale, weights.
+
+Rules that live here: which gufunc a call takes -- by its mask kind (none, causal, an array) and
+whether the weights are wanted (the _SDPA and _MHA tables) -- and how masks, key_lengths and
+is_causal combine (_mha_mask). Argument checks are _checks.py's; the default scale and the
+computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
+call is the glue's and the kernels' (csrc/loops.c, csrc/attention.c)."""
 import numpy as np
 
 from . import _cattn
