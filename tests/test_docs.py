@@ -54,3 +54,13 @@ def test_one_signature_with_real_names(uf):
 def test_attention_names_scale_and_points_to_sdpa():
     assert list(inspect.signature(cattn.attention).parameters)[:4] == ["q", "k", "v", "scale"]
     assert "scaled_dot_product_attention" in cattn.attention.__doc__
+
+
+CLASSES = [getattr(cattn, n) for n in cattn.__all__ if isinstance(getattr(cattn, n), type)]
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
+def test_every_public_method_has_a_docstring(cls):
+    missing = [name for name, f in inspect.getmembers(cls, callable)
+               if not name.startswith("_") and not (f.__doc__ or "").strip()]
+    assert not missing, f"{cls.__name__}: {missing}"

@@ -76,3 +76,13 @@ def test_demo_rejects_unknown_options():
     r = subprocess.run([sys.executable, "-m", "cattn", "--nope"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "unknown option '--nope'" in r.stderr
+
+
+def test_a_closed_pipe_ends_quietly():
+    """python -m cattn -h | head -1: no BrokenPipeError traceback when the reader stops."""
+    r = subprocess.run(f"'{sys.executable}' -m cattn -h | head -1; "
+                       f"'{sys.executable}' -m cattn | head -1",
+                       shell=True, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0
+    assert r.stderr == "", r.stderr
+    assert r.stdout.count("\n") == 2

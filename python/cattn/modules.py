@@ -321,6 +321,8 @@ class Attention(MultiHeadAttention):
         return super()._shapes() if self.has_parameters else {}
 
     def head_weights(self):
+        """As MultiHeadAttention.head_weights, for Attention(embed_dim) (one head); a ValueError
+        for Attention(), which has no parameters."""
         if not self.has_parameters:
             raise ValueError(
                 "Attention.head_weights: this Attention() has no parameters (queries, keys and "
