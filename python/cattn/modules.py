@@ -356,6 +356,8 @@ class Attention(MultiHeadAttention):
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False):
+        """The intermediate arrays of the forward pass, as MultiHeadAttention.steps; for
+        Attention() the queries, keys and values are the inputs themselves (one head)."""
         if self.has_parameters:
             return super().steps(query, key, value, attn_mask=attn_mask,
                                  key_lengths=key_lengths, is_causal=is_causal)
