@@ -2,6 +2,7 @@
 second, leaves no thread computing and no memory behind, and the next call works -- in a terminal
 (a subprocess that gets SIGINT from outside, as from the terminal) and in a Jupyter kernel
 (its "interrupt" button)."""
+import os
 import select
 import signal
 import subprocess
@@ -54,6 +55,11 @@ CHILD = textwrap.dedent(r"""
     print("next_call_ok", bool(np.allclose(small, 0.01)), flush=True)
 """)
 
+# Under AddressSanitizer (scripts/sanitize.sh) a block of work takes many times longer: the test
+# then checks that the stopped call is memory-safe and leak-free, with a slack bound on the time.
+SLOW = 40.0 if "libasan" in os.environ.get("LD_PRELOAD", "") else 1.0
+
+
 def readline(p, timeout):
     """The child's next line, or '' if it says nothing for `timeout` seconds."""
     ready, _, _ = select.select([p.stdout], [], [], timeout)
@@ -76,14 +82,14 @@ def test_sigint_stops_a_long_call(call, tmp_path):
         time.sleep(1.0)
         sent = time.monotonic()
         p.send_signal(signal.SIGINT)
-        line = readline(p, 10).split()  # without cattn's handler: minutes
+        line = readline(p, 10 * SLOW).split()  # without cattn's handler: minutes
         took = time.monotonic() - sent
-        out, err = p.communicate(timeout=60)
+        out, err = p.communicate(timeout=60 * SLOW)
     finally:
         if p.poll() is None:
             p.kill()
     assert line and line[0] == "interrupted", (line, err)
-    assert took < 1.5, f"{call}: KeyboardInterrupt came {took:.2f} s after SIGINT"
+    assert took < 1.5 * SLOW, f"{call}: KeyboardInterrupt came {took:.2f} s after SIGINT"
     rest = dict(l.split(None, 1) for l in out.splitlines())
     assert float(rest["idle_cpu"]) < 0.2, f"{call}: threads still computing: {rest}"
     assert int(rest["heap_growth"]) < 1 << 20, f"{call}: memory left behind: {rest}"
@@ -113,7 +119,7 @@ def test_jupyter_interrupt_stops_a_long_call():
         assert reply["content"]["status"] == "error"
         assert reply["content"]["ename"] == "KeyboardInterrupt"
         # (the reply travels through the kernel's message loop: a little more than in a terminal)
-        assert took < 2.0, f"the kernel answered {took:.2f} s after the interrupt"
+        assert took < 2.0 * SLOW, f"the kernel answered {took:.2f} s after the interrupt"
         r = kc.execute_interactive("print(cattn.softmax(np.zeros(2)))", timeout=30)
         assert r["content"]["status"] == "ok"
     finally:
