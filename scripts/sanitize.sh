@@ -5,10 +5,10 @@
 # Any report aborts the run with a non-zero exit.  Needs the test extra in the current Python:
 #     pip install -e ".[test]" && bash scripts/sanitize.sh [pytest args, default: the suite]
 # LeakSanitizer is on: at exit it reports every block that C code allocated and lost.  CPython
-# and NumPy keep objects alive until exit by design (interned strings, type caches, module
-# state), so scripts/lsan.supp suppresses leaks whose allocating caller is inside the Python
-# interpreter or NumPy -- and only those: with malloc_context_size=2 a leak's stack is the
-# allocator and its direct caller, so a block that cattn's own code allocated is always reported.
+# keeps objects alive until exit by design (interned strings, type caches, module state), so
+# scripts/lsan.supp suppresses leaks whose allocating caller is inside the Python interpreter --
+# and only those: with malloc_context_size=2 a leak's stack is the allocator and its direct
+# caller, so a block that cattn's own code (or NumPy) allocated is always reported.
 # (The refcount side of leaks is tests/test_leaks.py's.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
