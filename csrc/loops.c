@@ -257,7 +257,6 @@ typedef struct {
     const cattn_kernel_table *kt;
     const npy_intp *dims;
     const cattn_operand *op;
-    int nop;
     int failed;
 } loop_job;
 
@@ -327,7 +326,7 @@ static const core_dims mha_cd[MHA_NOP] = {
 
 int cattn_run_attention(const cattn_attention_job *job)
 {
-    loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, ATT_NOP, 0};
+    loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, 0};
     return run_items(&j, attention_work(job->dims),
                      job->dbl ? attention_items_d : attention_items_f);
 }

@@ -5,6 +5,8 @@ whether the weights are wanted (the _SDPA and _MHA tables) -- and how masks, key
 is_causal combine (_mha_mask). Argument checks are _checks.py's; the default scale and the
 computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
 call is the glue's and the kernels' (csrc/loops.c, csrc/attention.c)."""
+import functools
+
 import numpy as np
 
 from . import _cattn
@@ -14,6 +16,15 @@ from ._checks import (as_float_operand, as_mask, as_scale, broadcast_batch, comp
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
 
+def _returns_like_query(f):
+    """The results come back as the query's type (like_input: a tensor in, tensors out)."""
+    @functools.wraps(f)
+    def wrapped(query, *args, **kwargs):
+        return like_input(query, f(query, *args, **kwargs))
+    return wrapped
+
+
+@_returns_like_query
 def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal=False,
                                  scale=None, return_weights=False, out=None):
     """Scaled dot-product attention, ``softmax(scale * query @ key^T + mask) @ value``.
@@ -64,10 +75,6 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
         if r is not NotImplemented:
             return r
-    return like_input(query, _sdpa(query, key, value, attn_mask, is_causal, scale, weights, out))
-
-
-def _sdpa(query, key, value, attn_mask, is_causal, scale, weights, out):
     fname = "scaled_dot_product_attention"
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
@@ -166,6 +173,7 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
     return ("none", None) if mask is None else ("mask", mask)
 
 
+@_returns_like_query
 def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_weight,
                          q_bias=None, k_bias=None, v_bias=None, out_bias=None, *,
                          attn_mask=None, key_lengths=None, is_causal=False, scale=None,
@@ -200,15 +208,6 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     >>> cattn.multi_head_attention(x, x, x, wq, wk, wv, wo).shape
     (5, 8)
     """
-    return like_input(query, _mha(query, key, value, q_weight, k_weight, v_weight, out_weight,
-                                  q_bias, k_bias, v_bias, out_bias, attn_mask, key_lengths,
-                                  is_causal, scale, need_weights, average_attn_weights, out,
-                                  return_weights))
-
-
-def _mha(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias, k_bias, v_bias,
-         out_bias, attn_mask, key_lengths, is_causal, scale, need_weights, average_attn_weights,
-         out, return_weights):
     fname = "multi_head_attention"
     xq = as_float_operand(fname, "query", query, 2)
     xk = as_float_operand(fname, "key", key, 2)
