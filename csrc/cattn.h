@@ -58,6 +58,28 @@ void cattn_dlog_softmax(double *y, ptrdiff_t incy, const double *x, ptrdiff_t in
 void cattn_slog_softmax_ref(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n);
 void cattn_dlog_softmax_ref(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx, ptrdiff_t n);
 
+/* The backward passes: y = softmax(x) or log_softmax(x) (n), the forward's output, and g (n),
+ * the gradient of a loss with respect to y -> dx (n), its gradient with respect to x:
+ *     softmax:      dx = y ∘ (g − y·g)
+ *     log_softmax:  dx = g − exp(y) Σ_j g_j          (exp(y) is softmax(x))
+ * dx may alias y or g (the same elements). */
+void cattn_ssoftmax_backward(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                             const float *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_dsoftmax_backward(double *dx, ptrdiff_t incdx, const double *y, ptrdiff_t incy,
+                             const double *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_ssoftmax_backward_ref(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                                 const float *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_dsoftmax_backward_ref(double *dx, ptrdiff_t incdx, const double *y, ptrdiff_t incy,
+                                 const double *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_slog_softmax_backward(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                                 const float *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_dlog_softmax_backward(double *dx, ptrdiff_t incdx, const double *y, ptrdiff_t incy,
+                                 const double *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_slog_softmax_backward_ref(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                                     const float *g, ptrdiff_t incg, ptrdiff_t n);
+void cattn_dlog_softmax_backward_ref(double *dx, ptrdiff_t incdx, const double *y,
+                                     ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n);
+
 /* ---- scaled dot-product attention ------------------------------------------------------------ */
 
 /* The kernels of one dispatch level (kernels.h).  cattn_kernels_now() is the current level's
@@ -87,14 +109,16 @@ typedef struct {
     void *w;                         /* the weights (h,L,S) out, of the kernel's type, or NULL     */
     ptrdiff_t hsw, rsw, csw;
     const cattn_kernel_table *kt;    /* the level to run; NULL = cattn_kernels_now()               */
+    void *lse;                       /* forward: the rows' log-sum-exp (h,L) out, of the kernel's  */
+    ptrdiff_t hsl, rsl;              /* type, or NULL: what the backward needs instead of weights   */
 } cattn_attn_call;
 
 /* The default scale 1/sqrt(e) of an embedding size e > 0 (0 for e <= 0: the callers refuse it). */
 double cattn_default_scale(ptrdiff_t e);
 
-/* q (L,E), k (S,E), v (S,Ev) -> out (L,Ev), and optionally c->w (L,S):
- *     w = softmax(scale · q kᵀ + mask),  out = w v
- * A query row that may attend no key gets an output row of zeros and weights of zeros.
+/* q (L,E), k (S,E), v (S,Ev) -> out (L,Ev), and optionally c->w (L,S) and c->lse (L):
+ *     w = softmax(scale · q kᵀ + mask),  out = w v,  lse_i = log Σ_j exp(scale q_i·k_j + mask_ij)
+ * A query row that may attend no key gets an output row of zeros, weights of zeros, lse -inf.
  * Returns 0, or -1 when out of memory for scratch. */
 int cattn_sattention(float *out, ptrdiff_t rso, ptrdiff_t cso,
                      const float *q, ptrdiff_t rsq, ptrdiff_t csq,
@@ -119,12 +143,38 @@ int cattn_dattention_ref(double *out, ptrdiff_t rso, ptrdiff_t cso,
                          ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
                          const cattn_attn_call *c);
 
-/* ---- multi-head attention ------------------------------------------------------------------ */
-
 /* A strided stack of matrices: element (h, i, j) at p[h*hs + i*rs + j*cs] (strides in elements;
  * a matrix ignores hs, a vector uses cs only).  p == NULL means "absent" (a bias). */
 typedef struct { const void *p; ptrdiff_t hs, rs, cs; } cattn_in;
 typedef struct { void *p; ptrdiff_t hs, rs, cs; } cattn_out;
+
+/* The backward of attention, flash style: from q (L,E), k (S,E), v (S,Ev), the forward's out
+ * (L,Ev) and lse (L) (lse.cs is its stride), and dout (L,Ev), the gradient of the output ->
+ * dq (L,E), dk (S,E), dv (S,Ev) and, when dmask.p is not NULL, dmask (L,S), the gradient of an
+ * additive mask.  c describes the call as for the forward (its w and lse are not used):
+ *     P = exp(scale q kᵀ + mask − lse)   (recomputed block by block, never stored)
+ *     D = rowsum(dout ∘ out),  dS = P ∘ (dout vᵀ − D)
+ *     dv = Pᵀ dout,  dq = scale dS k,  dk = scale dSᵀ q,  dmask = dS
+ * A row that attended no key (lse = -inf) contributes nothing and gets dq = 0.  The results are
+ * the same bits for any number of threads.  Returns 0, or -1 when out of memory for scratch. */
+int cattn_sattention_backward(cattn_out dq, cattn_out dk, cattn_out dv, cattn_out dmask,
+                              cattn_in q, cattn_in k, cattn_in v, cattn_in out, cattn_in lse,
+                              cattn_in dout, ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                              const cattn_attn_call *c);
+int cattn_dattention_backward(cattn_out dq, cattn_out dk, cattn_out dv, cattn_out dmask,
+                              cattn_in q, cattn_in k, cattn_in v, cattn_in out, cattn_in lse,
+                              cattn_in dout, ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                              const cattn_attn_call *c);
+int cattn_sattention_backward_ref(cattn_out dq, cattn_out dk, cattn_out dv, cattn_out dmask,
+                                  cattn_in q, cattn_in k, cattn_in v, cattn_in out, cattn_in lse,
+                                  cattn_in dout, ptrdiff_t L, ptrdiff_t S, ptrdiff_t E,
+                                  ptrdiff_t Ev, const cattn_attn_call *c);
+int cattn_dattention_backward_ref(cattn_out dq, cattn_out dk, cattn_out dv, cattn_out dmask,
+                                  cattn_in q, cattn_in k, cattn_in v, cattn_in out, cattn_in lse,
+                                  cattn_in dout, ptrdiff_t L, ptrdiff_t S, ptrdiff_t E,
+                                  ptrdiff_t Ev, const cattn_attn_call *c);
+
+/* ---- multi-head attention ------------------------------------------------------------------ */
 
 typedef struct {
     ptrdiff_t L, S;          /* query and key/value positions                                  */
@@ -132,28 +182,44 @@ typedef struct {
     ptrdiff_t H, d, dv, Eo;  /* heads, per-head query/key and value sizes, output size         */
 } cattn_mha_dims;
 
+/* What the multi-head forward keeps for its backward (cattn_smha with saved != NULL): every
+ * head side by side in contiguous row-major matrices -- the projections q (L, H·d), k (S, H·d),
+ * v (S, H·dv), the heads' outputs o (L, H·dv) -- and each head's rows' log-sum-exp lse (H, L). */
+typedef struct { void *q, *k, *v, *o, *lse; } cattn_mha_saved;
+
 /* xq (L,Eq), xk (S,Ek), xv (S,Ev); per head h: wq (H,Eq,d), wk (H,Ek,d), wv (H,Ev,dv),
- * wo (H,dv,Eo), biases bq (H,d), bk (H,d), bv (H,dv), bo (Eo); c's mask (H,L,S) -> out (L,Eo) and
- * optionally c's weights w (H,L,S):
+ * wo (H,dv,Eo), biases bq (H,d), bk (H,d), bv (H,dv), bo (Eo); c's mask (H,L,S) -> out (L,Eo),
+ * optionally c's weights w (H,L,S) and what the backward needs (saved, or NULL):
  *     out = sum_h attention(xq wq_h + bq_h, xk wk_h + bk_h, xv wv_h + bv_h; mask_h) wo_h + bo
  * which is "each head has its own W_q, W_k, W_v; concatenate the heads; multiply by W_o".
  * Returns 0, or -1 when out of memory. */
-int cattn_smha(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
-               cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
-               cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-               cattn_mha_dims n, const cattn_attn_call *c);
-int cattn_dmha(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
-               cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
-               cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-               cattn_mha_dims n, const cattn_attn_call *c);
-int cattn_smha_ref(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
-                   cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
-                   cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-                   cattn_mha_dims n, const cattn_attn_call *c);
-int cattn_dmha_ref(cattn_out out, cattn_in xq, cattn_in xk, cattn_in xv,
-                   cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo,
-                   cattn_in bq, cattn_in bk, cattn_in bv, cattn_in bo,
-                   cattn_mha_dims n, const cattn_attn_call *c);
+#define CATTN_MHA_ARGS                                                                         \
+    cattn_out out, const cattn_mha_saved *saved, cattn_in xq, cattn_in xk, cattn_in xv,       \
+        cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo, cattn_in bq, cattn_in bk,         \
+        cattn_in bv, cattn_in bo, cattn_mha_dims n, const cattn_attn_call *c
+int cattn_smha(CATTN_MHA_ARGS);
+int cattn_dmha(CATTN_MHA_ARGS);
+int cattn_smha_ref(CATTN_MHA_ARGS);
+int cattn_dmha_ref(CATTN_MHA_ARGS);
+
+/* The gradients of a multi-head call, each shaped as its input (p == NULL: not wanted): the
+ * three inputs, the four projections, the four biases, and an additive mask (H,L,S). */
+typedef struct { cattn_out xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask; } cattn_mha_grads;
+
+/* The backward of cattn_smha: from its inputs, what it saved and dout (L,Eo) -> g.  Per head,
+ * with Y = the saved projections and dY their gradients:
+ *     dbo = colsum dout,  dwo_h = o_hᵀ dout,  do_h = dout wo_hᵀ
+ *     (dq_h, dk_h, dv_h) = attention backward (cattn_sattention_backward)
+ *     dw_h = xᵀ dY_h,  db_h = colsum dY_h,  dx = Σ_h dY_h w_hᵀ    (for q, k and v each)
+ * Returns 0, or -1 when out of memory. */
+#define CATTN_MHA_BACKWARD_ARGS                                                                \
+    const cattn_mha_grads *g, cattn_in dout, cattn_in xq, cattn_in xk, cattn_in xv,           \
+        cattn_in wq, cattn_in wk, cattn_in wv, cattn_in wo, const cattn_mha_saved *saved,     \
+        cattn_mha_dims n, const cattn_attn_call *c
+int cattn_smha_backward(CATTN_MHA_BACKWARD_ARGS);
+int cattn_dmha_backward(CATTN_MHA_BACKWARD_ARGS);
+int cattn_smha_backward_ref(CATTN_MHA_BACKWARD_ARGS);
+int cattn_dmha_backward_ref(CATTN_MHA_BACKWARD_ARGS);
 
 /* ---- CPU dispatch and threads (cpu.c) ------------------------------------------------------- */
 

@@ -12,9 +12,11 @@
 
 #if defined(CATTN_HAVE_AVX2)
 void cattn_kernels_fill_avx2(cattn_kernel_table *t);
+void cattn_grad_fill_avx2(cattn_kernel_table *t);
 #endif
 #if defined(CATTN_HAVE_AVX512)
 void cattn_kernels_fill_avx512(cattn_kernel_table *t);
+void cattn_grad_fill_avx512(cattn_kernel_table *t);
 #endif
 
 /* One immutable table per level, built once by cattn_init; `active` points at the current one.
@@ -30,6 +32,8 @@ static const cattn_kernel_table ref_table = {
     CATTN_REF_DMR, CATTN_REF_DNR, cattn_dgemm_ukr_ref,
     cattn_sexp_sum_ref, cattn_dexp_sum_ref,
     cattn_smax_ref, cattn_dmax_ref,
+    cattn_sdot_ref, cattn_ddot_ref,
+    cattn_ssoftmax_grad_ref, cattn_dsoftmax_grad_ref,
 };
 
 const char *cattn_level_name(cattn_level level)
@@ -88,10 +92,10 @@ int cattn_init(void)
     for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
         cattn_kernel_table t = ref_table;
 #if defined(CATTN_HAVE_AVX2)
-        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t);
+        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t), cattn_grad_fill_avx2(&t);
 #endif
 #if defined(CATTN_HAVE_AVX512)
-        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t);
+        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t), cattn_grad_fill_avx512(&t);
 #endif
         t.level = (cattn_level)l;
         tables[l] = t;

@@ -91,4 +91,67 @@
 ">>> wts.shape\n" \
 "(2, 3, 3)\n"
 
+/* ---- gradients ---------------------------------------------------------------------------- */
+
+#define DOC_SOFTMAX_BACKWARD \
+"softmax_backward(y, g, /, out=None, *, axis=-1)\n\n" \
+"The backward of softmax: from y = softmax(x) and g, the gradient of a loss with respect to y,\n" \
+"dx = y * (g - sum(y * g)) along `axis`, the gradient with respect to x. With y the attention\n" \
+"weights P and g their gradient dP, this is attention's dS = P * (dP - rowsum(P * dP)), where\n" \
+"rowsum(P * dP) = rowsum(dO * O) is the D of the flash backward.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> y = cattn.softmax(np.array([0.0, 0.0]))\n" \
+">>> cattn.softmax_backward(y, np.array([1.0, 0.0]))\n" \
+"array([ 0.25, -0.25])\n"
+
+#define DOC_LOG_SOFTMAX_BACKWARD \
+"log_softmax_backward(y, g, /, out=None, *, axis=-1)\n\n" \
+"The backward of log_softmax: from y = log_softmax(x) and g, dx = g - exp(y) * sum(g) along\n" \
+"`axis` (exp(y) is softmax(x)).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> y = cattn.log_softmax(np.array([0.0, 0.0]))\n" \
+">>> cattn.log_softmax_backward(y, np.array([1.0, 0.0]))\n" \
+"array([ 0.5, -0.5])\n"
+
+#define DOC_ATTENTION_WITH_LSE \
+"attention_with_lse(q, k, v, scale, /, out=(None, None))\n\n" \
+"As attention, also returning lse (..., L), the log-sum-exp of each row's scaled scores,\n" \
+"lse_i = log sum_j exp(scale q_i.k_j): all attention_backward needs to recompute the weights,\n" \
+"P = exp(scale q k^T - lse), so no (L, S) matrix is kept between the passes. A row that\n" \
+"attends no key has lse = -inf.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> out, lse = cattn.attention_with_lse(np.zeros((1, 2)), np.zeros((3, 2)), np.ones((3, 1)), 1.0)\n" \
+">>> np.allclose(lse, np.log(3))\n" \
+"True\n"
+
+#define DOC_ATTENTION_BACKWARD \
+"attention_backward(q, k, v, o, lse, dout, scale, /, out=(None, None, None))\n\n" \
+"The backward of attention, flash style: from the inputs, the forward's output o and lse\n" \
+"(attention_with_lse) and dout, the gradient of a loss with respect to o -> (dq, dk, dv):\n" \
+"    P = exp(scale q k^T - lse)     (recomputed tile by tile, never stored)\n" \
+"    D = rowsum(dout * o),  dS = P * (dout v^T - D)\n" \
+"    dv = P^T dout,  dq = scale dS k,  dk = scale dS^T q\n" \
+"Leading dims broadcast; the results are the same bits for any number of threads.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> q, k, v = np.ones((2, 4)), np.ones((3, 4)), np.arange(6.0).reshape(3, 2)\n" \
+">>> out, lse = cattn.attention_with_lse(q, k, v, 0.5)\n" \
+">>> dq, dk, dv = cattn.attention_backward(q, k, v, out, lse, np.ones((2, 2)), 0.5)\n" \
+">>> dv  # every query weighs every key 1/3\n" \
+"array([[0.66666667, 0.66666667],\n       [0.66666667, 0.66666667],\n       [0.66666667, 0.66666667]])\n"
+
+#define DOC_MHA_FORWARD \
+"multi_head_attention_forward(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=(None,) * 6)\n\n" \
+"As multi_head_attention, also returning what multi_head_attention_backward needs:\n" \
+"(out, q (..., L, H, d), k (..., S, H, d), v (..., S, H, dv), o (..., L, H, dv), lse (..., H, L)) --\n" \
+"each head's projections and output, side by side, and the log-sum-exp of its rows."
+
+#define DOC_MHA_BACKWARD \
+"multi_head_attention_backward(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale, /, out=(None,) * 11)\n\n" \
+"The backward of multi_head_attention from multi_head_attention_forward's saved arrays and dout\n" \
+"(..., L, Eo) -> (dxq, dxk, dxv, dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo), each shaped as its input\n" \
+"with the call's batch dims (cattn.vjp sums them over the dims an argument was broadcast along):\n" \
+"    dbo = colsum dout,  dwo_h = o_h^T dout,  do_h = dout wo_h^T\n" \
+"    (dq_h, dk_h, dv_h) = attention_backward of head h\n" \
+"    dw_h = x^T dY_h,  db_h = colsum dY_h,  dx = sum_h dY_h w_h^T   (for q, k and v)"
+
 #endif

@@ -35,6 +35,15 @@ typedef double (*cattn_dexp_sum)(double *y, const double *x, double scale, doubl
 typedef float (*cattn_smax)(const float *x, ptrdiff_t n);
 typedef double (*cattn_dmax)(const double *x, ptrdiff_t n);
 
+/* The backward passes' rows (grad.inc): the dot product x·y of two contiguous rows, and
+ * dx_i = y_i·(g_i − d), softmax's backward with d = y·g (dx may be y or g). */
+typedef float (*cattn_sdot)(const float *x, const float *y, ptrdiff_t n);
+typedef double (*cattn_ddot)(const double *x, const double *y, ptrdiff_t n);
+typedef void (*cattn_ssoftmax_grad)(float *dx, const float *y, const float *g, float d,
+                                    ptrdiff_t n);
+typedef void (*cattn_dsoftmax_grad)(double *dx, const double *y, const double *g, double d,
+                                    ptrdiff_t n);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -45,6 +54,10 @@ struct cattn_kernel_table {
     cattn_dexp_sum dexp_sum;
     cattn_smax smax;
     cattn_dmax dmax;
+    cattn_sdot sdot;
+    cattn_ddot ddot;
+    cattn_ssoftmax_grad ssoftmax_grad;
+    cattn_dsoftmax_grad dsoftmax_grad;
 };
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
@@ -60,6 +73,10 @@ float cattn_sexp_sum_ref(float *y, const float *x, float scale, float shift, ptr
 double cattn_dexp_sum_ref(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 float cattn_smax_ref(const float *x, ptrdiff_t n);
 double cattn_dmax_ref(const double *x, ptrdiff_t n);
+float cattn_sdot_ref(const float *x, const float *y, ptrdiff_t n);
+double cattn_ddot_ref(const double *x, const double *y, ptrdiff_t n);
+void cattn_ssoftmax_grad_ref(float *dx, const float *y, const float *g, float d, ptrdiff_t n);
+void cattn_dsoftmax_grad_ref(double *dx, const double *y, const double *g, double d, ptrdiff_t n);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4
@@ -82,6 +99,19 @@ void cattn_slog_softmax_kt(float *y, ptrdiff_t incy, const float *x, ptrdiff_t i
                            ptrdiff_t n, const cattn_kernel_table *kt);
 void cattn_dlog_softmax_kt(double *y, ptrdiff_t incy, const double *x, ptrdiff_t incx,
                            ptrdiff_t n, const cattn_kernel_table *kt);
+/* softmax / log_softmax backward of one row (softmax.c) */
+void cattn_ssoftmax_backward_kt(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                                const float *g, ptrdiff_t incg, ptrdiff_t n,
+                                const cattn_kernel_table *kt);
+void cattn_dsoftmax_backward_kt(double *dx, ptrdiff_t incdx, const double *y, ptrdiff_t incy,
+                                const double *g, ptrdiff_t incg, ptrdiff_t n,
+                                const cattn_kernel_table *kt);
+void cattn_slog_softmax_backward_kt(float *dx, ptrdiff_t incdx, const float *y, ptrdiff_t incy,
+                                    const float *g, ptrdiff_t incg, ptrdiff_t n,
+                                    const cattn_kernel_table *kt);
+void cattn_dlog_softmax_backward_kt(double *dx, ptrdiff_t incdx, const double *y,
+                                    ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n,
+                                    const cattn_kernel_table *kt);
 
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size

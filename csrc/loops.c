@@ -37,6 +37,24 @@ static void loop_no_memory(const char *name)
     PyGILState_Release(st);
 }
 
+/* Is an item view C-contiguous (the layout cattn_mha_saved requires)? */
+static int contiguous(const cattn_operand *o)
+{
+    npy_intp s = (npy_intp)o->size;
+    for (int k = o->nd - 1; k >= 0; k--) {
+        if (o->n[k] > 1 && o->s[k] != s) return 0;
+        s *= o->n[k];
+    }
+    return 1;
+}
+
+static void loop_error(const char *name, const char *msg)
+{
+    PyGILState_STATE st = PyGILState_Ensure();
+    if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "%s: %s", name, msg);
+    PyGILState_Release(st);
+}
+
 /* ---- operands ------------------------------------------------------------------------------ */
 
 /* The core dims of one operand, as indices into NumPy's `dimensions`. */
@@ -61,15 +79,17 @@ static void operands_from_numpy(cattn_operand *op, const int *which, int nop, co
     }
 }
 
-/* The order in which NumPy passes the roles 0..nroles-1, leaving out the absent ones; returns
- * how many operands NumPy passes. */
-static int numpy_order(int *which, int nroles, int absent1, int absent2)
+/* The order in which NumPy passes the roles 0..nroles-1: those with their bit set in `present`,
+ * in role order; returns how many operands NumPy passes. */
+static int numpy_order(int *which, int nroles, unsigned present)
 {
     int n = 0;
     for (int r = 0; r < nroles; r++)
-        if (r != absent1 && r != absent2) which[n++] = r;
+        if (present & (1u << r)) which[n++] = r;
     return n;
 }
+#define ALL_ROLES(n) ((1u << (n)) - 1)
+#define ROLE(r) (1u << (r))
 
 /* Item `it` of an operand, as a view with step 0. */
 static cattn_operand item_of(const cattn_operand *o, npy_intp it)
@@ -126,7 +146,7 @@ static int begin_item(cattn_operand *view, const cattn_operand *outs, int nout,
         }
     }
     if (!alias) return 0;
-    size_t need = 0, at[4];
+    size_t need = 0, at[16];
     for (int o = 0; o < nout; o++) {
         size_t n = view[o].size;
         for (int k = 0; k < view[o].nd; k++) n *= (size_t)view[o].n[k];
@@ -173,7 +193,7 @@ static void end_item(const cattn_operand *view, const cattn_operand *outs, int n
 static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_table *kt,
                                const cattn_operand *mask, double scale, const cattn_operand *w)
 {
-    cattn_attn_call c = {cfg->mask, NULL, 0, 0, 0, scale, NULL, 0, 0, 0, kt};
+    cattn_attn_call c = {cfg->mask, NULL, 0, 0, 0, scale, NULL, 0, 0, 0, kt, NULL, 0, 0};
     ptrdiff_t *ms[3] = {&c.hsm, &c.rsm, &c.csm}, *ws[3] = {&c.hsw, &c.rsw, &c.csw};
     if (mask != NULL && mask->p != NULL) {
         c.mask = mask->p;
@@ -271,6 +291,11 @@ static int run_items(loop_job *j, double per_item, cattn_range_fn fn)
     cattn_parallel_for(j->dims[0], work, 4, fn, j);
     feclearexcept(FE_ALL_EXCEPT);
     if (sigint_end(&sig)) return -1;
+    if (j->failed == 2) {  /* (only the private gufuncs of cattn.vjp can meet this) */
+        loop_error(j->cfg->name, "the saved forward arrays must be C-contiguous, as the forward "
+                                 "returned them");
+        return -1;
+    }
     if (j->failed) {
         loop_no_memory(j->cfg->name);
         return -1;
@@ -295,14 +320,44 @@ static double mha_work(npy_intp const *d)
 /* The core dims of each role, as indices into `dimensions`. */
 static const core_dims matmul_cd[] = {{2, {1, 2}}, {2, {2, 3}}, {2, {1, 3}}};
 /* attention: dims = N, l, e, s, ev */
+#define CD_L_E {2, {1, 2}}
+#define CD_S_E {2, {3, 2}}
+#define CD_S_EV {2, {3, 4}}
+#define CD_L_S {2, {1, 3}}
+#define CD_L_EV {2, {1, 4}}
+#define CD_SCALAR {0, {0}}
 static const core_dims attention_cd[ATT_NOP] = {
-    {2, {1, 2}}, {2, {3, 2}}, {2, {3, 4}}, {2, {1, 3}}, {0, {0}}, {2, {1, 4}}, {2, {1, 3}}};
+    CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_SCALAR, CD_L_EV, CD_L_S, {1, {1}}};
+/* attention backward: the same dims; operands by role */
+enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT, AB_LSE, AB_DOUT, AB_SCALE, AB_DQ, AB_DK, AB_DV, AB_DMASK,
+       AB_NOP };
+static const core_dims attention_backward_cd[AB_NOP] = {
+    CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_L_E, CD_S_E,
+    CD_S_EV, CD_L_S};
 /* mha: dims = N, l, eq, s, ek, ev, h, d, dv, eo */
-enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT, MHA_W, MHA_NOP };
+enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT, MHA_W,
+       MHA_SQ, MHA_SK, MHA_SV, MHA_SO, MHA_LSE, MHA_NOP };
+#define CD_XQ {2, {1, 2}}
+#define CD_XK {2, {3, 4}}
+#define CD_XV {2, {3, 5}}
+#define CD_WQ {3, {6, 2, 7}}
+#define CD_WK {3, {6, 4, 7}}
+#define CD_WV {3, {6, 5, 8}}
+#define CD_WO {3, {6, 8, 9}}
+#define CD_HLS {3, {6, 1, 3}}
+#define CD_SAVED {3, {1, 6, 7}}, {3, {3, 6, 7}}, {3, {3, 6, 8}}, {3, {1, 6, 8}}, {2, {6, 1}}
 static const core_dims mha_cd[MHA_NOP] = {
-    {2, {1, 2}}, {2, {3, 4}}, {2, {3, 5}}, {3, {6, 2, 7}}, {3, {6, 4, 7}}, {3, {6, 5, 8}},
-    {3, {6, 8, 9}}, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}}, {1, {9}}, {3, {6, 1, 3}}, {0, {0}},
-    {2, {1, 9}}, {3, {6, 1, 3}}};
+    CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}},
+    {1, {9}}, CD_HLS, CD_SCALAR, {2, {1, 9}}, CD_HLS, CD_SAVED};
+/* mha backward: the same dims */
+enum { MB_XQ, MB_XK, MB_XV, MB_WQ, MB_WK, MB_WV, MB_WO, MB_MASK, MB_SQ, MB_SK, MB_SV, MB_SO,
+       MB_LSE, MB_DOUT, MB_SCALE, MB_DXQ, MB_DXK, MB_DXV, MB_DWQ, MB_DWK, MB_DWV, MB_DWO, MB_DBQ,
+       MB_DBK, MB_DBV, MB_DBO, MB_DMASK, MB_NOP };
+static const core_dims mha_backward_cd[MB_NOP] = {
+    CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, CD_HLS, CD_SAVED, {2, {1, 9}}, CD_SCALAR,
+    CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}},
+    {1, {9}}, CD_HLS};
+
 
 #define T float
 #define P(name) cattn_s##name

@@ -16,6 +16,8 @@ typedef struct {
     int ref;               /* 1: the reference kernels, 0: the fast ones                        */
     cattn_mask_kind mask;  /* attention, mha: the kind of mask (BOOL / ADD with a mask operand)   */
     int has_mask, has_w;   /* attention, mha: a mask operand; a weights output                  */
+    int has_lse;           /* attention, mha: the outputs the backward needs (lse; mha: saved)    */
+    int has_dmask;         /* backward: the additive mask's gradient, an output                  */
     int log;               /* softmax: log_softmax                                              */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
@@ -32,7 +34,7 @@ typedef struct {
 } cattn_operand;
 
 /* The operands of scaled dot-product attention, by role. */
-enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_OUT, ATT_W, ATT_NOP };
+enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_OUT, ATT_W, ATT_LSE, ATT_NOP };
 
 /* An attention call over N items of (L,E), (S,E), (S,Ev): what the gufunc loops and the direct
  * path both hand to cattn_run_attention. */
@@ -57,5 +59,8 @@ CATTN_DECLARE_LOOP(cattn_loop_attention)  /* (l,e),(s,e),(s,ev)[,(l,s)],()->(l,e
 CATTN_DECLARE_LOOP(cattn_loop_mha)        /* see module.c for the signature                 */
 CATTN_DECLARE_LOOP(cattn_loop_exp_sum)    /* (n),()->(n),()                                  */
 CATTN_DECLARE_LOOP(cattn_loop_row_max)    /* (n)->()                                         */
+CATTN_DECLARE_LOOP(cattn_loop_softmax_backward)    /* (n),(n)->(n): y, g -> dx                */
+CATTN_DECLARE_LOOP(cattn_loop_attention_backward)  /* see module.c for the signatures         */
+CATTN_DECLARE_LOOP(cattn_loop_mha_backward)
 
 #endif

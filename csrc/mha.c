@@ -1,5 +1,5 @@
-/* mha.c -- the multi-head attention forward pass: projections (gemm), attention per head,
- * output projection (gemm).  Written once (mha.inc), instantiated for float and double below.
+/* mha.c -- multi-head attention: the forward pass (projections by gemm, attention per head,
+ * output projection by gemm), optionally keeping what the backward needs, and the backward.  Written once (mha.inc), instantiated for float and double below.
  */
 #include <stdlib.h>
 #include "kernels.h"

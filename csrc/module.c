@@ -23,7 +23,7 @@ typedef struct {
     int nin, nout;
     int ndata;                      /* the first ndata inputs decide the computing dtype */
     int imask;                      /* the mask input, or -1 */
-    cattn_loop_cfg cfg;             /* mask kind, has_mask, has_w, log (ref and name are set here) */
+    cattn_loop_cfg cfg;             /* what the loops do (ref, name and spec are set here)       */
     const char *doc;
 } ufunc_spec;
 
@@ -32,50 +32,137 @@ typedef struct {
 #define ATT_IN "(l,e),(s,e),(s,ev)"
 #define MHA_IN "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)"
 #define MHA_ARGS "xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo"
-#define ATT(kind, mask, w) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), 1 + (w), 3, \
-    (mask) ? 3 : -1, {0, kind, mask, w, 0, NULL, 0}
-#define MHA(kind, mask, w) cattn_loop_mha_f, cattn_loop_mha_d, 12 + (mask), 1 + (w), 11, \
-    (mask) ? 11 : -1, {0, kind, mask, w, 0, NULL, 0}
-#define PLAIN(f, nin, nout, log) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, 1, -1, \
-    {0, CATTN_MASK_NONE, 0, 0, log, NULL, 0}
+#define CFG(kind, m_, w_, lse_, dm_) \
+    {.mask = kind, .has_mask = m_, .has_w = w_, .has_lse = lse_, .has_dmask = dm_}
+/* attention forward: q, k, v [, mask], scale -> out [, w] [, lse] */
+#define ATT(kind, mask, w, lse) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), \
+    1 + (w) + (lse), 3, (mask) ? 3 : -1, CFG(kind, mask, w, lse, 0)
+/* mha forward: the 11 data operands [, mask], scale -> out [, w] [, saved q, k, v, o, lse] */
+#define MHA(kind, mask, w, saved) cattn_loop_mha_f, cattn_loop_mha_d, 12 + (mask), \
+    1 + (w) + 5 * (saved), 11, (mask) ? 11 : -1, CFG(kind, mask, w, saved, 0)
+/* attention backward: q, k, v [, mask], out, lse, dout, scale -> dq, dk, dv [, dmask] */
+#define ATT_BWD(kind, mask, dmask) cattn_loop_attention_backward_f, \
+    cattn_loop_attention_backward_d, 7 + (mask), 3 + (dmask), 3, (mask) ? 3 : -1, \
+    CFG(kind, mask, 0, 0, dmask)
+/* mha backward: xq, xk, xv, wq, wk, wv, wo [, mask], saved q, k, v, o, lse, dout, scale ->
+ * dxq, dxk, dxv, dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo [, dmask] */
+#define MHA_BWD(kind, mask, dmask) cattn_loop_mha_backward_f, cattn_loop_mha_backward_d, \
+    14 + (mask), 11 + (dmask), 7, (mask) ? 7 : -1, CFG(kind, mask, 0, 0, dmask)
+#define PLAIN(f, nin, nout, log_) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, nin, -1, \
+    {.mask = CATTN_MASK_NONE, .log = log_}
+#define SAVED "(l,h,d),(s,h,d),(s,h,dv),(l,h,dv),(h,l)"
+#define ATT_BWD_IN ATT_IN ",(l,ev),(l),(l,ev),()->(l,e),(s,e),(s,ev)"
+#define ATT_BWD_MASK_IN ATT_IN ",(l,s),(l,ev),(l),(l,ev),()->(l,e),(s,e),(s,ev)"
+#define MHA_BWD_W "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo)"
+#define MHA_BWD_OUT "->(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d)," \
+    "(h,dv),(eo)"
+#define PRIVATE(what) "\n\n" what " (used by cattn.vjp and the functions; see the public twin)."
 static const ufunc_spec specs[] = {
     {"matmul", "(n?,k),(k,m?)->(n?,m?)", cattn_loop_matmul_f, cattn_loop_matmul_d, 2, 1, 2, -1,
-     {0, CATTN_MASK_NONE, 0, 0, 0, NULL, 0}, DOC_MATMUL},
+     {.mask = CATTN_MASK_NONE}, DOC_MATMUL},
     {"softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 0), DOC_SOFTMAX},
     {"log_softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 1), DOC_LOG_SOFTMAX},
-    {"attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION},
-    {"causal_attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_CAUSAL, 0, 0), DOC_CAUSAL_ATTENTION},
-    {"masked_attention", ATT_IN ",(l,s),()->(l,ev)", ATT(CATTN_MASK_BOOL, 1, 0),
+    {"attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_NONE, 0, 0, 0), DOC_ATTENTION},
+    {"causal_attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_CAUSAL, 0, 0, 0),
+     DOC_CAUSAL_ATTENTION},
+    {"masked_attention", ATT_IN ",(l,s),()->(l,ev)", ATT(CATTN_MASK_BOOL, 1, 0, 0),
      DOC_MASKED_ATTENTION},
-    {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1),
+    {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1, 0),
      DOC_ATTENTION_WEIGHTS},
-    {"_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_NONE, 0, 1),
-     "_attention_weights(q, k, v, scale, /, out=(None, None))\n\nNo mask, with the weights "
-     "(used by scaled_dot_product_attention)."},
-    {"_causal_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_CAUSAL, 0, 1),
-     "_causal_attention_weights(q, k, v, scale, /, out=(None, None))\n\nCausal, skipping the "
-     "masked blocks, with the weights (used by scaled_dot_product_attention)."},
+    {"_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_NONE, 0, 1, 0),
+     "_attention_weights(q, k, v, scale, /, out=(None, None))" PRIVATE("No mask, with the weights")},
+    {"_causal_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_CAUSAL, 0, 1, 0),
+     "_causal_attention_weights(q, k, v, scale, /, out=(None, None))"
+     PRIVATE("Causal, skipping the masked blocks, with the weights")},
     {"exp_sum", "(n),()->(n),()", PLAIN(exp_sum, 2, 2, 0),
      "exp_sum(x, shift, /, out=(None, None))\n\n(exp(x - shift), its sum): the dispatch table's "
      "exp."},
     {"row_max", "(n)->()", PLAIN(row_max, 1, 1, 0),
      "row_max(x, /, out=None)\n\nThe max of x ignoring NaN (-inf if none): the dispatch table's "
      "max."},
-    {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(CATTN_MASK_BOOL, 1, 0), DOC_MHA},
+    {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(CATTN_MASK_BOOL, 1, 0, 0), DOC_MHA},
     {"multi_head_attention_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)",
-     MHA(CATTN_MASK_BOOL, 1, 1), DOC_MHA_WEIGHTS},
-    {"_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_NONE, 0, 0),
-     "_mha(" MHA_ARGS ", scale, /, out=None)\n\nNo mask (used by cattn.multi_head_attention)."},
-    {"_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_NONE, 0, 1),
-     "_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))\n\nNo mask, with the weights."},
-    {"_causal_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_CAUSAL, 0, 0),
-     "_causal_mha(" MHA_ARGS ", scale, /, out=None)\n\nCausal, skipping the masked blocks."},
-    {"_causal_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_CAUSAL, 0, 1),
-     "_causal_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))\n\nCausal, with the "
-     "weights."},
+     MHA(CATTN_MASK_BOOL, 1, 1, 0), DOC_MHA_WEIGHTS},
+    {"_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_NONE, 0, 0, 0),
+     "_mha(" MHA_ARGS ", scale, /, out=None)" PRIVATE("No mask")},
+    {"_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_NONE, 0, 1, 0),
+     "_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))" PRIVATE("No mask, with the weights")},
+    {"_causal_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_CAUSAL, 0, 0, 0),
+     "_causal_mha(" MHA_ARGS ", scale, /, out=None)" PRIVATE("Causal, skipping the masked blocks")},
+    {"_causal_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_CAUSAL, 0, 1, 0),
+     "_causal_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))"
+     PRIVATE("Causal, with the weights")},
+    /* ---- gradients: the forward passes that keep what the backward needs, and the backward */
+    {"softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 0), DOC_SOFTMAX_BACKWARD},
+    {"log_softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 1),
+     DOC_LOG_SOFTMAX_BACKWARD},
+    {"attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_NONE, 0, 0, 1),
+     DOC_ATTENTION_WITH_LSE},
+    {"causal_attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_CAUSAL, 0, 0, 1),
+     "causal_attention_with_lse(q, k, v, scale, /, out=(None, None))\n\nAs attention_with_lse, "
+     "causal (query i attends keys j <= i)."},
+    {"masked_attention_with_lse", ATT_IN ",(l,s),()->(l,ev),(l)", ATT(CATTN_MASK_BOOL, 1, 0, 1),
+     "masked_attention_with_lse(q, k, v, mask, scale, /, out=(None, None))\n\nAs "
+     "attention_with_lse, with a boolean (True = may attend) or additive mask (..., L, S)."},
+    {"_attention_weights_lse", ATT_IN ",()->(l,ev),(l,s),(l)", ATT(CATTN_MASK_NONE, 0, 1, 1),
+     "_attention_weights_lse(q, k, v, scale, /, out=(None, None, None))"
+     PRIVATE("Output, weights and log-sum-exp")},
+    {"_causal_attention_weights_lse", ATT_IN ",()->(l,ev),(l,s),(l)",
+     ATT(CATTN_MASK_CAUSAL, 0, 1, 1),
+     "_causal_attention_weights_lse(q, k, v, scale, /, out=(None, None, None))"
+     PRIVATE("Causal: output, weights and log-sum-exp")},
+    {"_masked_attention_weights_lse", ATT_IN ",(l,s),()->(l,ev),(l,s),(l)",
+     ATT(CATTN_MASK_BOOL, 1, 1, 1),
+     "_masked_attention_weights_lse(q, k, v, mask, scale, /, out=(None, None, None))"
+     PRIVATE("Masked: output, weights and log-sum-exp")},
+    {"attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION_BACKWARD},
+    {"causal_attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_CAUSAL, 0, 0),
+     "causal_attention_backward(q, k, v, o, lse, dout, scale, /, out=(None, None, None))\n\n"
+     "As attention_backward, for causal_attention_with_lse: the tiles above the diagonal are "
+     "skipped."},
+    {"masked_attention_backward", ATT_BWD_MASK_IN, ATT_BWD(CATTN_MASK_BOOL, 1, 0),
+     "masked_attention_backward(q, k, v, mask, o, lse, dout, scale, /, "
+     "out=(None, None, None))\n\nAs attention_backward, for masked_attention_with_lse."},
+    {"masked_attention_backward_dmask", ATT_BWD_MASK_IN ",(l,s)", ATT_BWD(CATTN_MASK_BOOL, 1, 1),
+     "masked_attention_backward_dmask(q, k, v, mask, o, lse, dout, scale, /, "
+     "out=(None, None, None, None))\n\nAs masked_attention_backward, and the gradient of an "
+     "additive mask,\ndmask = P * (dP - D) -- dS, the gradient of the scores (..., L, S)."},
+    {"multi_head_attention_forward", MHA_IN ",(h,l,s),()->(l,eo)," SAVED,
+     MHA(CATTN_MASK_BOOL, 1, 0, 1), DOC_MHA_FORWARD},
+    {"_mha_forward", MHA_IN ",()->(l,eo)," SAVED, MHA(CATTN_MASK_NONE, 0, 0, 1),
+     "_mha_forward(" MHA_ARGS ", scale, /, out=(None,) * 6)" PRIVATE("No mask, keeping the "
+     "saved forward")},
+    {"_causal_mha_forward", MHA_IN ",()->(l,eo)," SAVED, MHA(CATTN_MASK_CAUSAL, 0, 0, 1),
+     "_causal_mha_forward(" MHA_ARGS ", scale, /, out=(None,) * 6)" PRIVATE("Causal, keeping "
+     "the saved forward")},
+    {"_mha_forward_weights", MHA_IN ",()->(l,eo),(h,l,s)," SAVED, MHA(CATTN_MASK_NONE, 0, 1, 1),
+     "_mha_forward_weights(" MHA_ARGS ", scale, /, out=(None,) * 7)" PRIVATE("No mask, with "
+     "the weights and the saved forward")},
+    {"_causal_mha_forward_weights", MHA_IN ",()->(l,eo),(h,l,s)," SAVED,
+     MHA(CATTN_MASK_CAUSAL, 0, 1, 1),
+     "_causal_mha_forward_weights(" MHA_ARGS ", scale, /, out=(None,) * 7)" PRIVATE("Causal, "
+     "with the weights and the saved forward")},
+    {"_masked_mha_forward_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)," SAVED,
+     MHA(CATTN_MASK_BOOL, 1, 1, 1),
+     "_masked_mha_forward_weights(" MHA_ARGS ", mask, scale, /, out=(None,) * 7)"
+     PRIVATE("Masked, with the weights and the saved forward")},
+    {"multi_head_attention_backward", MHA_BWD_W ",(h,l,s)," SAVED ",(l,eo),()" MHA_BWD_OUT,
+     MHA_BWD(CATTN_MASK_BOOL, 1, 0), DOC_MHA_BACKWARD},
+    {"_mha_backward", MHA_BWD_W "," SAVED ",(l,eo),()" MHA_BWD_OUT,
+     MHA_BWD(CATTN_MASK_NONE, 0, 0),
+     "_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, /, "
+     "out=(None,) * 11)" PRIVATE("No mask")},
+    {"_causal_mha_backward", MHA_BWD_W "," SAVED ",(l,eo),()" MHA_BWD_OUT,
+     MHA_BWD(CATTN_MASK_CAUSAL, 0, 0),
+     "_causal_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, /, "
+     "out=(None,) * 11)" PRIVATE("Causal")},
+    {"_masked_mha_backward_dmask", MHA_BWD_W ",(h,l,s)," SAVED ",(l,eo),()" MHA_BWD_OUT ",(h,l,s)",
+     MHA_BWD(CATTN_MASK_BOOL, 1, 1),
+     "_masked_mha_backward_dmask(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale,"
+     " /, out=(None,) * 12)" PRIVATE("Masked, with the additive mask's gradient")},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
-#define MAXOP 16
+#define MAXOP 32
 
 /* Per ufunc (fast and ref): the loop functions, per-loop data and types NumPy keeps pointers to. */
 static struct {
@@ -334,11 +421,11 @@ static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t n
         }
     }
     /* the job the gufunc loops would build: N items, contiguous core blocks */
+#define SDPA_CFG(kind, w) {.mask = kind, .has_w = w, .name = "scaled_dot_product_attention"}
     static const cattn_loop_cfg cfgs[2][2] = {
-        {{0, CATTN_MASK_NONE, 0, 0, 0, "scaled_dot_product_attention", 0},
-         {0, CATTN_MASK_NONE, 0, 1, 0, "scaled_dot_product_attention", 0}},
-        {{0, CATTN_MASK_CAUSAL, 0, 0, 0, "scaled_dot_product_attention", 0},
-         {0, CATTN_MASK_CAUSAL, 0, 1, 0, "scaled_dot_product_attention", 0}}};
+        {SDPA_CFG(CATTN_MASK_NONE, 0), SDPA_CFG(CATTN_MASK_NONE, 1)},
+        {SDPA_CFG(CATTN_MASK_CAUSAL, 0), SDPA_CFG(CATTN_MASK_CAUSAL, 1)}};
+#undef SDPA_CFG
     const npy_intp item = type == NPY_FLOAT ? 4 : 8;
     float sf = (float)scale;
     cattn_attention_job job = {&cfgs[causal][weights], type == NPY_DOUBLE, {N, L, E, S, Ev}, {{0}}};

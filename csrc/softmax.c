@@ -1,5 +1,6 @@
 /* softmax.c -- softmax and log_softmax over one row: reference and fast kernels.
  *
+ * Forward and backward (the gradient of a row from the forward's output).
  * Written once (softmax.inc), instantiated for float and double below.
  */
 #include <math.h>
@@ -12,6 +13,8 @@
 #define LOG logf
 #define EXP_SUM (kt->sexp_sum)
 #define MAX (kt->smax)
+#define DOT (kt->sdot)
+#define SOFTMAX_GRAD (kt->ssoftmax_grad)
 #include "softmax.inc"
 #undef T
 #undef P
@@ -19,6 +22,8 @@
 #undef LOG
 #undef EXP_SUM
 #undef MAX
+#undef DOT
+#undef SOFTMAX_GRAD
 
 #define T double
 #define P(name) cattn_d##name
@@ -26,4 +31,6 @@
 #define LOG log
 #define EXP_SUM (kt->dexp_sum)
 #define MAX (kt->dmax)
+#define DOT (kt->ddot)
+#define SOFTMAX_GRAD (kt->dsoftmax_grad)
 #include "softmax.inc"
