@@ -7,17 +7,29 @@ keyword arguments a bare ufunc cannot take.
 from . import _cattn
 from ._cattn import (
     attention,
+    attention_backward,
     attention_weights,
+    attention_with_lse,
     causal_attention,
+    causal_attention_backward,
+    causal_attention_with_lse,
     log_softmax,
+    log_softmax_backward,
     masked_attention,
+    masked_attention_backward,
+    masked_attention_backward_dmask,
+    masked_attention_with_lse,
     matmul,
+    multi_head_attention_backward,
+    multi_head_attention_forward,
     multi_head_attention_weights,
     softmax,
+    softmax_backward,
 )
 from ._cattn import multi_head_attention as multi_head_attention_ufunc
 from ._config import get_num_threads, set_level, set_num_threads, show_config
 from .functional import multi_head_attention, scaled_dot_product_attention
+from .gradients import gradcheck, vjp
 from .modules import Attention, MultiHeadAttention
 from .plot import plot_attention
 from .steps import AttentionSteps
@@ -29,6 +41,19 @@ __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VE
 
 __all__ = [
     "Attention",
+    "attention_backward",
+    "attention_with_lse",
+    "causal_attention_backward",
+    "causal_attention_with_lse",
+    "gradcheck",
+    "log_softmax_backward",
+    "masked_attention_backward",
+    "masked_attention_backward_dmask",
+    "masked_attention_with_lse",
+    "multi_head_attention_backward",
+    "multi_head_attention_forward",
+    "softmax_backward",
+    "vjp",
     "AttentionSteps",
     "MultiHeadAttention",
     "attention",

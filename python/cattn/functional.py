@@ -75,7 +75,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
         if r is not NotImplemented:
             return r
-    fname = "scaled_dot_product_attention"
+    args, kind, scale = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
+    ufunc = _SDPA[kind, weights]
+    return ufunc(*args, scale, out=(out, None) if weights else out)
+
+
+def _sdpa_args(query, key, value, attn_mask, is_causal, scale,
+               fname="scaled_dot_product_attention"):
+    """The checked operands of an SDPA call: ((q, k, v[, mask]), mask kind, scale)."""
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
     v = as_float_operand(fname, "value", value, 2)
@@ -100,8 +107,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         shapes.append(("attn_mask", mask.shape[:-2]))
         args, kind = (q, k, v, mask), "mask"
     broadcast_batch(fname, shapes)
-    ufunc = _SDPA[kind, weights]
-    return ufunc(*args, scale, out=(out, None) if weights else out)
+    return args, kind, scale
 
 
 # The gufunc of each call: (mask kind, weights wanted) -> ufunc.  The mask kind travels to the
@@ -208,7 +214,22 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     >>> cattn.multi_head_attention(x, x, x, wq, wk, wv, wo).shape
     (5, 8)
     """
-    fname = "multi_head_attention"
+    weights = weights_flag("multi_head_attention", return_weights, need_weights)
+    args, kind, scale = _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight,
+                                  q_bias, k_bias, v_bias, out_bias, attn_mask, key_lengths,
+                                  is_causal, scale)
+    ufunc = _MHA[kind, weights]
+    if not weights:
+        return ufunc(*args, scale, out=out)
+    o, w = ufunc(*args, scale, out=(out, None))
+    return o, (w.mean(axis=-3) if average_attn_weights else w)
+
+
+def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias, k_bias,
+              v_bias, out_bias, attn_mask, key_lengths, is_causal, scale,
+              fname="multi_head_attention"):
+    """The checked operands of a multi-head call: ((xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo
+    [, mask]), mask kind, scale); absent biases are broadcast zeros."""
     xq = as_float_operand(fname, "query", query, 2)
     xk = as_float_operand(fname, "key", key, 2)
     xv = as_float_operand(fname, "value", value, 2)
@@ -246,15 +267,10 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     batch = broadcast_batch(fname, [("query", xq.shape[:-2]), ("key", xk.shape[:-2]),
                                     ("value", xv.shape[:-2])])
     scale = as_scale(fname, scale, d)
-    weights = weights_flag(fname, return_weights, need_weights)
     kind, mask = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
     args = (xq, xk, xv, wq, wk, wv, wo, *biases)
     if kind == "mask":
         mask = np.broadcast_to(mask, mask.shape[:-3] + (H, L, S))
         broadcast_batch(fname, [("query", batch), ("attn_mask", mask.shape[:-3])])
         args += (mask,)
-    ufunc = _MHA[kind, weights]
-    if not weights:
-        return ufunc(*args, scale, out=out)
-    o, w = ufunc(*args, scale, out=(out, None))
-    return o, (w.mean(axis=-3) if average_attn_weights else w)
+    return args, kind, scale

@@ -1,0 +1,345 @@
+"""Gradients: ``cattn.vjp`` (JAX's ``jax.vjp`` contract) and ``cattn.gradcheck``.
+
+``out, pullback = vjp(fn, *args, **kwargs)`` runs ``fn``'s forward pass through the gufuncs that
+keep what the backward needs (for attention only each row's log-sum-exp, never the (L, S)
+weights), and ``pullback(grad_out)`` runs the C backward kernels (``cattn.softmax_backward``,
+``cattn.attention_backward``, ``cattn.multi_head_attention_backward``, ...). Conventions:
+
+- one gradient per positional argument after ``fn``, ``None`` for an argument with no gradient
+  (a boolean mask, a ``None``); keyword arguments get none;
+- each gradient is reduced (summed) over the dimensions its argument was broadcast along, so it
+  has the argument's shape, and has the argument's dtype (a non-float argument's gradient is in
+  the dtype the call computed in);
+- an additive mask passed positionally gets the gradient of the scores, dS, reduced to its shape;
+- the pullback may be called any number of times; it reads the arrays given to ``vjp`` when it
+  runs, so arrays changed in place after ``vjp`` give gradients of neither the old nor the new
+  inputs (as with any saved tensor in PyTorch, which raises instead; copy an array you will
+  modify);
+- NaN in ``grad_out`` propagates to the gradients it touches (no error, no warning).
+"""
+import numpy as np
+
+from . import _cattn
+from ._checks import as_float_operand, weights_flag
+from .functional import (_mha_args, _sdpa_args, multi_head_attention,
+                         scaled_dot_product_attention)
+
+__all__ = ["vjp", "gradcheck"]
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+def _unbroadcast(g, shape, dtype):
+    """g summed over the dimensions broadcasting added or stretched to reach it from `shape`,
+    in `dtype` when that is a float dtype."""
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    if extra > 0:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    if np.dtype(dtype).kind == "f":
+        g = g.astype(dtype, copy=False)
+    return np.ascontiguousarray(g).reshape(shape)
+
+
+def _cotangent(fname, g, like, name="grad_out"):
+    """grad_out checked against the forward's output `like`: same shape, real numbers."""
+    if g is None:
+        raise TypeError(f"{fname}: pullback needs a gradient for the output, got None")
+    a = as_float_operand(f"{fname} pullback", name, g)
+    if a.shape != like.shape:
+        raise ValueError(
+            f"{fname} pullback: {name} has shape {a.shape} but the output has shape {like.shape}"
+        )
+    return a.astype(like.dtype, copy=False)
+
+
+def _split_cotangent(fname, ct, outs):
+    """(grad of the output, grad of the weights or None) from a pullback's argument, for a
+    forward that returned `outs` (an array, or (output, weights))."""
+    if not isinstance(outs, tuple):
+        return _cotangent(fname, ct, outs), None
+    if not isinstance(ct, (tuple, list)) or len(ct) != 2:
+        raise TypeError(
+            f"{fname} pullback: the forward returned (output, weights); pass (grad_output, "
+            f"grad_weights), grad_weights may be None"
+        )
+    gw = None if ct[1] is None else _cotangent(fname, ct[1], outs[1], "grad_weights")
+    return _cotangent(fname, ct[0], outs[0]), gw
+
+
+def _dtype_of(x):
+    return np.asarray(x).dtype if x is not None else None
+
+
+# ---- one rule per function -----------------------------------------------------------------
+
+def _vjp_softmax(log, x, **kwargs):
+    fname = "log_softmax" if log else "softmax"
+    fwd = _cattn.log_softmax if log else _cattn.softmax
+    bwd = _cattn.log_softmax_backward if log else _cattn.softmax_backward
+    axis = kwargs.get("axis", -1)
+    if "axes" in kwargs:
+        axis = kwargs["axes"][0][0]
+    x_arr = as_float_operand(fname, "x", x)
+    y = fwd(x_arr, **kwargs)
+
+    def pullback(g):
+        g = _cotangent(fname, g, y)
+        dx = bwd(y, g, axis=axis)
+        return (_unbroadcast(dx, x_arr.shape, x_arr.dtype),)
+    return y, pullback
+
+
+def _vjp_matmul(a, b, **kwargs):
+    fname = "matmul"
+    if set(kwargs) - {"out", "axes"}:
+        raise TypeError(f"vjp(matmul): unsupported keywords {sorted(set(kwargs) - {'out', 'axes'})}")
+    A = as_float_operand(fname, "a", a, 1)
+    Bm = as_float_operand(fname, "b", b, 1)
+    y = _cattn.matmul(A, Bm, **kwargs)
+    axes = kwargs.get("axes")
+
+    def pullback(g):
+        g = _cotangent(fname, g, y)
+        a2, b2, g2 = A, Bm, g
+        if axes is not None:  # the standard layout: core dims last
+            a2 = np.moveaxis(a2, axes[0], (-2, -1))
+            b2 = np.moveaxis(b2, axes[1], (-2, -1))
+            g2 = np.moveaxis(g2, axes[2], (-2, -1))
+        if a2.ndim == 1:
+            a2 = a2[None, :]
+            g2 = g2[..., None, :]
+        if b2.ndim == 1:
+            b2 = b2[:, None]
+            g2 = g2[..., None]
+        da = _cattn.matmul(g2, np.swapaxes(b2, -1, -2))
+        db = _cattn.matmul(np.swapaxes(a2, -1, -2), g2)
+        da = _unbroadcast(da, a2.shape, A.dtype)
+        db = _unbroadcast(db, b2.shape, Bm.dtype)
+        if axes is not None:
+            if A.ndim > 1:
+                da = np.moveaxis(da, (-2, -1), axes[0])
+            if Bm.ndim > 1:
+                db = np.moveaxis(db, (-2, -1), axes[1])
+        return da.reshape(A.shape), db.reshape(Bm.shape)
+    return y, pullback
+
+
+# The forward that keeps lse, and the backward, of each SDPA mask kind (weights: also return them).
+_SDPA_FWD = {
+    ("none", False): _cattn.attention_with_lse,
+    ("none", True): _cattn._attention_weights_lse,
+    ("causal", False): _cattn.causal_attention_with_lse,
+    ("causal", True): _cattn._causal_attention_weights_lse,
+    ("mask", False): _cattn.masked_attention_with_lse,
+    ("mask", True): _cattn._masked_attention_weights_lse,
+}
+_SDPA_BWD = {
+    ("none", False): _cattn.attention_backward,
+    ("causal", False): _cattn.causal_attention_backward,
+    ("mask", False): _cattn.masked_attention_backward,
+    ("mask", True): _cattn.masked_attention_backward_dmask,
+}
+
+
+def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=None,
+              return_weights=False, out=None):
+    fname = "scaled_dot_product_attention"
+    if len(rest) > 1:
+        raise TypeError(f"vjp({fname}): at most four positional arguments (query, key, value, "
+                        f"attn_mask), got {3 + len(rest)}")
+    mask_positional = len(rest) == 1
+    if mask_positional:
+        if attn_mask is not None:
+            raise TypeError(f"vjp({fname}): attn_mask given both positionally and by keyword")
+        attn_mask = rest[0]
+    weights = bool(return_weights)
+    args, kind, sc = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
+    q, k, v = args[:3]
+    mask = args[3] if kind == "mask" else None
+    r = _SDPA_FWD[kind, weights](*args, sc)
+    o, lse = r[0], r[-1]
+    if out is not None:
+        np.copyto(out, o)
+        o = out
+    outs = (o, r[1]) if weights else o
+    mask_dtype = _dtype_of(attn_mask)
+    want_dmask = mask_positional and mask is not None and mask.dtype.kind == "f"
+
+    def pullback(ct):
+        g, gw = _split_cotangent(fname, ct, outs)
+        bwd = _SDPA_BWD[kind, want_dmask]
+        grads = list(bwd(*args, o, lse, g, sc))
+        if gw is not None:  # through the returned weights: dS_w = softmax_backward(w, g_w)
+            ds = _cattn.softmax_backward(r[1], gw)
+            grads[0] = grads[0] + sc * _cattn.matmul(ds, k)
+            grads[1] = grads[1] + sc * _cattn.matmul(np.swapaxes(ds, -1, -2), q)
+            if want_dmask:
+                grads[3] = grads[3] + ds
+        res = [_unbroadcast(grads[i], x.shape, x.dtype) for i, x in enumerate((q, k, v))]
+        if mask_positional:
+            res.append(_unbroadcast(grads[3], np.shape(attn_mask), mask_dtype)
+                       if want_dmask else None)
+        return tuple(res)
+    return outs, pullback
+
+
+_MHA_FWD = {
+    ("none", False): _cattn._mha_forward,
+    ("none", True): _cattn._mha_forward_weights,
+    ("causal", False): _cattn._causal_mha_forward,
+    ("causal", True): _cattn._causal_mha_forward_weights,
+    ("mask", False): _cattn.multi_head_attention_forward,
+    ("mask", True): _cattn._masked_mha_forward_weights,
+}
+_MHA_BWD = {
+    "none": _cattn._mha_backward,
+    "causal": _cattn._causal_mha_backward,
+    "mask": _cattn.multi_head_attention_backward,
+}
+_MHA_NAMES = ("query", "key", "value", "q_weight", "k_weight", "v_weight", "out_weight",
+              "q_bias", "k_bias", "v_bias", "out_bias")
+
+
+def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None,
+             need_weights=None, average_attn_weights=True, out=None, return_weights=None):
+    fname = "multi_head_attention"
+    if not 7 <= len(pos) <= 11:
+        raise TypeError(f"vjp({fname}): 7 to 11 positional arguments ({', '.join(_MHA_NAMES)}), "
+                        f"got {len(pos)}")
+    full = list(pos) + [None] * (11 - len(pos))
+    weights = weights_flag(fname, return_weights, need_weights)
+    args, kind, sc = _mha_args(*full, attn_mask, key_lengths, is_causal, scale)
+    r = _MHA_FWD[kind, weights](*args, sc)
+    o = r[0]
+    saved = r[-5:]
+    if out is not None:
+        np.copyto(out, o)
+        o = out
+    outs = o
+    if weights:
+        outs = (o, r[1].mean(axis=-3) if average_attn_weights else r[1])
+    data = args[:7]
+    mask = args[11:]  # (mask,) or ()
+
+    def pullback(ct):
+        g, gw = _split_cotangent(fname, ct, outs)
+        if gw is not None:
+            raise ValueError(
+                f"{fname} pullback: gradients through the returned weights are not computed for "
+                f"multi-head attention; pass (grad_output, None)"
+            )
+        grads = _MHA_BWD[kind](*data, *mask, *saved, g, sc)
+        res = []
+        for i, x in enumerate(pos):
+            if x is None:
+                res.append(None)
+                continue
+            xa = args[i]
+            res.append(_unbroadcast(grads[i], np.shape(x), xa.dtype))
+        return tuple(res)
+    return outs, pullback
+
+
+_RULES = {
+    _cattn.softmax: lambda *a, **k: _vjp_softmax(False, *a, **k),
+    _cattn.log_softmax: lambda *a, **k: _vjp_softmax(True, *a, **k),
+    _cattn.matmul: _vjp_matmul,
+    scaled_dot_product_attention: _vjp_sdpa,
+    multi_head_attention: _vjp_mha,
+}
+
+
+def vjp(fn, *args, **kwargs):
+    """``out, pullback = cattn.vjp(fn, *args, **kwargs)``: the output of ``fn(*args, **kwargs)``
+    and a function that maps a gradient of that output to the gradients of the positional
+    ``args`` (JAX's ``jax.vjp``).
+
+    ``fn`` is one of ``cattn.softmax``, ``cattn.log_softmax``, ``cattn.matmul``,
+    ``cattn.scaled_dot_product_attention``, ``cattn.multi_head_attention``. ``pullback(grad_out)``
+    returns a tuple with one gradient per positional argument: ``None`` for a boolean mask or an
+    argument given as ``None``; an additive mask passed positionally gets its gradient reduced to
+    its own shape; every gradient is summed over the dimensions its argument was broadcast along
+    and has its argument's dtype. Keyword arguments get no gradient. When ``fn`` returns
+    ``(output, weights)`` (``return_weights=True``), ``pullback`` takes ``(grad_output,
+    grad_weights)``, ``grad_weights`` possibly ``None`` (for scaled_dot_product_attention the
+    weights' gradient flows into query, key and the mask; multi_head_attention takes ``None``
+    only). The pullback may be called more than once.
+
+    Examples
+    --------
+    >>> import numpy as np, cattn
+    >>> q = k = v = np.eye(2)
+    >>> out, pullback = cattn.vjp(cattn.scaled_dot_product_attention, q, k, v, scale=1.0)
+    >>> dq, dk, dv = pullback(np.ones_like(out))
+    >>> dv.sum(axis=1)  # each key's total weight, times the two output columns
+    array([2., 2.])
+    """
+    rule = _RULES.get(fn)
+    if rule is None:
+        names = "cattn.softmax, cattn.log_softmax, cattn.matmul, " \
+                "cattn.scaled_dot_product_attention, cattn.multi_head_attention"
+        raise TypeError(f"vjp: no gradient rule for {getattr(fn, '__name__', fn)!r}; "
+                        f"cattn.vjp differentiates {names}")
+    return rule(*args, **kwargs)
+
+
+def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=0, **kwargs):
+    """Check ``cattn.vjp(fn, ...)`` against central finite differences, in float64.
+
+    The output is projected on a random direction u (``phi(x) = sum(u * fn(x))``); for each
+    positional argument with a gradient, each element (at most ``max_elements`` of them, chosen
+    at random) is moved by ``±eps`` and ``(phi(x + eps) - phi(x - eps)) / (2 eps)`` is compared
+    with the pullback's gradient: ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns
+    True, or raises AssertionError naming the argument and the worst element (as
+    ``torch.autograd.gradcheck``).
+
+    >>> import numpy as np, cattn
+    >>> cattn.gradcheck(cattn.softmax, np.array([0.5, -1.0, 2.0]))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    args64 = [a if a is None or np.asarray(a).dtype.kind == "b"
+              else np.array(a, dtype=np.float64) for a in args]
+    out, pullback = vjp(fn, *args64, **kwargs)
+    outs = out if isinstance(out, tuple) else (out,)
+    us = [rng.standard_normal(np.shape(o)) for o in outs]
+    grads = pullback(tuple(us) if isinstance(out, tuple) else us[0])
+    fname = getattr(fn, "__name__", str(fn))
+
+    def phi(xs):
+        r = fn(*xs, **kwargs)
+        rs = r if isinstance(r, tuple) else (r,)
+        return sum(float(np.sum(u * np.asarray(o, dtype=np.float64))) for u, o in zip(us, rs))
+
+    for i, (a, g) in enumerate(zip(args64, grads)):
+        if g is None:
+            continue
+        n = a.size
+        idx = np.arange(n) if n <= max_elements else rng.choice(n, max_elements, replace=False)
+        worst = None
+        for j in idx:
+            pos = np.unravel_index(j, a.shape)
+            xs = list(args64)
+            x = a.copy()
+            x[pos] += eps
+            xs[i] = x
+            up = phi(xs)
+            x[pos] -= 2 * eps
+            down = phi(xs)
+            num = (up - down) / (2 * eps)
+            ana = float(np.asarray(g)[pos])
+            err = abs(ana - num) - (atol + rtol * abs(num))
+            if err > 0 and (worst is None or err > worst[0]):
+                worst = (err, pos, ana, num)
+        if worst is not None:
+            _, pos, ana, num = worst
+            raise AssertionError(
+                f"gradcheck({fname}): the gradient of argument {i} (shape {a.shape}) disagrees "
+                f"with finite differences; worst element {tuple(int(p) for p in pos)}: analytic "
+                f"{ana!r}, numerical {num!r} (atol={atol}, rtol={rtol})"
+            )
+    return True
