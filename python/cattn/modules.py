@@ -1,7 +1,7 @@
 """Attention and MultiHeadAttention: parameters with PyTorch's names and shapes, NumPy arrays."""
 import numpy as np
 
-from . import functional
+from . import functional, gradients
 from ._checks import as_float_operand, like_input, to_numpy, weights_flag
 
 __all__ = ["Attention", "MultiHeadAttention"]
@@ -162,6 +162,22 @@ class MultiHeadAttention:
         """The number of learnable scalars (PyTorch's count)."""
         return int(sum(v.size for v in self._params.values()))
 
+    @property
+    def grads(self):
+        """The gradients of the parameters, by ``state_dict()``'s names and shapes: each
+        ``vjp`` pullback *adds* into them (PyTorch's ``.grad`` accumulation); ``zero_grad()``
+        zeroes them."""
+        g = self.__dict__.get("_grads")
+        if g is None or set(g) != set(self._params) or any(
+                g[k].shape != v.shape or g[k].dtype != v.dtype for k, v in self._params.items()):
+            g = self._grads = {k: np.zeros_like(v) for k, v in self._params.items()}
+        return g
+
+    def zero_grad(self):
+        """Set every gradient in ``grads`` to zero."""
+        for g in self.grads.values():
+            g[...] = 0
+
     def __getattr__(self, name):
         params = self.__dict__.get("_params", {})
         if name in params:
@@ -258,6 +274,81 @@ class MultiHeadAttention:
 
     forward = __call__
 
+    def vjp(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
+            is_causal=False, return_weights=None, need_weights=None, average_attn_weights=True):
+        """``y, pullback = mha.vjp(query, key=None, value=None, **same_kwargs_as_call)``.
+
+        ``y`` is what the call returns; ``pullback(grad_y)`` returns ``(d_query, d_key,
+        d_value)`` -- ``d_key``/``d_value`` are None for self-attention (``key=None``; with
+        ``value=None`` only, ``d_key`` holds the value's share too), whose whole gradient is in
+        ``d_query`` -- and **adds** the parameters' gradients into ``self.grads``. When ``y``
+        is a pair (output, weights), pass ``(grad_output, None)`` or just ``grad_output``. The
+        pullback may be called more than once (each call adds again)."""
+        pytorch = need_weights is not None or self.batch_first is not None
+        if pytorch and need_weights is None and return_weights is None:
+            need_weights = True
+        weights = weights_flag(f"{self._cls}.vjp", return_weights, need_weights)
+        q, k, v = (self._layout_in(x) for x in (query, key, value))
+        out, back = self._vjp(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                              average_attn_weights)
+        o, w = out if weights else (out, None)
+        o = self._layout_out(o)
+        y = (o, w) if weights or pytorch else o
+
+        def pullback(grad_y):
+            g = grad_y
+            if isinstance(g, (tuple, list)):
+                if len(g) != 2 or g[1] is not None:
+                    raise ValueError(
+                        f"{self._cls}.vjp pullback: pass grad_output or (grad_output, None): "
+                        f"gradients through the returned weights are not computed here"
+                    )
+                g = g[0]
+            g = self._layout_in(as_float_operand(f"{self._cls}.vjp pullback", "grad_y", g))
+            dq, dk, dv = back(g)
+            dq, dk, dv = (None if x is None else self._layout_out(x) for x in (dq, dk, dv))
+            if key is None:
+                return like_input(query, (dq + dk + dv, None, None))
+            if value is None:
+                return like_input(query, (dq, dk + dv, None))
+            return like_input(query, (dq, dk, dv))
+        return like_input(query, y), pullback
+
+    def _vjp(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+             average_attn_weights):
+        """(out or (out, weights), back): back(g) -> (dq, dk, dv) of the three inputs as passed
+        (key = query and value = key when None), adding the parameters' gradients."""
+        q, k, v = self._inputs(query, key, value)
+        hw = self.head_weights()
+        out, pb = gradients.vjp(functional.multi_head_attention, q, k, v, *hw,
+                                attn_mask=attn_mask, key_lengths=key_lengths,
+                                is_causal=is_causal, return_weights=weights,
+                                average_attn_weights=average_attn_weights)
+
+        def back(g):
+            gs = pb((g, None) if weights else g)
+            self._add_grads(gs[3:])
+            return gs[0], gs[1], gs[2]
+        return out, back
+
+    def _add_grads(self, hg):
+        """Add the per-head gradients (dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo) -- head_weights()'s
+        layout -- into self.grads, by the parameters' names (the inverse of head_weights)."""
+        E = self.embed_dim
+        dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo = hg
+        # (H, E_in, d) -> (H, d, E_in) -> (E_out, E_in): row h*d + j is output j of head h
+        mats = [w.transpose(0, 2, 1).reshape(E, w.shape[1]) for w in (dwq, dwk, dwv)]
+        g = self.grads
+        if self._same_embed:
+            g["in_proj_weight"] += np.concatenate(mats)
+        else:
+            for name, m in zip(("q_proj_weight", "k_proj_weight", "v_proj_weight"), mats):
+                g[name] += m
+        g["out_proj.weight"] += dwo.transpose(2, 0, 1).reshape(E, E)  # (H, d, E) -> (E, H·d)
+        if self.bias:
+            g["in_proj_bias"] += np.concatenate([b.reshape(E) for b in (dbq, dbk, dbv)])
+            g["out_proj.bias"] += dbo
+
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False):
         """The intermediate arrays of the forward pass, as in the notes' steps (see
@@ -353,6 +444,25 @@ class Attention(MultiHeadAttention):
             return r[0], r[1][..., None, :, :]
         return r
 
+
+    def _vjp(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+             average_attn_weights):
+        if self.has_parameters:
+            return super()._vjp(query, key, value, attn_mask, key_lengths, is_causal, weights,
+                                average_attn_weights)
+        q, k, v = self._plain_inputs(query, key, value)
+        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
+                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
+        if mask is not None:
+            mask = mask[..., 0, :, :]
+        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, attn_mask=mask,
+                                is_causal=kind == "causal", return_weights=weights)
+        if weights and not average_attn_weights:
+            out = (out[0], out[1][..., None, :, :])
+
+        def back(g):
+            return pb((g, None) if weights else g)
+        return out, back
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False):
