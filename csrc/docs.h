@@ -143,7 +143,13 @@
 "multi_head_attention_forward(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=(None,) * 6)\n\n" \
 "As multi_head_attention, also returning what multi_head_attention_backward needs:\n" \
 "(out, q (..., L, H, d), k (..., S, H, d), v (..., S, H, dv), o (..., L, H, dv), lse (..., H, L)) --\n" \
-"each head's projections and output, side by side, and the log-sum-exp of its rows."
+"each head's projections and output, side by side, and the log-sum-exp of its rows.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> x = np.ones((3, 4)); w = [np.ones((2, 4, 1))] * 3 + [np.ones((2, 1, 4))]\n" \
+">>> b = [np.zeros((2, 1))] * 3 + [np.zeros(4)]\n" \
+">>> out, q, k, v, o, lse = cattn.multi_head_attention_forward(x, x, x, *w, *b, np.ones((2, 3, 3), bool), 1.0)\n" \
+">>> q.shape, lse.shape\n" \
+"((3, 2, 1), (2, 3))\n"
 
 #define DOC_MHA_BACKWARD \
 "multi_head_attention_backward(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale, /, out=(None,) * 11)\n\n" \
@@ -152,6 +158,63 @@
 "with the call's batch dims (cattn.vjp sums them over the dims an argument was broadcast along):\n" \
 "    dbo = colsum dout,  dwo_h = o_h^T dout,  do_h = dout wo_h^T\n" \
 "    (dq_h, dk_h, dv_h) = attention_backward of head h\n" \
-"    dw_h = x^T dY_h,  db_h = colsum dY_h,  dx = sum_h dY_h w_h^T   (for q, k and v)"
+"    dw_h = x^T dY_h,  db_h = colsum dY_h,  dx = sum_h dY_h w_h^T   (for q, k and v)\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> rng = np.random.default_rng(0)\n" \
+">>> x = rng.standard_normal((3, 4)); w = [rng.standard_normal(s) for s in [(1, 4, 2)] * 3 + [(1, 2, 4)]]\n" \
+">>> b = [np.zeros((1, 2))] * 3 + [np.zeros(4)]; mask = np.ones((1, 3, 3), bool)\n" \
+">>> out, *saved = cattn.multi_head_attention_forward(x, x, x, *w, *b, mask, 0.5)\n" \
+">>> grads = cattn.multi_head_attention_backward(x, x, x, *w, mask, *saved, np.ones((3, 4)), 0.5)\n" \
+">>> [g.shape for g in grads[:4]]\n" \
+"[(3, 4), (3, 4), (3, 4), (1, 4, 2)]\n"
+
+#define DOC_CAUSAL_ATTENTION_WITH_LSE \
+"causal_attention_with_lse(q, k, v, scale, /, out=(None, None))\n\n" \
+"As attention_with_lse, causal (query i attends keys j <= i).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> out, lse = cattn.causal_attention_with_lse(np.zeros((2, 1)), np.zeros((2, 1)), np.ones((2, 1)), 1.0)\n" \
+">>> np.allclose(lse, np.log([1, 2]))  # the first query sees one key, the second two\n" \
+"True\n"
+
+#define DOC_MASKED_ATTENTION_WITH_LSE \
+"masked_attention_with_lse(q, k, v, mask, scale, /, out=(None, None))\n\n" \
+"As attention_with_lse, with a boolean (True = may attend) or additive mask (..., L, S).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> mask = np.array([[True, False]])\n" \
+">>> out, lse = cattn.masked_attention_with_lse(np.zeros((1, 1)), np.zeros((2, 1)), np.ones((2, 1)), mask, 1.0)\n" \
+">>> float(lse[0])\n" \
+"0.0\n"
+
+#define DOC_CAUSAL_ATTENTION_BACKWARD \
+"causal_attention_backward(q, k, v, o, lse, dout, scale, /, out=(None, None, None))\n\n" \
+"As attention_backward, for causal_attention_with_lse: the tiles above the diagonal are\n" \
+"skipped.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> q = k = np.zeros((2, 1)); v = np.array([[1.0], [3.0]])\n" \
+">>> o, lse = cattn.causal_attention_with_lse(q, k, v, 1.0)\n" \
+">>> dq, dk, dv = cattn.causal_attention_backward(q, k, v, o, lse, np.ones((2, 1)), 1.0)\n" \
+">>> dv  # key 0 has weight 1 + 1/2, key 1 weight 1/2\n" \
+"array([[1.5],\n       [0.5]])\n"
+
+#define DOC_MASKED_ATTENTION_BACKWARD \
+"masked_attention_backward(q, k, v, mask, o, lse, dout, scale, /, out=(None, None, None))\n\n" \
+"As attention_backward, for masked_attention_with_lse (boolean or additive mask).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> q = k = np.zeros((2, 1)); v = np.array([[1.0], [3.0]])\n" \
+">>> mask = np.array([[True, True], [False, False]])  # the second query attends nothing\n" \
+">>> o, lse = cattn.masked_attention_with_lse(q, k, v, mask, 1.0)\n" \
+">>> cattn.masked_attention_backward(q, k, v, mask, o, lse, np.ones((2, 1)), 1.0)[2]\n" \
+"array([[0.5],\n       [0.5]])\n"
+
+#define DOC_MASKED_ATTENTION_BACKWARD_DMASK \
+"masked_attention_backward_dmask(q, k, v, mask, o, lse, dout, scale, /, out=(None, None, None, None))\n\n" \
+"As masked_attention_backward, and the gradient of an additive mask,\n" \
+"dmask = P * (dP - D) -- dS, the gradient of the scores (..., L, S).\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> q = k = np.zeros((1, 1)); v = np.array([[1.0], [3.0]]); k = np.zeros((2, 1))\n" \
+">>> mask = np.zeros((1, 2))\n" \
+">>> o, lse = cattn.masked_attention_with_lse(q, k, v, mask, 1.0)\n" \
+">>> cattn.masked_attention_backward_dmask(q, k, v, mask, o, lse, np.ones((1, 1)), 1.0)[3]\n" \
+"array([[-0.5,  0.5]])\n"
 
 #endif

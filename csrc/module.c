@@ -99,11 +99,9 @@ static const ufunc_spec specs[] = {
     {"attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_NONE, 0, 0, 1),
      DOC_ATTENTION_WITH_LSE},
     {"causal_attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_CAUSAL, 0, 0, 1),
-     "causal_attention_with_lse(q, k, v, scale, /, out=(None, None))\n\nAs attention_with_lse, "
-     "causal (query i attends keys j <= i)."},
+     DOC_CAUSAL_ATTENTION_WITH_LSE},
     {"masked_attention_with_lse", ATT_IN ",(l,s),()->(l,ev),(l)", ATT(CATTN_MASK_BOOL, 1, 0, 1),
-     "masked_attention_with_lse(q, k, v, mask, scale, /, out=(None, None))\n\nAs "
-     "attention_with_lse, with a boolean (True = may attend) or additive mask (..., L, S)."},
+     DOC_MASKED_ATTENTION_WITH_LSE},
     {"_attention_weights_lse", ATT_IN ",()->(l,ev),(l,s),(l)", ATT(CATTN_MASK_NONE, 0, 1, 1),
      "_attention_weights_lse(q, k, v, scale, /, out=(None, None, None))"
      PRIVATE("Output, weights and log-sum-exp")},
@@ -117,16 +115,11 @@ static const ufunc_spec specs[] = {
      PRIVATE("Masked: output, weights and log-sum-exp")},
     {"attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION_BACKWARD},
     {"causal_attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_CAUSAL, 0, 0),
-     "causal_attention_backward(q, k, v, o, lse, dout, scale, /, out=(None, None, None))\n\n"
-     "As attention_backward, for causal_attention_with_lse: the tiles above the diagonal are "
-     "skipped."},
+     DOC_CAUSAL_ATTENTION_BACKWARD},
     {"masked_attention_backward", ATT_BWD_MASK_IN, ATT_BWD(CATTN_MASK_BOOL, 1, 0),
-     "masked_attention_backward(q, k, v, mask, o, lse, dout, scale, /, "
-     "out=(None, None, None))\n\nAs attention_backward, for masked_attention_with_lse."},
+     DOC_MASKED_ATTENTION_BACKWARD},
     {"masked_attention_backward_dmask", ATT_BWD_MASK_IN ",(l,s)", ATT_BWD(CATTN_MASK_BOOL, 1, 1),
-     "masked_attention_backward_dmask(q, k, v, mask, o, lse, dout, scale, /, "
-     "out=(None, None, None, None))\n\nAs masked_attention_backward, and the gradient of an "
-     "additive mask,\ndmask = P * (dP - D) -- dS, the gradient of the scores (..., L, S)."},
+     DOC_MASKED_ATTENTION_BACKWARD_DMASK},
     {"multi_head_attention_forward", MHA_IN ",(h,l,s),()->(l,eo)," SAVED,
      MHA(CATTN_MASK_BOOL, 1, 0, 1), DOC_MHA_FORWARD},
     {"_mha_forward", MHA_IN ",()->(l,eo)," SAVED, MHA(CATTN_MASK_NONE, 0, 0, 1),

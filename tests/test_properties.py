@@ -97,3 +97,4 @@ def test_multi_head_attention(data, dtype, masking):
     want, _ = ref.mha(xq, xk, xv, *W, mask=None if mask is None else
                       (mask if mask.ndim == 4 else mask[None]), scale=1 / np.sqrt(d))
     np.testing.assert_allclose(got, want, **tol(dtype))
+

@@ -109,12 +109,15 @@ def _vjp_matmul(a, b, **kwargs):
             a2 = np.moveaxis(a2, axes[0], (-2, -1))
             b2 = np.moveaxis(b2, axes[1], (-2, -1))
             g2 = np.moveaxis(g2, axes[2], (-2, -1))
-        if a2.ndim == 1:
-            a2 = a2[None, :]
+        # 1-D operands as NumPy promotes them: a (k) is (1, k), b (k) is (k, 1)
+        if a2.ndim == 1 and b2.ndim == 1:
+            g2 = np.reshape(g2, np.shape(g2) + (1, 1))
+        elif a2.ndim == 1:
             g2 = g2[..., None, :]
-        if b2.ndim == 1:
-            b2 = b2[:, None]
+        elif b2.ndim == 1:
             g2 = g2[..., None]
+        a2 = a2[None, :] if a2.ndim == 1 else a2
+        b2 = b2[:, None] if b2.ndim == 1 else b2
         da = _cattn.matmul(g2, np.swapaxes(b2, -1, -2))
         db = _cattn.matmul(np.swapaxes(a2, -1, -2), g2)
         da = _unbroadcast(da, a2.shape, A.dtype)
