@@ -26,7 +26,7 @@ def parse():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--quick", action="store_true", help="smaller shapes")
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
-    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,paths,memory,gil")
+    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,paths,memory,gil")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write the table")
     return p.parse_args()
 
@@ -119,9 +119,29 @@ print(rss()["VmHWM"] - before)
 """
 
 
-def memory(n=16384):
+MEMORY_BACKWARD_SCRIPT = r"""
+import numpy as np, cattn, sys
+B, H, N, D = 1, 8, int(sys.argv[1]), 64
+rng = np.random.default_rng(0)
+q, k, v, g = (rng.standard_normal((B, H, N, D), dtype=np.float32) for _ in range(4))
+o, lse = cattn.attention_with_lse(q, k, v, 0.125)
+grads = tuple(np.zeros_like(x) for x in (q, k, v))  # touched: their pages are the outputs'
+cattn.attention_backward(q[:, :, :128], k[:, :, :128], v[:, :, :128], o[:, :, :128],
+                         lse[:, :, :128], g[:, :, :128], 0.125)  # warm up
+def rss():
+    with open("/proc/self/status") as f:
+        return {l.split(":")[0]: int(l.split()[1]) for l in f if l.startswith(("VmRSS", "VmHWM"))}
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+before = rss()["VmRSS"]
+cattn.attention_backward(q, k, v, o, lse, g, 0.125, out=grads)
+print(rss()["VmHWM"] - before)
+"""
+
+
+def memory(n=16384, script=MEMORY_SCRIPT):
     """Peak RSS growth (MiB) of one SDPA call with preallocated output, in a fresh process."""
-    r = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(n)], capture_output=True,
+    r = subprocess.run([sys.executable, "-c", script, str(n)], capture_output=True,
                        text=True, env=dict(os.environ), timeout=1200)
     if r.returncode != 0:
         return None, r.stderr.strip().splitlines()[-1]
@@ -165,9 +185,10 @@ def table(rows, peak):
         tn, tt = t.get("numpy"), t.get("torch")
         gf = c.flops / tc / 1e9 if c.flops else None
         extra = ""
-        if c.group == "softmax":
+        if c.group == "softmax" or c.name.startswith("softmax bwd"):
             n = c.reference().size
-            extra = f" ({2 * n * 4 / tc / 1e9:.1f} GB/s)"
+            passes = 2 if c.group == "softmax" else 3  # bytes read and written per element
+            extra = f" ({passes * n * 4 / tc / 1e9:.1f} GB/s)"
         lines.append(
             f"| {c.group} | {c.name}{extra} | {fmt_ms(tc)} | {fmt_ms(tn)} | {fmt_ms(tt)} | "
             f"{tn / tc:.2f} | {'–' if tt is None else f'{tt / tc:.2f}'} | "
@@ -212,13 +233,14 @@ def main():
     cattn.set_num_threads(ARGS.threads)
     print(f"machine: {machine()}")
     import bench_attention
+    import bench_backward
     import bench_gemm
     import bench_mha
     import bench_softmax
 
     rows = []
     for group, mod in (("gemm", bench_gemm), ("softmax", bench_softmax), ("sdpa", bench_attention),
-                       ("mha", bench_mha)):
+                       ("mha", bench_mha), ("backward", bench_backward)):
         if want(group):
             rows += run_cases(mod.cases(ARGS.quick, torch), budget)
     tiny = None
@@ -236,12 +258,15 @@ def main():
         paths = bench_paths.rows(ARGS.quick, budget)
         for group, name, times, ratios in paths:
             print(f"  paths   {group} {name}: " + ", ".join(f"{w} {r:.2f}" for w, r, _ in ratios))
-    mem = gil = None
+    mem = mem_bwd = gil = None
     if want("memory"):
         n = 4096 if ARGS.quick else 16384
         mem = (n,) + memory(n)
         print(f"  memory  N={n}: {mem[1]} MiB beyond inputs and output" if mem[1] is not None
               else f"  memory  failed: {mem[2]}")
+        mem_bwd = memory(n, MEMORY_BACKWARD_SCRIPT)
+        print(f"  memory  backward N={n}: {mem_bwd[0]} MiB beyond inputs, outputs and gradients"
+              if mem_bwd[0] is not None else f"  memory  backward failed: {mem_bwd[1]}")
     if want("gil"):
         gil = gil_release()
         print(f"  gil     one call {gil[0] * 1e3:.1f} ms, two threads together {gil[1] * 1e3:.1f} ms")
@@ -269,6 +294,11 @@ def main():
                + (f"**{mib:.1f} MiB** of peak RSS beyond its inputs and output" if err is None
                   else f"(measurement failed: {err})")
                + f" (NumPy's composite needs {8 * n * n * 4 / 2 ** 30:.1f} GiB for the scores alone).", ""]
+        mib, err = mem_bwd
+        md += [f"Memory of the backward (attention_backward from the saved lse, `out=` given) at the "
+               f"same size: " + (f"**{mib:.1f} MiB** of peak RSS beyond its inputs, outputs and "
+                                 f"gradients" if err is None else f"(measurement failed: {err})")
+               + f" (a backward that stored the probabilities would hold {8 * n * n * 4 / 2 ** 30:.1f} GiB).", ""]
     if gil:
         md += [f"GIL: one SDPA (4,8,512,64) call on one cattn thread takes {gil[0] * 1e3:.1f} ms; "
                f"two Python threads each making that call finish in {gil[1] * 1e3:.1f} ms "
