@@ -29,6 +29,11 @@ qa = q.astype(np.float64)  # overwritten by the calls whose output is also an in
 Wa = [w * 0.1 for w in W]  # small, so that feeding the output back shrinks it  # large enough for the blocked kernels and threads
 
 
+# saved forward arrays that are not C-contiguous (transposed views): refused by the loop
+_saved = cattn.multi_head_attention_forward(q, k, v, *W, *(np.zeros(s) for s in ((2, 4), (2, 4), (2, 4), (8,))), np.broadcast_to(mask, (2, 5, 5)), 1.0)[1:]
+SAVED_T = [np.asfortranarray(a) for a in _saved]
+
+
 class _Mallinfo2(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
                                                 "usmblks", "fsmblks", "uordblks", "fordblks",
@@ -97,6 +102,16 @@ ENTRY_POINTS = {
                                                                       return_weights=True),
     "attention_aliased": lambda: cattn.attention(qa, k, v, 0.5, out=qa),
     "state_dict": lambda: mha.load_state_dict(mha.state_dict()),
+    "vjp_sdpa_mask": lambda: cattn.vjp(cattn.scaled_dot_product_attention, q, k, v,
+                                       mask.astype(np.float32))[1](q),
+    "vjp_sdpa_blocked_causal": lambda: cattn.vjp(cattn.scaled_dot_product_attention, big, big, big,
+                                                 is_causal=True)[1](big),
+    "vjp_softmax_matmul": lambda: (cattn.vjp(cattn.softmax, q)[1](q),
+                                   cattn.vjp(cattn.matmul, q, q.swapaxes(-1, -2))[1](
+                                       np.ones((2, 5, 5), np.float32))),
+    "mha_vjp": lambda: mha.vjp(q, key_lengths=np.array([5, 3]))[1](q),
+    "mha_vjp_function": lambda: cattn.vjp(cattn.multi_head_attention, q, k, v, *W,
+                                          attn_mask=mask)[1](q),
 }
 
 ERROR_PATHS = {
@@ -109,6 +124,10 @@ ERROR_PATHS = {
     "mha_lengths": (lambda: mha(q, key_lengths=np.array([9, 9])), ValueError),
     "mha_construct": (lambda: cattn.MultiHeadAttention(7, 2), ValueError),
     "out_readonly": (lambda: cattn.softmax(q, out=np.broadcast_to(out[0, 0], out.shape)), ValueError),
+    "pullback_shape": (lambda: cattn.vjp(cattn.scaled_dot_product_attention, q, k, v)[1](k[0]),
+                       ValueError),
+    "mha_backward_saved": (lambda: cattn.multi_head_attention_backward(
+        *(x.astype(np.float64) for x in (q, k, v)), *W, np.broadcast_to(mask, (2, 5, 5)), *SAVED_T, q, 1.0), ValueError),
 }
 
 
