@@ -132,6 +132,26 @@ def test_attention_backward_same_bits_for_any_thread_count():
             np.testing.assert_array_equal(a, b)
 
 
+def test_mha_gradients_same_bits_for_any_thread_count():
+    rng = np.random.default_rng(13)
+    mha = cattn.MultiHeadAttention(32, 4, seed=1)
+    x = rng.standard_normal((3, 150, 32)).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    before = cattn.get_num_threads()
+    runs = []
+    try:
+        for n in (1, 2):
+            cattn.set_num_threads(n)
+            mha.zero_grad()
+            dx = mha.vjp(x, is_causal=True)[1](g)[0]
+            runs.append((dx, {k: v.copy() for k, v in mha.grads.items()}))
+    finally:
+        cattn.set_num_threads(before)
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])
+    for k in runs[0][1]:
+        np.testing.assert_array_equal(runs[0][1][k], runs[1][1][k])
+
+
 def test_backward_memory_is_linear_in_length():
     """The backward never holds an (L, S) matrix: at L = S = 4096 one would be 64 MiB; the
     scratch allocated beyond the inputs and outputs stays a few MiB (glibc's counters)."""
@@ -351,7 +371,7 @@ def test_gradcheck_reports_a_wrong_gradient(monkeypatch):
         y, pb = gradients._vjp_softmax(False, x, **kw)
         return y, lambda g: (pb(g)[0] * 1.01,)
     monkeypatch.setitem(gradients._RULES, _cattn.softmax, bad_rule)
-    with pytest.raises(AssertionError, match=r"argument 0 \(shape \(2, 3\)\).*worst element"):
+    with pytest.raises(AssertionError, match=r"argument 0 \(x, shape \(2, 3\)\).*worst element"):
         cattn.gradcheck(cattn.softmax, np.random.default_rng(0).standard_normal((2, 3)))
 
 

@@ -256,6 +256,13 @@ _RULES = {
 }
 
 
+_ARG_NAMES = {
+    _cattn.softmax: ("x",), _cattn.log_softmax: ("x",), _cattn.matmul: ("a", "b"),
+    scaled_dot_product_attention: ("query", "key", "value", "attn_mask"),
+    multi_head_attention: _MHA_NAMES,
+}
+
+
 def vjp(fn, *args, **kwargs):
     """``out, pullback = cattn.vjp(fn, *args, **kwargs)``: the output of ``fn(*args, **kwargs)``
     and a function that maps a gradient of that output to the gradients of the positional
@@ -312,6 +319,7 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=
     us = [rng.standard_normal(np.shape(o)) for o in outs]
     grads = pullback(tuple(us) if isinstance(out, tuple) else us[0])
     fname = getattr(fn, "__name__", str(fn))
+    names = _ARG_NAMES.get(fn, ())
 
     def phi(xs):
         r = fn(*xs, **kwargs)
@@ -341,7 +349,8 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=
         if worst is not None:
             _, pos, ana, num = worst
             raise AssertionError(
-                f"gradcheck({fname}): the gradient of argument {i} (shape {a.shape}) disagrees "
+                f"gradcheck({fname}): the gradient of argument {i} "
+                f"{'(' + names[i] + ', ' if i < len(names) else '('}shape {a.shape}) disagrees "
                 f"with finite differences; worst element {tuple(int(p) for p in pos)}: analytic "
                 f"{ana!r}, numerical {num!r} (atol={atol}, rtol={rtol})"
             )
