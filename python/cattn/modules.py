@@ -428,35 +428,36 @@ class Attention(MultiHeadAttention):
         v = k if value is None else as_float_operand(c, "value", value, 2)
         return q, k, v
 
+    def _plain_call(self, query, key, value, attn_mask, key_lengths, is_causal):
+        """Attention()'s SDPA call: (q, k, v, mask array or None, causal) -- masks and
+        key_lengths combined as for the layers, with no head axis."""
+        q, k, v = self._plain_inputs(query, key, value)
+        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
+                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
+        return q, k, v, None if mask is None else mask[..., 0, :, :], kind == "causal"
+
     def _forward(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
                  average_attn_weights):
         if self.has_parameters:
             return super()._forward(query, key, value, attn_mask, key_lengths, is_causal, weights,
                                     average_attn_weights)
-        q, k, v = self._plain_inputs(query, key, value)
-        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
-                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
-        if mask is not None:
-            mask = mask[..., 0, :, :]
-        r = functional.scaled_dot_product_attention(q, k, v, mask, is_causal=kind == "causal",
+        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
+                                                 is_causal)
+        r = functional.scaled_dot_product_attention(q, k, v, mask, is_causal=causal,
                                                     return_weights=weights)
         if weights and not average_attn_weights:
             return r[0], r[1][..., None, :, :]
         return r
-
 
     def _vjp(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
              average_attn_weights):
         if self.has_parameters:
             return super()._vjp(query, key, value, attn_mask, key_lengths, is_causal, weights,
                                 average_attn_weights)
-        q, k, v = self._plain_inputs(query, key, value)
-        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
-                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
-        if mask is not None:
-            mask = mask[..., 0, :, :]
+        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
+                                                 is_causal)
         out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, attn_mask=mask,
-                                is_causal=kind == "causal", return_weights=weights)
+                                is_causal=causal, return_weights=weights)
         if weights and not average_attn_weights:
             out = (out[0], out[1][..., None, :, :])
 
