@@ -4,7 +4,7 @@ with the full (L, S) matrices; PyTorch through autograd.  Each result checked is
 import numpy as np
 
 import cattn
-from bench_attention import numpy_sdpa
+from bench_mha import numpy_mha
 from common import Case
 
 
@@ -82,16 +82,10 @@ def numpy_mha_step(x, sd, H, g):
     """NumPy's forward and backward of the layer (PyTorch's layout); returns dx."""
     E = x.shape[-1]
     d = E // H
-    W, b, Wo, bo = sd["in_proj_weight"], sd["in_proj_bias"], sd["out_proj.weight"], sd["out_proj.bias"]
-    qkv = x @ W.T + b
-    q, k, v = (qkv[..., i * E:(i + 1) * E].reshape(*x.shape[:-1], H, d).swapaxes(-2, -3)
-               for i in range(3))
-    s = q @ k.swapaxes(-1, -2) / np.sqrt(d)
-    e = np.exp(s - s.max(-1, keepdims=True))
-    p = e / e.sum(-1, keepdims=True)
-    o = p @ v
-    cat = o.swapaxes(-2, -3).reshape(x.shape)
-    _ = cat @ Wo.T + bo
+    W, Wo = sd["in_proj_weight"], sd["out_proj.weight"]
+    f = {}
+    _ = numpy_mha(x, sd, H, saved=f)
+    q, k, v, p, o, cat = f["q"], f["k"], f["v"], f["p"], f["o"], f["cat"]
     dcat = g @ Wo
     _ = (g.reshape(-1, E).T @ cat.reshape(-1, E), g.sum((0, 1)))  # dWo, dbo
     do = dcat.reshape(*x.shape[:-1], H, d).swapaxes(-2, -3)

@@ -6,8 +6,9 @@ import cattn
 from common import Case
 
 
-def numpy_mha(x, sd, H, causal=False):
-    """NumPy's composite of the same layer (PyTorch's parameter layout)."""
+def numpy_mha(x, sd, H, causal=False, saved=None):
+    """NumPy's composite of the same layer (PyTorch's parameter layout); `saved`, a dict, gets the
+    per-head q, k, v, weights p, outputs o and their concatenation (for a backward)."""
     E = x.shape[-1]
     d = E // H
     qkv = x @ sd["in_proj_weight"].T + sd["in_proj_bias"]
@@ -17,9 +18,12 @@ def numpy_mha(x, sd, H, causal=False):
     if causal:
         s = np.where(np.tri(s.shape[-2], s.shape[-1], dtype=bool), s, -np.inf)
     e = np.exp(s - s.max(-1, keepdims=True))
-    o = (e / e.sum(-1, keepdims=True)) @ v
-    o = o.swapaxes(-2, -3).reshape(x.shape)
-    return o @ sd["out_proj.weight"].T + sd["out_proj.bias"]
+    p = e / e.sum(-1, keepdims=True)
+    o = p @ v
+    cat = o.swapaxes(-2, -3).reshape(x.shape)
+    if saved is not None:
+        saved.update(q=q, k=k, v=v, p=p, o=o, cat=cat)
+    return cat @ sd["out_proj.weight"].T + sd["out_proj.bias"]
 
 
 def cases(quick, torch):
