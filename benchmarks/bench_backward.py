@@ -4,7 +4,7 @@ with the full (L, S) matrices; PyTorch through autograd.  Each result checked is
 import numpy as np
 
 import cattn
-from bench_mha import numpy_mha
+from bench_mha import layer, numpy_mha
 from common import Case
 
 
@@ -98,12 +98,7 @@ def numpy_mha_step(x, sd, H, g):
 
 
 def mha_case(quick, torch):
-    B, N, E, H = (2, 256, 512, 8) if quick else (8, 512, 512, 8)
-    rng = np.random.default_rng(0)
-    mha = cattn.MultiHeadAttention(E, H, seed=0)
-    sd = {k: v + 0.01 * rng.standard_normal(v.shape).astype(np.float32)
-          for k, v in mha.state_dict().items()}
-    mha.load_state_dict(sd)
+    (B, N, E, H), mha, sd, rng = layer(quick)
     x, g = (rng.standard_normal((B, N, E)).astype(np.float32) for _ in range(2))
 
     def c_step():

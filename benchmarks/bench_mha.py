@@ -26,13 +26,19 @@ def numpy_mha(x, sd, H, causal=False, saved=None):
     return cat @ sd["out_proj.weight"].T + sd["out_proj.bias"]
 
 
-def cases(quick, torch):
+def layer(quick):
+    """The measured layer: ((B, N, E, H), the cattn module, its state dict, the generator)."""
     B, N, E, H = (2, 256, 512, 8) if quick else (8, 512, 512, 8)
     rng = np.random.default_rng(0)
     mha = cattn.MultiHeadAttention(E, H, seed=0)
     sd = {k: v + 0.01 * rng.standard_normal(v.shape).astype(np.float32)
           for k, v in mha.state_dict().items()}
     mha.load_state_dict(sd)
+    return (B, N, E, H), mha, sd, rng
+
+
+def cases(quick, torch):
+    (B, N, E, H), mha, sd, rng = layer(quick)
     x = rng.standard_normal((B, N, E)).astype(np.float32)
     d = E // H
     sd64 = {k: v.astype(np.float64) for k, v in sd.items()}
