@@ -251,6 +251,14 @@ static void sigint_begin(sigint_scope *s, double work)
     cattn_clear_stop();
     s->active = sigaction(SIGINT, &sa, NULL) == 0;
     cattn_set_stoppable(s->active);
+    if (s->active) {
+        /* a SIGINT that came while the call was being set up (allocating its outputs), before
+         * this handler, waits in Python's flag: stop at once, not after the call -- sigint_end
+         * hands the signal back to Python's handler */
+        PyGILState_STATE st = PyGILState_Ensure();
+        if (PyOS_InterruptOccurred()) cattn_request_stop();
+        PyGILState_Release(st);
+    }
 }
 
 /* 1 when the call was stopped, with Python's exception set (KeyboardInterrupt by default). */

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, settings
 import cattn
 from cattn import _cattn
 
-# Hypothesis profiles: "default" for every pytest run, "thorough" (2,000 cases per property) for
+# Hypothesis profiles: "default" for every pytest run, "thorough" (1,000 cases per property) for
 # CI's dedicated run: pytest tests/test_properties.py --hypothesis-profile=thorough
 settings.register_profile("default", max_examples=40, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
-settings.register_profile("thorough", max_examples=2000, deadline=None,
+settings.register_profile("thorough", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 

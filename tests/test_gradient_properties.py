@@ -21,7 +21,7 @@ def arrays(draw, dtype, shape):
 def check_grads(fn, args, kw):
     """gradcheck in float64 on a few elements per argument; the float32 pullback agrees with the
     float64 one to 1e-4 of the largest gradient."""
-    assert cattn.gradcheck(fn, *args, max_elements=4, **kw)
+    assert cattn.gradcheck(fn, *args, max_elements=3, **kw)
     f64 = [a if a is None or np.asarray(a).dtype == bool else np.asarray(a, np.float64)
            for a in args]
     f32 = [a if a is None or np.asarray(a).dtype == bool else np.asarray(a, np.float32)

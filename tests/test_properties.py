@@ -3,7 +3,7 @@
 Shapes come from the gufuncs' own signatures (mutually_broadcastable_shapes, min_side=0), so
 broadcasting, empty dimensions and 1-D promotion are all drawn. The default `pytest` run uses the
 "default" profile (a few dozen cases per operation); CI's dedicated run uses
-`--hypothesis-profile=thorough` (2,000 cases per operation). Tolerances: float64 rtol 1e-10,
+`--hypothesis-profile=thorough` (1,000 cases per operation). Tolerances: float64 rtol 1e-10,
 float32 rtol 5e-6 / atol 1e-5 (elements are drawn in [-1, 1])."""
 import numpy as np
 import pytest
