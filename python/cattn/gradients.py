@@ -163,11 +163,8 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
     args, kind, sc = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
     q, k, v = args[:3]
     mask = args[3] if kind == "mask" else None
-    r = _SDPA_FWD[kind, weights](*args, sc)
+    r = _SDPA_FWD[kind, weights](*args, sc, out=(out,) + (None,) * (1 + weights))
     o, lse = r[0], r[-1]
-    if out is not None:
-        np.copyto(out, o)
-        o = out
     outs = (o, r[1]) if weights else o
     mask_dtype = _dtype_of(attn_mask)
     want_dmask = mask_positional and mask is not None and mask.dtype.kind == "f"
@@ -216,12 +213,9 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
     full = list(pos) + [None] * (11 - len(pos))
     weights = weights_flag(fname, return_weights, need_weights)
     args, kind, sc = _mha_args(*full, attn_mask, key_lengths, is_causal, scale)
-    r = _MHA_FWD[kind, weights](*args, sc)
+    r = _MHA_FWD[kind, weights](*args, sc, out=(out,) + (None,) * (5 + weights))
     o = r[0]
     saved = r[-5:]
-    if out is not None:
-        np.copyto(out, o)
-        o = out
     outs = o
     if weights:
         outs = (o, r[1].mean(axis=-3) if average_attn_weights else r[1])
