@@ -174,6 +174,40 @@ int cattn_dattention_backward_ref(cattn_out dq, cattn_out dk, cattn_out dv, catt
                                   cattn_in dout, ptrdiff_t L, ptrdiff_t S, ptrdiff_t E,
                                   ptrdiff_t Ev, const cattn_attn_call *c);
 
+/* ---- additive (Bahdanau) attention ------------------------------------------------------- */
+
+/* Its scores: the projected queries qp (L,h) = query W_qᵀ, keys kp (S,h) = key W_kᵀ and the
+ * vector w (h) (w.cs is its stride) -> s (L,S):
+ *     s_ij = Σ_t w_t · tanh(qp_it + kp_jt)
+ * The (L,S,h) tensor of tanh features is never held: keys go by blocks that fit in L1.  The
+ * softmax over keys and the weighted sum of the values are cattn's softmax and matmul.
+ * Returns 0, or -1 when out of memory for scratch. */
+int cattn_sadditive_scores(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                           ptrdiff_t S, ptrdiff_t h);
+int cattn_dadditive_scores(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                           ptrdiff_t S, ptrdiff_t h);
+int cattn_sadditive_scores_ref(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                               ptrdiff_t S, ptrdiff_t h);
+int cattn_dadditive_scores_ref(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                               ptrdiff_t S, ptrdiff_t h);
+
+/* Their backward: from qp, kp, w and ds (L,S), the gradient of the scores -> dqp (L,h),
+ * dkp (S,h), dw (h); with u_ijt = tanh(qp_it + kp_jt) and a_ijt = ds_ij w_t (1 − u_ijt²):
+ *     dqp_it = Σ_j a_ijt,   dkp_jt = Σ_i a_ijt,   dw_t = Σ_ij ds_ij u_ijt
+ * Entries with ds_ij = 0 (masked keys) are skipped.  Returns 0, or -1 when out of memory. */
+int cattn_sadditive_scores_backward(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                    cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                    ptrdiff_t S, ptrdiff_t h);
+int cattn_dadditive_scores_backward(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                    cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                    ptrdiff_t S, ptrdiff_t h);
+int cattn_sadditive_scores_backward_ref(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                        cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                        ptrdiff_t S, ptrdiff_t h);
+int cattn_dadditive_scores_backward_ref(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                        cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                        ptrdiff_t S, ptrdiff_t h);
+
 /* ---- multi-head attention ------------------------------------------------------------------ */
 
 typedef struct {

@@ -34,6 +34,7 @@ static const cattn_kernel_table ref_table = {
     cattn_smax_ref, cattn_dmax_ref,
     cattn_sdot_ref, cattn_ddot_ref,
     cattn_ssoftmax_grad_ref, cattn_dsoftmax_grad_ref,
+    cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
 };
 
 const char *cattn_level_name(cattn_level level)

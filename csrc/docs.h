@@ -93,6 +93,32 @@
 
 /* ---- gradients ---------------------------------------------------------------------------- */
 
+#define DOC_ADDITIVE_SCORES \
+"additive_attention_scores(qp, kp, w, /, out=None, *, axes=None)\n\n" \
+"Additive (Bahdanau) attention's scores: from the projected queries qp (..., L, h) = query W_q^T,\n" \
+"the projected keys kp (..., S, h) = key W_k^T and w (..., h) (w_v's row),\n" \
+"s_ij = sum_t w_t tanh(qp_it + kp_jt), shape (..., L, S). The (L, S, h) tensor of tanh\n" \
+"features is never held in memory: keys go by blocks that fit in the L1 cache. The softmax over\n" \
+"keys and the weighted sum of the values are cattn.softmax and cattn.matmul; the whole layer is\n" \
+"cattn.additive_attention.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> qp = np.array([[0.5, -0.5]]); kp = np.array([[0.0, 0.0], [1.0, 1.0]])\n" \
+">>> np.round(cattn.additive_attention_scores(qp, kp, np.array([1.0, 2.0])), 4)\n" \
+"array([[-0.4621,  1.8294]])\n"
+
+#define DOC_ADDITIVE_SCORES_BACKWARD \
+"additive_attention_scores_backward(qp, kp, w, ds, /, out=(None, None, None), *, axes=None)\n\n" \
+"The backward of additive_attention_scores: from its inputs and ds (..., L, S), the gradient of\n" \
+"a loss with respect to the scores, (dqp (..., L, h), dkp (..., S, h), dw (..., h)); with\n" \
+"u_ijt = tanh(qp_it + kp_jt) and a_ijt = ds_ij w_t (1 - u_ijt^2): dqp_it = sum_j a_ijt,\n" \
+"dkp_jt = sum_i a_ijt, dw_t = sum_ij ds_ij u_ijt. Entries with ds_ij = 0 (masked keys) are\n" \
+"skipped.\n\n" \
+">>> import numpy as np, cattn\n" \
+">>> qp = np.zeros((1, 2)); kp = np.zeros((3, 2)); w = np.array([1.0, -1.0])\n" \
+">>> dqp, dkp, dw = cattn.additive_attention_scores_backward(qp, kp, w, np.ones((1, 3)))\n" \
+">>> dqp, dw\n" \
+"(array([[ 3., -3.]]), array([0., 0.]))\n"
+
 #define DOC_SOFTMAX_BACKWARD \
 "softmax_backward(y, g, /, out=None, *, axis=-1)\n\n" \
 "The backward of softmax: from y = softmax(x) and g, the gradient of a loss with respect to y,\n" \

@@ -44,6 +44,19 @@ typedef void (*cattn_ssoftmax_grad)(float *dx, const float *y, const float *g, f
 typedef void (*cattn_dsoftmax_grad)(double *dx, const double *y, const double *g, double d,
                                     ptrdiff_t n);
 
+/* Additive attention's rows (grad.inc): the scores of one query row q (h) against nk contiguous
+ * keys k (nk, h), s_j = Σ_t w_t tanh(q_t + k_jt), and their backward (adds into dq, dk, dw). */
+typedef void (*cattn_stanh_score)(float *s, const float *q, const float *k, const float *w,
+                                  ptrdiff_t nk, ptrdiff_t h);
+typedef void (*cattn_dtanh_score)(double *s, const double *q, const double *k, const double *w,
+                                  ptrdiff_t nk, ptrdiff_t h);
+typedef void (*cattn_stanh_score_grad)(float *dq, float *dk, float *dw, const float *q,
+                                       const float *k, const float *w, const float *ds,
+                                       ptrdiff_t nk, ptrdiff_t h);
+typedef void (*cattn_dtanh_score_grad)(double *dq, double *dk, double *dw, const double *q,
+                                       const double *k, const double *w, const double *ds,
+                                       ptrdiff_t nk, ptrdiff_t h);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -58,6 +71,10 @@ struct cattn_kernel_table {
     cattn_ddot ddot;
     cattn_ssoftmax_grad ssoftmax_grad;
     cattn_dsoftmax_grad dsoftmax_grad;
+    cattn_stanh_score stanh_score;
+    cattn_dtanh_score dtanh_score;
+    cattn_stanh_score_grad stanh_score_grad;
+    cattn_dtanh_score_grad dtanh_score_grad;
 };
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
@@ -77,6 +94,15 @@ float cattn_sdot_ref(const float *x, const float *y, ptrdiff_t n);
 double cattn_ddot_ref(const double *x, const double *y, ptrdiff_t n);
 void cattn_ssoftmax_grad_ref(float *dx, const float *y, const float *g, float d, ptrdiff_t n);
 void cattn_dsoftmax_grad_ref(double *dx, const double *y, const double *g, double d, ptrdiff_t n);
+void cattn_stanh_score_ref(float *s, const float *q, const float *k, const float *w, ptrdiff_t nk,
+                           ptrdiff_t h);
+void cattn_dtanh_score_ref(double *s, const double *q, const double *k, const double *w,
+                           ptrdiff_t nk, ptrdiff_t h);
+void cattn_stanh_score_grad_ref(float *dq, float *dk, float *dw, const float *q, const float *k,
+                                const float *w, const float *ds, ptrdiff_t nk, ptrdiff_t h);
+void cattn_dtanh_score_grad_ref(double *dq, double *dk, double *dw, const double *q,
+                                const double *k, const double *w, const double *ds, ptrdiff_t nk,
+                                ptrdiff_t h);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4
@@ -112,6 +138,18 @@ void cattn_slog_softmax_backward_kt(float *dx, ptrdiff_t incdx, const float *y, 
 void cattn_dlog_softmax_backward_kt(double *dx, ptrdiff_t incdx, const double *y,
                                     ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n,
                                     const cattn_kernel_table *kt);
+
+/* additive attention's scores and backward with the table of one call (additive.c) */
+int cattn_sadditive_scores_kt(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                              ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
+int cattn_dadditive_scores_kt(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
+                              ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
+int cattn_sadditive_scores_backward_kt(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                       cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                       ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
+int cattn_dadditive_scores_backward_kt(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
+                                       cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
+                                       ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
 
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size

@@ -327,6 +327,10 @@ static double mha_work(npy_intp const *d)
 
 /* The core dims of each role, as indices into `dimensions`. */
 static const core_dims matmul_cd[] = {{2, {1, 2}}, {2, {2, 3}}, {2, {1, 3}}};
+/* additive scores: dims = N, l, h, s; qp (l,h), kp (s,h), w (h), then s (l,s) or the backward's
+ * ds (l,s) -> dqp (l,h), dkp (s,h), dw (h) */
+static const core_dims additive_cd[] = {{2, {1, 2}}, {2, {3, 2}}, {1, {2}}, {2, {1, 3}},
+                                        {2, {1, 2}}, {2, {3, 2}}, {1, {2}}};
 /* attention: dims = N, l, e, s, ev */
 #define CD_L_E {2, {1, 2}}
 #define CD_S_E {2, {3, 2}}

@@ -19,6 +19,7 @@ typedef struct {
     int has_lse;           /* attention, mha: the outputs the backward needs (lse; mha: saved)    */
     int has_dmask;         /* backward: the additive mask's gradient, an output                  */
     int log;               /* softmax: log_softmax                                              */
+    int backward;          /* additive scores: the backward                                     */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
@@ -62,5 +63,6 @@ CATTN_DECLARE_LOOP(cattn_loop_row_max)    /* (n)->()                            
 CATTN_DECLARE_LOOP(cattn_loop_softmax_backward)    /* (n),(n)->(n): y, g -> dx                */
 CATTN_DECLARE_LOOP(cattn_loop_attention_backward)  /* see module.c for the signatures         */
 CATTN_DECLARE_LOOP(cattn_loop_mha_backward)
+CATTN_DECLARE_LOOP(cattn_loop_additive)  /* additive scores, or (cfg->backward) their backward */
 
 #endif

@@ -93,6 +93,11 @@ static const ufunc_spec specs[] = {
      "_causal_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))"
      PRIVATE("Causal, with the weights")},
     /* ---- gradients: the forward passes that keep what the backward needs, and the backward */
+    {"additive_attention_scores", "(l,h),(s,h),(h)->(l,s)", cattn_loop_additive_f,
+     cattn_loop_additive_d, 3, 1, 3, -1, {.mask = CATTN_MASK_NONE}, DOC_ADDITIVE_SCORES},
+    {"additive_attention_scores_backward", "(l,h),(s,h),(h),(l,s)->(l,h),(s,h),(h)",
+     cattn_loop_additive_f, cattn_loop_additive_d, 4, 3, 4, -1,
+     {.mask = CATTN_MASK_NONE, .backward = 1}, DOC_ADDITIVE_SCORES_BACKWARD},
     {"softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 0), DOC_SOFTMAX_BACKWARD},
     {"log_softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 1),
      DOC_LOG_SOFTMAX_BACKWARD},
