@@ -6,6 +6,8 @@ keyword arguments a bare ufunc cannot take.
 """
 from . import _cattn
 from ._cattn import (
+    additive_attention_scores,
+    additive_attention_scores_backward,
     attention,
     attention_backward,
     attention_weights,
@@ -28,6 +30,7 @@ from ._cattn import (
 )
 from ._cattn import multi_head_attention as multi_head_attention_ufunc
 from ._config import get_num_threads, set_level, set_num_threads, show_config
+from .additive import AdditiveAttention, additive_attention
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .gradients import gradcheck, vjp
 from .modules import Attention, MultiHeadAttention
@@ -40,6 +43,10 @@ _signatures.apply(_signatures.ufuncs_of(_cattn))
 __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h
 
 __all__ = [
+    "AdditiveAttention",
+    "additive_attention",
+    "additive_attention_scores",
+    "additive_attention_scores_backward",
     "Attention",
     "attention_backward",
     "attention_with_lse",

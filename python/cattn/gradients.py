@@ -263,7 +263,9 @@ def vjp(fn, *args, **kwargs):
     ``args`` (JAX's ``jax.vjp``).
 
     ``fn`` is one of ``cattn.softmax``, ``cattn.log_softmax``, ``cattn.matmul``,
-    ``cattn.scaled_dot_product_attention``, ``cattn.multi_head_attention``. ``pullback(grad_out)``
+    ``cattn.scaled_dot_product_attention``, ``cattn.multi_head_attention``,
+    ``cattn.additive_attention``, ``cattn.nn.cross_entropy`` (a function carrying its own rule
+    as ``fn._cattn_vjp``, with its arguments' names in ``fn._cattn_arg_names``). ``pullback(grad_out)``
     returns a tuple with one gradient per positional argument: ``None`` for a boolean mask or an
     argument given as ``None``; an additive mask passed positionally gets its gradient reduced to
     its own shape; every gradient is summed over the dimensions its argument was broadcast along
@@ -282,10 +284,11 @@ def vjp(fn, *args, **kwargs):
     >>> dv.sum(axis=1)  # each key's total weight, times the two output columns
     array([2., 2.])
     """
-    rule = _RULES.get(fn)
+    rule = _RULES.get(fn) or getattr(fn, "_cattn_vjp", None)
     if rule is None:
         names = "cattn.softmax, cattn.log_softmax, cattn.matmul, " \
-                "cattn.scaled_dot_product_attention, cattn.multi_head_attention"
+                "cattn.scaled_dot_product_attention, cattn.multi_head_attention, " \
+                "cattn.additive_attention, cattn.nn.cross_entropy"
         raise TypeError(f"vjp: no gradient rule for {getattr(fn, '__name__', fn)!r}; "
                         f"cattn.vjp differentiates {names}")
     return rule(*args, **kwargs)
@@ -313,7 +316,7 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=
     us = [rng.standard_normal(np.shape(o)) for o in outs]
     grads = pullback(tuple(us) if isinstance(out, tuple) else us[0])
     fname = getattr(fn, "__name__", str(fn))
-    names = _ARG_NAMES.get(fn, ())
+    names = _ARG_NAMES.get(fn) or getattr(fn, "_cattn_arg_names", ())
 
     def phi(xs):
         r = fn(*xs, **kwargs)

@@ -2,24 +2,10 @@
 import numpy as np
 
 from . import functional, gradients
-from ._checks import as_float_operand, like_input, to_numpy, weights_flag
+from ._checks import as_float_operand, like_input, weights_flag
+from ._module import Module, float_dtype, positive_int
 
 __all__ = ["Attention", "MultiHeadAttention"]
-
-
-def _positive_int(cls, name, x):
-    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
-        raise TypeError(f"{cls}: {name} must be an int, got {x!r}")
-    if x <= 0:
-        raise ValueError(f"{cls}: {name} must be positive, got {x}")
-    return int(x)
-
-
-def _float_dtype(cls, dtype):
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{cls}: dtype must be float32 or float64, got {dt}")
-    return dt
 
 
 def _batch_first(cls, batch_first):
@@ -28,7 +14,7 @@ def _batch_first(cls, batch_first):
     raise TypeError(f"{cls}: batch_first must be True, False or None, got {batch_first!r}")
 
 
-class MultiHeadAttention:
+class MultiHeadAttention(Module):
     """Multi-head attention with PyTorch's parameters.
 
     ``MultiHeadAttention(embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
@@ -83,17 +69,17 @@ class MultiHeadAttention:
                  batch_first=None, dtype=np.float32, seed=None):
         c = self._cls
         self.batch_first = _batch_first(c, batch_first)
-        self.embed_dim = _positive_int(c, "embed_dim", embed_dim)
-        self.num_heads = _positive_int(c, "num_heads", num_heads)
+        self.embed_dim = positive_int(c, "embed_dim", embed_dim)
+        self.num_heads = positive_int(c, "num_heads", num_heads)
         if self.embed_dim % self.num_heads:
             raise ValueError(
                 f"{c}: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
             )
-        self.kdim = self.embed_dim if kdim is None else _positive_int(c, "kdim", kdim)
-        self.vdim = self.embed_dim if vdim is None else _positive_int(c, "vdim", vdim)
+        self.kdim = self.embed_dim if kdim is None else positive_int(c, "kdim", kdim)
+        self.vdim = self.embed_dim if vdim is None else positive_int(c, "vdim", vdim)
         self.head_dim = self.embed_dim // self.num_heads
         self.bias = bool(bias)
-        self.dtype = _float_dtype(c, dtype)
+        self.dtype = float_dtype(c, dtype)
         self._same_embed = self.kdim == self.embed_dim and self.vdim == self.embed_dim
         self._init_parameters(np.random.default_rng(seed))
 
@@ -128,61 +114,6 @@ class MultiHeadAttention:
                 bound = np.sqrt(6.0 / (shape[0] + shape[1]))
                 p[name] = rng.uniform(-bound, bound, shape).astype(self.dtype)
         self._params = p
-
-    def state_dict(self):
-        """The parameters by PyTorch's names (copies)."""
-        return {k: v.copy() for k, v in self._params.items()}
-
-    def load_state_dict(self, state):
-        """Load parameters from a dict of NumPy arrays or PyTorch tensors with PyTorch's names,
-        e.g. ``torch.nn.MultiheadAttention(..., batch_first=True).state_dict()``."""
-        c = self._cls
-        shapes = self._shapes()
-        missing = sorted(set(shapes) - set(state))
-        unexpected = sorted(set(state) - set(shapes))
-        if missing or unexpected:
-            raise ValueError(
-                f"{c}.load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
-                f"(expected {sorted(shapes)})"
-            )
-        new = {}
-        for name, shape in shapes.items():
-            a = to_numpy(state[name])
-            if a.dtype.kind not in "biuf":
-                raise TypeError(f"{c}.load_state_dict: {name} has dtype {a.dtype}")
-            if a.shape != shape:
-                raise ValueError(
-                    f"{c}.load_state_dict: {name} has shape {a.shape}, expected {shape}"
-                )
-            new[name] = np.array(a, dtype=self.dtype)
-        self._params = new
-
-    @property
-    def num_parameters(self):
-        """The number of learnable scalars (PyTorch's count)."""
-        return int(sum(v.size for v in self._params.values()))
-
-    @property
-    def grads(self):
-        """The gradients of the parameters, by ``state_dict()``'s names and shapes: each
-        ``vjp`` pullback *adds* into them (PyTorch's ``.grad`` accumulation); ``zero_grad()``
-        zeroes them."""
-        g = self.__dict__.get("_grads")
-        if g is None or set(g) != set(self._params) or any(
-                g[k].shape != v.shape or g[k].dtype != v.dtype for k, v in self._params.items()):
-            g = self._grads = {k: np.zeros_like(v) for k, v in self._params.items()}
-        return g
-
-    def zero_grad(self):
-        """Set every gradient in ``grads`` to zero."""
-        for g in self.grads.values():
-            g[...] = 0
-
-    def __getattr__(self, name):
-        params = self.__dict__.get("_params", {})
-        if name in params:
-            return params[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __repr__(self):
         extra = "" if self._same_embed else f", kdim={self.kdim}, vdim={self.vdim}"
@@ -393,7 +324,7 @@ class Attention(MultiHeadAttention):
             self.embed_dim = self.kdim = self.vdim = None
             self.num_heads, self.head_dim, self.bias = 1, None, False
             self.batch_first = _batch_first(self._cls, batch_first)
-            self.dtype = _float_dtype(self._cls, dtype)
+            self.dtype = float_dtype(self._cls, dtype)
             self._params = {}
             return
         super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, batch_first=batch_first,

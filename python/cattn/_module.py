@@ -1,0 +1,96 @@
+"""Module: what every cattn layer has -- NumPy parameters under PyTorch's names, their gradients.
+
+A subclass sets ``_cls`` (its name in messages), ``dtype``, ``_params`` (name -> array) and
+``_shapes()`` (name -> shape, what ``load_state_dict`` accepts); it gets ``state_dict``,
+``load_state_dict``, ``num_parameters``, ``grads`` (where its ``vjp`` pullbacks *add*, as
+PyTorch's ``.grad``), ``zero_grad`` and attribute access to the parameters (``mha.in_proj_weight``).
+The optimisers (``cattn.nn.SGD``, ``cattn.nn.Adam``) update ``_params`` in place from ``grads``.
+"""
+import numpy as np
+
+from ._checks import to_numpy
+
+
+def positive_int(cls, name, x):
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
+        raise TypeError(f"{cls}: {name} must be an int, got {x!r}")
+    if x <= 0:
+        raise ValueError(f"{cls}: {name} must be positive, got {x}")
+    return int(x)
+
+
+def float_dtype(cls, dtype):
+    dt = np.dtype(dtype)
+    if dt not in (np.float32, np.float64):
+        raise TypeError(f"{cls}: dtype must be float32 or float64, got {dt}")
+    return dt
+
+
+def uniform(rng, bound, shape, dtype):
+    """U(-bound, bound) in `dtype`: PyTorch's nn.Linear initialisation with bound 1/sqrt(fan_in)."""
+    return rng.uniform(-bound, bound, shape).astype(dtype)
+
+
+class Module:
+    """The parameters' bookkeeping shared by every layer (see the module docstring)."""
+
+    _cls = "Module"
+    _params: dict
+
+    def _shapes(self):
+        return {k: v.shape for k, v in self._params.items()}
+
+    def state_dict(self):
+        """The parameters by PyTorch's names (copies)."""
+        return {k: v.copy() for k, v in self._params.items()}
+
+    def load_state_dict(self, state):
+        """Load parameters from a dict of NumPy arrays or PyTorch tensors with PyTorch's names
+        (e.g. the matching ``torch.nn`` module's ``state_dict()``)."""
+        c = self._cls
+        shapes = self._shapes()
+        missing = sorted(set(shapes) - set(state))
+        unexpected = sorted(set(state) - set(shapes))
+        if missing or unexpected:
+            raise ValueError(
+                f"{c}.load_state_dict: missing keys {missing}, unexpected keys {unexpected} "
+                f"(expected {sorted(shapes)})"
+            )
+        new = {}
+        for name, shape in shapes.items():
+            a = to_numpy(state[name])
+            if a.dtype.kind not in "biuf":
+                raise TypeError(f"{c}.load_state_dict: {name} has dtype {a.dtype}")
+            if a.shape != tuple(shape):
+                raise ValueError(
+                    f"{c}.load_state_dict: {name} has shape {a.shape}, expected {tuple(shape)}"
+                )
+            new[name] = np.array(a, dtype=self.dtype)
+        self._params = new
+
+    @property
+    def num_parameters(self):
+        """The number of learnable scalars (PyTorch's count)."""
+        return int(sum(v.size for v in self._params.values()))
+
+    @property
+    def grads(self):
+        """The gradients of the parameters, by ``state_dict()``'s names and shapes: each
+        ``vjp`` pullback *adds* into them (PyTorch's ``.grad`` accumulation); ``zero_grad()``
+        zeroes them."""
+        g = self.__dict__.get("_grads")
+        if g is None or set(g) != set(self._params) or any(
+                g[k].shape != v.shape or g[k].dtype != v.dtype for k, v in self._params.items()):
+            g = self._grads = {k: np.zeros_like(v) for k, v in self._params.items()}
+        return g
+
+    def zero_grad(self):
+        """Set every gradient in ``grads`` to zero."""
+        for g in self.grads.values():
+            g[...] = 0
+
+    def __getattr__(self, name):
+        params = self.__dict__.get("_params", {})
+        if name in params:
+            return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
