@@ -37,7 +37,7 @@ from .modules import Attention, MultiHeadAttention
 from .plot import plot_attention
 from .steps import AttentionSteps
 
-from . import _signatures
+from . import _signatures, nn
 
 _signatures.apply(_signatures.ufuncs_of(_cattn))
 __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h
@@ -72,6 +72,7 @@ __all__ = [
     "multi_head_attention",
     "multi_head_attention_ufunc",
     "multi_head_attention_weights",
+    "nn",
     "plot_attention",
     "scaled_dot_product_attention",
     "get_num_threads",

@@ -300,7 +300,8 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=
     The output is projected on a random direction u (``phi(x) = sum(u * fn(x))``); for each
     positional argument with a gradient, each element (at most ``max_elements`` of them, chosen
     at random) is moved by ``±eps`` and ``(phi(x + eps) - phi(x - eps)) / (2 eps)`` is compared
-    with the pullback's gradient: ``|analytic - numeric| <= atol + rtol * |numeric|``. Returns
+    with the pullback's gradient: ``|analytic - numeric| <= atol + rtol * |numeric|``. Boolean
+    and integer arguments (masks, targets, lengths) are passed as they are. Returns
     True, or raises AssertionError naming the argument and the worst element (as
     ``torch.autograd.gradcheck``).
 
@@ -309,7 +310,7 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=
     True
     """
     rng = np.random.default_rng(seed)
-    args64 = [a if a is None or np.asarray(a).dtype.kind == "b"
+    args64 = [a if a is None or np.asarray(a).dtype.kind in "biu"
               else np.array(a, dtype=np.float64) for a in args]
     out, pullback = vjp(fn, *args64, **kwargs)
     outs = out if isinstance(out, tuple) else (out,)
