@@ -1,0 +1,158 @@
+"""cattn.nn: each layer, the loss and the optimisers against PyTorch 2.13 (golden data from
+scripts/make_golden_lessons.py), gradcheck through the layers' vjp, the modules' contract, bad
+input; and the date lesson's model (cattn.dates) learning a little in a few steps."""
+import os
+
+import numpy as np
+import pytest
+
+import cattn
+from cattn import nn
+
+G = np.load(os.path.join(os.path.dirname(__file__), "data", "lessons_golden.npz"))
+
+
+def rel(got, want):
+    want = np.asarray(want, np.float64)
+    return np.abs(np.asarray(got, np.float64) - want).max() / max(np.abs(want).max(), 1e-30)
+
+
+def test_linear_matches_pytorch():
+    lin = nn.Linear(5, 3, dtype=np.float64)
+    lin.load_state_dict({"weight": G["lin_weight"], "bias": G["lin_bias"]})
+    y, pb = lin.vjp(G["lin_x"])
+    assert rel(y, G["lin_y"]) < 1e-14
+    assert rel(pb(G["lin_gy"]), G["lin_dx"]) < 1e-14
+    assert rel(lin.grads["weight"], G["lin_dweight"]) < 1e-14
+    assert rel(lin.grads["bias"], G["lin_dbias"]) < 1e-14
+
+
+def test_layernorm_matches_pytorch():
+    ln = nn.LayerNorm(5, dtype=np.float64)
+    ln.load_state_dict({"weight": G["ln_weight"], "bias": G["ln_bias"]})
+    y, pb = ln.vjp(G["ln_x"])
+    assert rel(y, G["ln_y"]) < 1e-13
+    assert rel(pb(G["ln_gy"]), G["ln_dx"]) < 1e-12
+    assert rel(ln.grads["weight"], G["ln_dweight"]) < 1e-13
+    assert rel(ln.grads["bias"], G["ln_dbias"]) < 1e-13
+
+
+def test_embedding_matches_pytorch():
+    emb = nn.Embedding(7, 3, padding_idx=0, dtype=np.float64, seed=0)
+    assert not emb.weight[0].any()
+    emb.load_state_dict({"weight": G["emb_weight"]})
+    y, pb = emb.vjp(G["emb_idx"])
+    assert (y == G["emb_weight"][G["emb_idx"]]).all()
+    assert pb(G["emb_gy"]) is None
+    assert rel(emb.grads["weight"], G["emb_dweight"]) < 1e-14
+
+
+def test_cross_entropy_matches_pytorch():
+    loss, pb = cattn.vjp(nn.cross_entropy, G["ce_logits"], G["ce_targets"])
+    assert loss == pytest.approx(float(G["ce_loss"]), rel=1e-14)
+    dz, dt = pb(1.0)
+    assert dt is None and rel(dz, G["ce_dlogits"]) < 1e-13
+    assert cattn.gradcheck(nn.cross_entropy, G["ce_logits"], G["ce_targets"])
+    assert np.isnan(nn.cross_entropy(np.zeros((2, 3)), np.array([-100, -100])))
+    assert nn.cross_entropy(np.zeros((2, 3), np.float32), np.array([0, 1])).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+def test_optimisers_match_pytorch(name):
+    lin = nn.Linear(5, 3, dtype=np.float64)
+    lin.load_state_dict({"weight": G[f"{name}_weight0"], "bias": G[f"{name}_bias0"]})
+    opt = nn.SGD([lin], lr=0.1, momentum=0.9) if name == "sgd" else \
+        nn.Adam([lin], lr=0.01, weight_decay=0.1)
+    for x in G["opt_x"]:
+        opt.zero_grad()
+        y, pb = lin.vjp(x)
+        pb(2 * y)  # d/dy of sum(y^2)
+        opt.step()
+    assert rel(lin.weight, G[f"{name}_weight5"]) < 1e-12
+    assert rel(lin.bias, G[f"{name}_bias5"]) < 1e-12
+    assert lin.grads["weight"].any()  # step() leaves the gradients; zero_grad() clears them
+    opt.zero_grad()
+    assert not lin.grads["weight"].any()
+
+
+def _gradcheck_layer(layer, x):
+    """The layer's vjp (input and parameter gradients) against central differences."""
+    rng = np.random.default_rng(0)
+    y, pb = layer.vjp(x)
+    u = rng.standard_normal(y.shape)
+    layer.zero_grad()
+    dx = pb(u)
+    eps = 1e-6
+
+    def phi():
+        return float((u * layer(x)).sum())
+    for arr, grad in [(x, dx)] + [(layer._params[n], layer.grads[n]) for n in layer._params]:
+        for j in rng.choice(arr.size, min(arr.size, 12), replace=False):
+            pos = np.unravel_index(j, arr.shape)
+            old = arr[pos]
+            arr[pos] = old + eps
+            up = phi()
+            arr[pos] = old - eps
+            down = phi()
+            arr[pos] = old
+            assert grad[pos] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Linear(4, 3, dtype=np.float64, seed=0),
+                                  lambda: nn.LayerNorm((2, 4), dtype=np.float64),
+                                  lambda: nn.PositionalEncoding(4, 10, dtype=np.float64)],
+                         ids=["Linear", "LayerNorm", "PositionalEncoding"])
+def test_layers_gradcheck(make):
+    layer = make()
+    if "weight" in layer._params:  # off the identity, so the affine gradients are exercised
+        layer._params["weight"][...] = np.random.default_rng(1).standard_normal(
+            layer._params["weight"].shape)
+    x = np.random.default_rng(2).standard_normal((3, 2, 4))
+    _gradcheck_layer(layer, x)
+
+
+def test_positional_encoding_is_the_papers_table():
+    pe = nn.PositionalEncoding(6, max_len=20, dtype=np.float64)
+    p, i = np.arange(20)[:, None], np.arange(3)[None, :]
+    assert np.allclose(pe.table[:, 0::2], np.sin(p / 10000 ** (2 * i / 6)))
+    assert np.allclose(pe.table[:, 1::2], np.cos(p / 10000 ** (2 * i / 6)))
+    x = np.ones((2, 5, 6))
+    assert np.array_equal(pe(x), x + pe.table[:5])
+    assert pe.state_dict() == {} and pe.num_parameters == 0
+    odd = nn.PositionalEncoding(5, max_len=3)
+    assert odd.table.shape == (3, 5)
+
+
+@pytest.mark.parametrize("call, exc, match", [
+    (lambda: nn.Linear(3, 2)(np.ones((2, 4))), ValueError, "last dimensions must be"),
+    (lambda: nn.Linear(0, 2), ValueError, "in_features"),
+    (lambda: nn.Embedding(5, 2)(np.array([5])), ValueError, r"\[0, 5\)"),
+    (lambda: nn.Embedding(5, 2)(np.array([0.5])), TypeError, "integers"),
+    (lambda: nn.LayerNorm(4)(np.ones((2, 3))), ValueError, "last dimensions"),
+    (lambda: nn.PositionalEncoding(4, max_len=3)(np.ones((5, 4))), ValueError, "max_len"),
+    (lambda: nn.cross_entropy(np.ones((2, 3)), np.array([0, 3])), ValueError, r"\[0, 3\)"),
+    (lambda: nn.cross_entropy(np.ones((2, 3)), np.array([0])), ValueError, "shape"),
+    (lambda: nn.cross_entropy(np.ones((2, 3)), np.array([0.0, 1.0])), TypeError, "integers"),
+    (lambda: nn.Adam([nn.Linear(2, 2)], betas=(1.0, 0.9)), ValueError, "betas"),
+    (lambda: nn.SGD([object()], lr=0.1), TypeError, "cattn modules"),
+])
+def test_bad_input(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_date_model_learns():
+    """The date lesson's model: data from datetime, and a few Adam steps lower the loss."""
+    from cattn import dates
+    pairs = dates.make_dates(300, seed=0)
+    assert all(len(iso) == 10 and iso[4] == iso[7] == "-" for _, iso in pairs)
+    assert len({h for h, _ in pairs}) > 250
+    held = dates.make_dates(50, seed=1, exclude={h for h, _ in pairs})
+    assert not {h for h, _ in held} & {h for h, _ in pairs}
+    for attention in ("additive", "dot"):
+        m = dates.DateTranslator(attention, d=16, heads=2, seed=0)
+        losses = dates.train(m, pairs, steps=30, batch=32, lr=1e-2, progress=False)
+        assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+        out, w = m.translate(["9 may 2018"])
+        assert len(out[0]) == 10 and w.shape == (1, 10, dates.IN_LEN)
+        assert np.allclose(w.sum(-1), 1, atol=1e-5) and not w[0, :, 10:].any()  # padding ignored
