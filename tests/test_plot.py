@@ -17,12 +17,17 @@ def test_single_heatmap_with_labels_and_values():
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     assert ax.get_title() == "t"
     texts = [t.get_text() for t in ax.texts]
-    assert "0.73" in texts and len(texts) == 5  # the masked cell carries no value
-    assert len(ax.patches) == 1  # ... but a hatched patch
+    # a weight of exactly 0 is a weight, not a masked cell: no mask, nothing hatched
+    assert "0.73" in texts and "0.00" in texts and len(texts) == 6
+    assert len(ax.patches) == 0
+    mask = np.array([[True, True, False], [True, True, True]])
+    ax = cattn.plot_attention(w, ["a", "b"], ["x", "y", "z"], mask=mask, fontsize=20)
+    assert len(ax.patches) == 1 and len(ax.texts) == 5  # the masked cell: hatched, no value
+    assert ax.get_xticklabels()[0].get_fontsize() == 20
     plt.close("all")
 
 
-def test_heads_get_one_panel_each_and_an_explicit_mask():
+def test_heads_share_one_scale_and_one_colour_bar():
     w = cattn.softmax(np.random.default_rng(0).standard_normal((3, 4, 5)))
     mask = np.ones((4, 5), bool)
     mask[0, 1] = False
@@ -30,6 +35,27 @@ def test_heads_get_one_panel_each_and_an_explicit_mask():
     titled = [a for a in fig.axes if a.get_title().startswith("head")]
     assert [a.get_title() for a in titled] == ["head 0", "head 1", "head 2"]
     assert all(len(a.patches) == 1 for a in titled)
+    assert len(fig.axes) == 3 + 1  # 3 heads and one colour bar
+    assert {a.images[0].get_clim() for a in titled} == {(0.0, float(w.max()))}
+    plt.close("all")
+
+
+def test_chinese_labels_render_or_say_what_to_install(monkeypatch):
+    import warnings
+    from cattn import plot
+
+    family = plot.use_cjk_font(warn=False)
+    if family is not None:  # a CJK font is installed: no glyph is missing
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            ax = cattn.plot_attention(np.eye(3), ["我", "爱", "你"], ["我", "爱", "你"],
+                                      title="注意力分布")
+            ax.figure.canvas.draw()
+    monkeypatch.setattr(plot, "_cjk_state", {"done": False, "family": None})
+    monkeypatch.setattr(plot, "_CJK_FAMILIES", ("No Such CJK Font",))
+    monkeypatch.setattr("matplotlib.font_manager.findSystemFonts", lambda *a, **k: [])
+    with pytest.warns(UserWarning, match="fonts-noto-cjk"):
+        assert plot.use_cjk_font() is None
     plt.close("all")
 
 

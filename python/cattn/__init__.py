@@ -34,7 +34,7 @@ from .additive import AdditiveAttention, additive_attention
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .gradients import gradcheck, vjp
 from .modules import Attention, MultiHeadAttention
-from .plot import plot_attention
+from .plot import plot_attention, use_cjk_font
 from .steps import AttentionSteps
 
 from . import _signatures, nn
@@ -74,6 +74,7 @@ __all__ = [
     "multi_head_attention_weights",
     "nn",
     "plot_attention",
+    "use_cjk_font",
     "scaled_dot_product_attention",
     "get_num_threads",
     "set_level",
