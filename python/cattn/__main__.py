@@ -8,6 +8,10 @@ and 96 against the key of "Machines", as in the lecture's figure.
     python -m cattn --steps    every intermediate array of the two-word example
     python -m cattn --heads    multi-head attention on "Jane visite l'Afrique en septembre":
                                each head's weights as a text heatmap
+    python -m cattn --train [SECONDS]
+                               train the date model (cattn.dates: "tuesday 9 may 2018" ->
+                               2018-05-09) for about 30 seconds with a progress bar, then print
+                               translations and the alignment of one date as a text heatmap
 """
 import os
 import sys
@@ -38,15 +42,16 @@ FRENCH = ["Jane", "visite", "l'Afrique", "en", "septembre"]
 ENGLISH = ["Jane", "visits", "Africa", "in", "September"]
 
 
-def text_heatmap(w, rows, cols):
+def text_heatmap(w, rows, cols, values=True):
     """Weights as shade characters (darker = more attention, relative to the largest weight of
-    the map), one row per query, with the values beside them."""
+    the map), one row per query, with the values beside them (unless values=False)."""
     width = max(len(c) for c in cols)
     top = float(np.max(w)) if np.size(w) and np.max(w) > 0 else 1.0
     lines = ["  " + " " * 11 + " ".join(f"{c[:width]:>{width}}" for c in cols)]
     for label, row in zip(rows, w):
         cells = " ".join(f"{SHADES[min(4, int(x / top * 4.999))] * width}" for x in row)
-        lines.append(f"  {label:<10} {cells}   " + " ".join(f"{x:.2f}" for x in row))
+        lines.append(f"  {label:<10} {cells}   " + (" ".join(f"{x:.2f}" for x in row)
+                                                   if values else ""))
     return "\n".join(lines)
 
 
@@ -102,6 +107,27 @@ def show_steps():
     return 0 if ok else 1
 
 
+def show_training(seconds=30.0):
+    from . import dates
+
+    print("training the date model (additive attention) for about "
+          f"{seconds:g} s: human-readable dates -> ISO YYYY-MM-DD")
+    train_pairs = dates.make_dates(20000, seed=0)
+    test_pairs = dates.make_dates(500, seed=1, exclude={h for h, _ in train_pairs})
+    model = dates.DateTranslator("additive", seed=0)
+    losses = dates.train(model, train_pairs, steps=100000, seconds=seconds)
+    print(f"{len(losses)} steps; loss {np.mean(losses[:10]):.3f} -> {np.mean(losses[-10:]):.4f}; "
+          f"exact match on 500 held-out dates: {model.accuracy(test_pairs):.1%}\n")
+    samples = ["tuesday 9 may 2018", "3 march 1999", "09.05.18", "may 9, 2018", "sat 1 jan 2000"]
+    got, w = model.translate(samples)
+    for s, g in zip(samples, got):
+        print(f"  {s:>20}  ->  {g}")
+    text = samples[0]
+    print(f"\nalignment (注意力分布) of {text!r}: rows are output characters, columns input ones")
+    print(text_heatmap(w[0][:, :len(text)], list(got[0]), list(text), values=False))
+    return 0
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
@@ -111,8 +137,17 @@ def main(argv=None):
         return show_steps()
     if argv and argv[0] == "--heads":
         return show_heads()
+    if argv and argv[0] == "--train":
+        try:
+            seconds = float(argv[1]) if len(argv) > 1 else 30.0
+        except ValueError:
+            print(f"python -m cattn --train: SECONDS must be a number, got {argv[1]!r}",
+                  file=sys.stderr)
+            return 2
+        return show_training(seconds)
     if argv:
-        print(f"python -m cattn: unknown option {argv[0]!r} (use --steps, --heads or --help)",
+        print(f"python -m cattn: unknown option {argv[0]!r} (use --steps, --heads, --train or "
+              f"--help)",
               file=sys.stderr)
         return 2
     q, k, v = example()
