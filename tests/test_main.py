@@ -18,6 +18,20 @@ def test_demo_runs_and_checks_itself():
         assert text in r.stdout
 
 
+def test_train_prints_progress_translations_and_an_alignment():
+    r = subprocess.run([sys.executable, "-m", "cattn", "--train", "2"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout + r.stderr  # (tqdm writes its bar to stderr)
+    for text in ("training (additive attention)", "exact match on 500 held-out dates",
+                 "tuesday 9 may 2018  ->", "alignment (注意力分布)"):
+        assert text in out
+    assert any(ch in out for ch in "░▒▓█")
+    r = subprocess.run([sys.executable, "-m", "cattn", "--train", "soon"], capture_output=True,
+                       text=True, timeout=60)
+    assert r.returncode == 2 and "SECONDS must be a number" in r.stderr
+
+
 def test_demo_example_matches_the_notes():
     q, k, _ = demo.example()
     np.testing.assert_allclose(q[0] @ k.T, [112.0, 96.0], 1e-12)

@@ -115,7 +115,8 @@ def show_training(seconds=30.0):
     train_pairs = dates.make_dates(20000, seed=0)
     test_pairs = dates.make_dates(500, seed=1, exclude={h for h, _ in train_pairs})
     model = dates.DateTranslator("additive", seed=0)
-    losses = dates.train(model, train_pairs, steps=100000, seconds=seconds)
+    # about 20 steps a second on 2 cores; the clock stops it if this machine is slower
+    losses = dates.train(model, train_pairs, steps=max(20, int(20 * seconds)), seconds=seconds)
     print(f"{len(losses)} steps; loss {np.mean(losses[:10]):.3f} -> {np.mean(losses[-10:]):.4f}; "
           f"exact match on 500 held-out dates: {model.accuracy(test_pairs):.1%}\n")
     samples = ["tuesday 9 may 2018", "3 march 1999", "09.05.18", "may 9, 2018", "sat 1 jan 2000"]
