@@ -159,8 +159,14 @@ d_k = 64. The query of "Thinking" scores 112 against its own key and 96 against 
 """),
     SETUP,
     code("""
-from cattn.__main__ import example, WORDS
-q, k, v = example()            # (2, 64) each: one row per word
+WORDS = ["Thinking", "Machines"]
+d_k = 64
+rng = np.random.default_rng(0)
+q, k, v = (rng.standard_normal((2, d_k)) for _ in range(3))   # one row per word
+# move each key along q_Thinking so that q_Thinking . k = (112, 96), the notes' numbers
+target = np.array([112.0, 96.0])
+k += np.outer((target - k @ q[0]) / (q[0] @ q[0]), q[0])
+print(q[0] @ k.T)
 s = cattn.Attention().steps(q, k, v)
 s                              # the steps object: shapes, and the weights of the one head
 """),
@@ -184,8 +190,7 @@ print("= weights @ V:", np.allclose(s.output, s.weights[0] @ v))
 """),
     md("In Jupyter the steps object draws itself as a table (no matplotlib needed); `.plot()` draws a heatmap:"),
     code("""
-from IPython.display import HTML
-HTML(s._repr_html_())
+s     # Jupyter shows the steps object as its table
 """),
     code("""
 s.plot(query_labels=WORDS, key_labels=WORDS)
@@ -215,8 +220,12 @@ weights, fixed seeds: nothing is trained).
 """),
     SETUP,
     code("""
-from cattn.__main__ import FRENCH, ENGLISH, jane_embeddings
-fr, en = jane_embeddings()                       # (5, 16) each
+FRENCH = ["Jane", "visite", "l'Afrique", "en", "septembre"]
+ENGLISH = ["Jane", "visits", "Africa", "in", "September"]
+rng = np.random.default_rng(7)                   # a fixed random 16-number embedding per word
+vocab = {w: rng.standard_normal(16) for w in FRENCH + ENGLISH}
+fr = np.array([vocab[w] for w in FRENCH])        # (5, 16)
+en = np.array([vocab[w] for w in ENGLISH])
 self_attn = cattn.Attention()
 out, w = self_attn(fr, return_weights=True)        # key = value = query: self-attention
 cattn.plot_attention(w, FRENCH, FRENCH, title="self-attention, no parameters")
@@ -361,6 +370,378 @@ if os.path.exists("/proc/self/clear_refs"):
     print(f"N={n}, 8 heads: cattn's call added {grown:.1f} MiB at its peak; the scores alone are {scores:.0f} MiB")
     assert grown < scores / 20
 print("ok")
+"""),
+]
+
+
+NOTEBOOKS["06_learning_to_align"] = [
+md("""
+# 06 · Learning to align: watch attention learn to translate dates
+
+Until now every heatmap showed *untrained* weights. Here a small model learns a real task — turn a
+date written the way people write it (`"tuesday 9 may 2018"`, `"09.05.18"`, `"may 9, 2018"`) into
+ISO `2018-05-09` — and its attention distribution (注意力分布) learns **which input characters each
+output character should read**. That alignment is the picture Bahdanau et al. (2015) drew for
+translation: nobody tells the model where the day is; the gradient does.
+
+Everything below runs on a laptop CPU in well under two minutes: two models of about 55,000
+parameters each, trained for 400 steps, with the attention computed by cattn's C kernels and the
+gradients by `vjp` pullbacks.
+"""),
+code("""
+import time
+import numpy as np
+import matplotlib.pyplot as plt
+import cattn
+from cattn import dates
+
+cattn.use_cjk_font()   # Chinese titles render (see the README if it warns)
+print(cattn.__version__, '|', cattn.get_num_threads(), 'threads')
+"""),
+md("""
+## 1. The data: dates in eight human formats
+
+Each example is a random day between 1950 and 2049 written in one of `dates.FORMATS`, paired with
+its ISO form. Two-digit years (`"09.05.18"`) mean 1950–2049, so `18` is 2018 and `57` is 1957.
+The held-out set contains no input string seen in training.
+"""),
+code("""
+train_pairs = dates.make_dates(20_000, seed=0)
+test_pairs = dates.make_dates(1_000, seed=1, exclude={h for h, _ in train_pairs})
+for human, iso in train_pairs[:8]:
+    print(f'{human:>28}  ->  {iso}')
+"""),
+md("""
+## 2. Characters to numbers
+
+The model reads characters. Each input character gets an index in `dates.INPUT_CHARS` (index 0,
+`<`, pads short inputs to 30 characters); the output alphabet is just `-0123456789`. The padding
+never takes part: its positions are excluded from attention with `key_lengths`.
+"""),
+code("""
+x, lengths = dates.encode(['tuesday 9 may 2018'], dates.INPUT_CHARS, dates.IN_LEN)
+print(x[0])
+print('length:', lengths[0])
+"""),
+md("""
+## 3. The model
+
+* **Encoder** — an embedding per character plus sinusoidal positions (`cattn.nn.PositionalEncoding`),
+  then one self-attention layer (`cattn.MultiHeadAttention`, 4 heads) and a feed-forward layer, each
+  with a residual connection and `LayerNorm`. After it, each character's vector knows its
+  neighbours: the `9` in `"9 may"` knows it is a day.
+* **Decoder** — one learned query per output position (10 of them: `YYYY-MM-DD`). Each query
+  attends over the encoder's states: **this attention is the alignment we will look at**. We train
+  it twice, once with additive attention (`cattn.AdditiveAttention`, score `w_vᵀ tanh(W_q q + W_k k)`)
+  and once with scaled dot-product attention (`cattn.Attention`, score `q·k/√d`). A small
+  feed-forward layer reads the output character from the attended context.
+
+The backward pass is the chain of every layer's `vjp` pullback, in reverse order:
+"""),
+code("""
+import inspect
+print(inspect.getsource(dates.DateTranslator.vjp))
+"""),
+md("""
+## 4. Before training: attention is spread everywhere
+
+An untrained model attends almost uniformly. Rows are output characters, columns input characters.
+"""),
+code("""
+example = 'tuesday 9 may 2018'
+
+def show_alignment(model, text, ax, title):
+    out, w = model.translate([text])
+    n = len(text)
+    cattn.plot_attention(w[0][:, :n], list(out[0]), list(text), ax=ax, annotate=False,
+                         title=title, fontsize=11)
+    ax.set_xlabel('input character (key)')
+    ax.set_ylabel('output character (query)')
+    return out[0]
+
+additive = dates.DateTranslator('additive', seed=0)
+fig, ax = plt.subplots(figsize=(11, 4.5), layout='constrained')
+print('untrained output:', show_alignment(additive, example, ax,
+                                          '注意力分布 before training (additive attention)'))
+"""),
+md("""
+## 5. Train with additive attention
+
+Adam, batches of 128, the learning rate decaying from 0.01 over 400 steps; `cross_entropy` compares
+the 10 output characters with the ISO answer. A progress bar shows the loss (`tqdm`, when it is
+installed).
+"""),
+code("""
+t0 = time.perf_counter()
+losses_add = dates.train(additive, train_pairs, steps=400, batch=128, lr=1e-2, seed=0)
+print(f'{time.perf_counter() - t0:.1f} s')
+"""),
+md("""
+## 6. Train the same model with scaled dot-product attention
+"""),
+code("""
+dot = dates.DateTranslator('dot', seed=0)
+t0 = time.perf_counter()
+losses_dot = dates.train(dot, train_pairs, steps=400, batch=128, lr=1e-2, seed=0)
+print(f'{time.perf_counter() - t0:.1f} s')
+"""),
+code("""
+def smooth(v, k=20):
+    return np.convolve(v, np.ones(k) / k, mode='valid')
+
+fig, ax = plt.subplots(figsize=(8, 4), layout='constrained')
+ax.semilogy(smooth(losses_add), label='additive attention')
+ax.semilogy(smooth(losses_dot), label='scaled dot-product attention')
+ax.set_xlabel('training step')
+ax.set_ylabel('cross-entropy loss (20-step mean, log scale)')
+ax.set_title('训练损失 training loss')
+ax.legend();
+"""),
+md("""
+## 7. How well does it translate dates it has never seen?
+"""),
+code("""
+acc_add = additive.accuracy(test_pairs)
+acc_dot = dot.accuracy(test_pairs)
+print(f'exact match on 1,000 held-out dates: additive {acc_add:.1%}, dot-product {acc_dot:.1%}')
+samples = ['tuesday 9 may 2018', '3 march 1999', '1984-07-30', '09.05.18', 'may 9, 2018',
+           'sat 1 jan 2000', '25/12/1975', '7 jul 49']
+got_add, _ = additive.translate(samples)
+got_dot, _ = dot.translate(samples)
+for s, a, d in zip(samples, got_add, got_dot):
+    print(f'{s:>20}  ->  {a}   (dot-product: {d})')
+"""),
+md("""
+## 8. After training: the alignment
+
+Now each output character looks at the input characters it needs: the year digits at `2018`, the
+month digits at the month's **name** (`may` becomes `05`), the day digits at `9`, while `tuesday`
+is ignored — it carries no information the answer needs. (Where an output does not depend on one
+input character — the `-` separators, the century `20` — the model is free to look anywhere.) The two kinds of attention learn the same
+alignment; the scores differ (a learned tanh layer vs. a dot product), the idea does not.
+"""),
+code("""
+fig, axes = plt.subplots(2, 1, figsize=(11, 9), layout='constrained')
+show_alignment(additive, example, axes[0], '注意力分布 after training — additive attention')
+show_alignment(dot, example, axes[1], '注意力分布 after training — scaled dot-product attention');
+"""),
+code("""
+fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout='constrained')
+show_alignment(additive, '09.05.18', axes[0], "additive: '09.05.18'")
+show_alignment(additive, 'may 9, 2018', axes[1], "additive: 'may 9, 2018'");
+"""),
+md("""
+## Key results
+
+The alignment, measured: for `"tuesday 9 may 2018"` the share of each output group's attention that
+falls on the input characters it should read.
+"""),
+code("""
+# key results
+_, w = additive.translate([example])
+w = w[0]
+where = {'year': slice(14, 18), 'month': slice(10, 13), 'day': slice(8, 9)}
+rows = {'year': [0, 1, 2, 3], 'month': [5, 6], 'day': [8, 9]}
+share = {g: float(w[rows[g]][:, where[g]].sum(-1).mean()) for g in rows}
+on_weekday = float(w[:, 0:7].sum(-1).mean())
+print('attention on the right input:', {g: round(v, 2) for g, v in share.items()},
+      '| on "tuesday":', round(on_weekday, 3))
+assert acc_add >= 0.95 and acc_dot >= 0.95, (acc_add, acc_dot)
+for losses in (losses_add, losses_dot):
+    assert np.mean(losses[-20:]) < np.mean(losses[:20]) / 20    # the loss dropped 20-fold
+assert min(share.values()) > 0.5 and on_weekday < 0.1
+print('ok')
+"""),
+]
+
+
+NOTEBOOKS["07_tiny_transformer"] = [
+md("""
+# 07 · A tiny transformer: watch its heads specialise
+
+A causal transformer — the decoder of GPT, shrunk to one layer — learns to **reverse** a sequence:
+after reading `3 1 4 1 5 9 2 6 |` it must write `6 2 9 5 1 4 1 3`. To write the k-th output it has to
+look back at one particular input position, counted from the separator. Nothing in the model says
+so: self-attention (自注意力) discovers it, and its heads split the work between them.
+
+The whole model is written below from cattn's layers: `Embedding`, `PositionalEncoding`,
+`MultiHeadAttention` (causal), `LayerNorm`, `Linear`, trained with `Adam` through `vjp`.
+"""),
+code("""
+import time
+import numpy as np
+import matplotlib.pyplot as plt
+import cattn
+from cattn import nn
+
+cattn.use_cjk_font()
+rng = np.random.default_rng(0)
+"""),
+md("""
+## 1. The task
+
+Sequences of `N = 8` digits, a separator token `|` (index 10), then the digits reversed. The model
+predicts every next token; only the predictions of the reversed half count in the loss (the other
+targets are `ignore_index`, as in PyTorch).
+"""),
+code("""
+N, SEP, VOCAB = 8, 10, 11
+TOKENS = [str(i) for i in range(10)] + ['|']
+
+def make_batch(n, rng):
+    digits = rng.integers(0, 10, (n, N))
+    seq = np.concatenate([digits, np.full((n, 1), SEP), digits[:, ::-1]], axis=1)  # (n, 2N+1)
+    inputs, targets = seq[:, :-1], seq[:, 1:].copy()
+    targets[:, :N] = -100          # predicting the first half is impossible: not counted
+    return inputs, targets
+
+x, y = make_batch(1, rng)
+print('input :', ' '.join(TOKENS[t] for t in x[0]))
+print('target:', ' '.join('·' if t < 0 else TOKENS[t] for t in y[0]))
+"""),
+md("""
+## 2. The model: one pre-norm transformer block
+
+`h = x + MHA(LN(x))` (causal: position i sees positions ≤ i), then `h + FF(LN(h))`, then a linear
+read-out over the vocabulary. Its `vjp` runs the layers forward, and returns a pullback that runs
+their pullbacks backward.
+"""),
+code("""
+class TinyTransformer:
+    def __init__(self, d=64, heads=4, seed=0):
+        s = np.random.SeedSequence(seed).generate_state(6)
+        self.embed = nn.Embedding(VOCAB, d, seed=s[0])
+        self.pos = nn.PositionalEncoding(d, max_len=2 * N + 1)
+        self.ln1, self.ln2, self.ln_out = nn.LayerNorm(d), nn.LayerNorm(d), nn.LayerNorm(d)
+        self.attn = cattn.MultiHeadAttention(d, heads, seed=s[1])
+        self.ff1, self.ff2 = nn.Linear(d, 4 * d, seed=s[2]), nn.Linear(4 * d, d, seed=s[3])
+        self.head = nn.Linear(d, VOCAB, seed=s[4])
+        self.modules = [self.embed, self.ln1, self.ln2, self.ln_out, self.attn, self.ff1,
+                        self.ff2, self.head]
+
+    def vjp(self, tokens):
+        e, b_embed = self.embed.vjp(tokens)
+        x = self.pos(e)
+        a_in, b_ln1 = self.ln1.vjp(x)
+        a, b_attn = self.attn.vjp(a_in, is_causal=True)
+        h = x + a
+        f_in, b_ln2 = self.ln2.vjp(h)
+        f1, b_ff1 = self.ff1.vjp(f_in)
+        r = np.maximum(f1, 0)
+        f2, b_ff2 = self.ff2.vjp(r)
+        h2 = h + f2
+        o, b_lno = self.ln_out.vjp(h2)
+        logits, b_head = self.head.vjp(o)
+
+        def pullback(dlogits):
+            dh2 = b_lno(b_head(dlogits))
+            dh = dh2 + b_ln2(b_ff1(b_ff2(dh2) * (f1 > 0)))
+            dx = dh + b_ln1(b_attn(dh)[0])
+            b_embed(dx)
+        return logits, pullback
+
+    def weights(self, tokens):
+        # the attention distribution of every head: (H, L, L) for one sequence
+        x = self.pos(self.embed(tokens))
+        _, w = self.attn(self.ln1(x), is_causal=True, return_weights=True,
+                         average_attn_weights=False)
+        return w
+
+model = TinyTransformer(seed=0)
+print(sum(m.num_parameters for m in model.modules), 'parameters')
+"""),
+md("""
+## 3. Train
+
+400 steps of Adam on fresh random batches of 64 sequences.
+"""),
+code("""
+try:
+    from tqdm.auto import trange
+except ImportError:                      # a plain line instead of a bar
+    def trange(n, desc=''):
+        for i in range(n):
+            if i % 100 == 0 or i == n - 1:
+                print(f'{desc} {i + 1}/{n}')
+            yield i
+
+opt = nn.Adam(model.modules, lr=3e-3)
+losses = []
+t0 = time.perf_counter()
+for step in trange(400, desc='training'):
+    x, y = make_batch(64, rng)
+    logits, pullback = model.vjp(x)
+    loss, dloss = cattn.vjp(nn.cross_entropy, logits, y)
+    pullback(dloss(1.0)[0])
+    opt.step()
+    opt.zero_grad()
+    losses.append(float(loss))
+print(f'{time.perf_counter() - t0:.1f} s, final loss {np.mean(losses[-20:]):.4f}')
+"""),
+code("""
+fig, ax = plt.subplots(figsize=(8, 4), layout='constrained')
+ax.semilogy(losses)
+ax.set_xlabel('training step')
+ax.set_ylabel('cross-entropy loss (log scale)')
+ax.set_title('训练损失 training loss: reversing 8 digits');
+"""),
+md("""
+## 4. Greedy generation
+
+Give the model the digits and the separator; it writes one token at a time, each time feeding back
+the token it chose (greedy: the most likely one).
+"""),
+code("""
+def generate(model, digits):
+    seq = list(digits) + [SEP]
+    for _ in range(N):
+        logits, _ = model.vjp(np.array([seq]))
+        seq.append(int(logits[0, -1].argmax()))
+    return seq[N + 1:]
+
+test_x = rng.integers(0, 10, (200, N))
+correct = 0
+for i, digits in enumerate(test_x):
+    out = generate(model, digits)
+    correct += out == list(digits[::-1])
+    if i < 5:
+        print(' '.join(map(str, digits)), '|', ' '.join(map(str, out)))
+accuracy = correct / len(test_x)
+print(f'{accuracy:.1%} of 200 new sequences reversed exactly')
+"""),
+md("""
+## 5. What each head learned
+
+The attention distribution (注意力分布) of the four heads for one sequence. Rows are the positions
+that predict (queries), columns the positions they read (keys); the upper triangle is masked
+(causal). In the second half the weights form an **anti-diagonal**: the position that writes the
+k-th reversed digit reads input digit N − k. The heads share that work — some read the digit to
+copy, some keep track of the position — on one colour scale for comparison.
+"""),
+code("""
+x, _ = make_batch(1, np.random.default_rng(7))
+labels = [TOKENS[t] for t in x[0]]
+w = model.weights(x)[0]
+causal = np.tri(len(labels), dtype=bool)
+fig = cattn.plot_attention(w, labels, labels, mask=causal, annotate=False, cell=0.3,
+                           title='多头注意力 each head after training (causal self-attention)')
+"""),
+md("""
+## Key results
+"""),
+code("""
+# key results
+# the reading pattern: the position that writes output k attends most to input N-1-k
+rows = np.arange(N, 2 * N)                 # the positions that predict the reversed digits
+want = (N - 1) - (rows - N)                # ... and the inputs they must copy
+found = w[:, rows].argmax(-1) == want      # (heads, rows): this head reads that row's digit
+hits = float(found.any(axis=0).mean())     # the heads share the work: some head finds each one
+print(f'loss {np.mean(losses[:20]):.3f} -> {np.mean(losses[-20:]):.4f}; accuracy {accuracy:.1%};'
+      f' rows on the anti-diagonal, per head: {found.mean(1)}; by some head: {hits:.0%}')
+assert np.mean(losses[-20:]) < np.mean(losses[:20]) / 20
+assert accuracy >= 0.95
+assert hits >= 0.85
+print('ok')
 """),
 ]
 

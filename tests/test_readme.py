@@ -29,3 +29,12 @@ def test_gradients_example_runs_and_lowers_the_loss():
     ns["mask"] = np.tri(5, dtype=bool)
     exec(compile(blocks[1], "README vjp", "exec"), ns)
     assert ns["dmask"] is None and ns["dq"].shape == (2, 5, 4)
+
+
+def test_train_a_model_example_learns():
+    text = open(README, encoding="utf-8").read()
+    section = text[text.index("## Train a model"):text.index("## Multi-head attention")]
+    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    ns = {}
+    exec(compile(blocks[0], "README train a model", "exec"), ns)
+    assert float(ns["loss"]) < 0.5  # from log(10) = 2.3
