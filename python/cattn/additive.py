@@ -268,6 +268,8 @@ class AdditiveAttention(Module):
 
     def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
                  is_causal=False, return_weights=None, need_weights=None):
+        """Attend: the output (..., L, Dv), or (output, weights) with ``return_weights=True``
+        (PyTorch's pair whenever ``need_weights=`` is given); see the class docstring."""
         pytorch = need_weights is not None
         weights = weights_flag(f"{self._cls}.__call__", return_weights, need_weights)
         q, k, v = self._inputs(query, key, value)

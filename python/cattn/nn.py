@@ -11,6 +11,12 @@ attention layers are ``cattn.MultiHeadAttention``, ``cattn.Attention`` and
     loss, dloss = cattn.vjp(cross_entropy, y, targets)
     back(dloss(1.0)[0])
     opt.step(); opt.zero_grad()
+
+>>> import numpy as np, cattn
+>>> lin = cattn.nn.Linear(4, 2, seed=0)
+>>> y, back = lin.vjp(np.ones((3, 4)))
+>>> back(np.ones_like(y)).shape, lin.grads["bias"]
+((3, 4), array([3., 3.], dtype=float32))
 """
 import numpy as np
 

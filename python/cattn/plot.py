@@ -37,7 +37,11 @@ def _pyplot():
 def use_cjk_font(warn=True):
     """Put an installed CJK font after matplotlib's font families (``font.family``), so that Chinese
     labels render; returns its family name, or None (with a warning naming the font package to
-    install, once) when there is none. Idempotent."""
+    install, once) when there is none. Idempotent.
+
+    >>> import cattn
+    >>> family = cattn.use_cjk_font(warn=False)   # e.g. 'Noto Sans CJK SC', or None
+    """
     if _cjk_state["done"]:
         return _cjk_state["family"]
     _pyplot()
