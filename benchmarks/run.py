@@ -26,7 +26,7 @@ def parse():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--quick", action="store_true", help="smaller shapes")
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
-    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,paths,memory,gil")
+    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,additive,paths,memory,gil")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write the table")
     return p.parse_args()
 
@@ -232,6 +232,7 @@ def main():
     want = lambda g: not only or g in only  # noqa: E731
     cattn.set_num_threads(ARGS.threads)
     print(f"machine: {machine()}")
+    import bench_additive
     import bench_attention
     import bench_backward
     import bench_gemm
@@ -240,7 +241,8 @@ def main():
 
     rows = []
     for group, mod in (("gemm", bench_gemm), ("softmax", bench_softmax), ("sdpa", bench_attention),
-                       ("mha", bench_mha), ("backward", bench_backward)):
+                       ("mha", bench_mha), ("backward", bench_backward),
+                       ("additive", bench_additive)):
         if want(group):
             rows += run_cases(mod.cases(ARGS.quick, torch), budget)
     tiny = None

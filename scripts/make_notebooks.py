@@ -1,7 +1,8 @@
 """Write the teaching notebooks in examples/ from the cell lists below (run: python
-scripts/make_notebooks.py). The notebooks follow ../shared/notes (the lecture notes); each runs
-top to bottom in well under a minute with fixed seeds and ends with a cell that asserts its key
-results. tests/test_notebooks.py executes every one headless."""
+scripts/make_notebooks.py). They teach attention in order, in the project's own words, with the
+Chinese terms of our course beside the English ones; each runs top to bottom with fixed seeds (01-05
+in well under a minute, 06-07 train in under two minutes on 2 cores) and ends with a cell that
+asserts its key results. tests/test_notebooks.py executes every one headless."""
 import json
 import os
 
@@ -31,7 +32,7 @@ NOTEBOOKS["01_seq2seq_bottleneck"] = [
     md("""
 # 1 · The information bottleneck of plain seq2seq, and how attention breaks it
 
-*Sections 1–2 of the notes (朴素seq2seq的信息瓶颈 · 注意力机制打破信息瓶颈).*
+*朴素seq2seq的信息瓶颈 · 注意力机制打破信息瓶颈 — the bottleneck of plain seq2seq, and how attention breaks it.*
 
 A plain encoder–decoder squeezes the whole source sentence into the encoder's **last hidden state**,
 the *context vector*. Every decoder step starts from that one vector. Attention instead wires every
@@ -81,7 +82,8 @@ read, weights = attn(dec, enc, return_weights=True)   # queries: decoder, keys =
 weights
 """),
     code("""
-cattn.plot_attention(weights, target, source, title="each decoder step reads every encoder state")
+cattn.plot_attention(weights, target, source,
+                     title="注意力分布 attention distribution: each decoder step reads every encoder state")
 plt.show()
 """),
     md("""
@@ -103,7 +105,7 @@ NOTEBOOKS["02_dot_product_and_matmul"] = [
     md("""
 # 2 · Dot product = similarity, matrix product = many dot products
 
-*Section 3 of the notes (向量的点积 · 矩阵的乘法).*
+*向量的点积 · 矩阵的乘法 — the dot product of vectors, the product of matrices.*
 
 The dot product of two vectors multiplies matching entries and adds them up: a scalar that is large
 when the vectors point the same way. A matrix product is many dot products at once.
@@ -130,6 +132,18 @@ print(S)
 print("same as 15 separate dot products:", np.allclose(S, loops))
 print(cattn.matmul, "signature", cattn.matmul.signature)
 """),
+    md("The same 15 numbers as a picture: large where a query and a key point the same way."),
+    code("""
+cattn.use_cjk_font()
+fig, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
+im = ax.imshow(S, cmap="RdBu_r", vmin=-abs(S).max(), vmax=abs(S).max())
+ax.set_xticks(range(5), [f"key {j}" for j in range(5)])
+ax.set_yticks(range(3), [f"query {i}" for i in range(3)])
+ax.set_xlabel("key"); ax.set_ylabel("query")
+ax.set_title("向量的点积 dot products: every query against every key")
+fig.colorbar(im, ax=ax, label="q · k")
+plt.show()
+"""),
     md("## Batches broadcast, as in `np.matmul`"),
     code("""
 Qb = rng.standard_normal((2, 8, 3, 4))          # (batch, heads, queries, size)
@@ -150,9 +164,9 @@ print("ok")
 
 NOTEBOOKS["03_qkv_step_by_step"] = [
     md("""
-# 3 · Q, K, V and the steps of attention, on the notes' two-word example
+# 3 · Q, K, V and the steps of attention, on a two-word example
 
-*Sections 4–5 of the notes (QKV · Attention机制的步骤).*
+*QKV · Attention机制的步骤 — queries, keys, values, and the steps of the attention mechanism.*
 
 `softmax(Q Kᵀ / √d_k) · V`, one step at a time, for the two words "Thinking" and "Machines" with
 d_k = 64. The query of "Thinking" scores 112 against its own key and 96 against "Machines".
@@ -163,44 +177,44 @@ WORDS = ["Thinking", "Machines"]
 d_k = 64
 rng = np.random.default_rng(0)
 q, k, v = (rng.standard_normal((2, d_k)) for _ in range(3))   # one row per word
-# move each key along q_Thinking so that q_Thinking . k = (112, 96), the notes' numbers
+# move each key along q_Thinking so that q_Thinking . k = (112, 96), round numbers to follow
 target = np.array([112.0, 96.0])
 k += np.outer((target - k @ q[0]) / (q[0] @ q[0]), q[0])
 print(q[0] @ k.T)
-s = cattn.Attention().steps(q, k, v)
+s = cattn.Attention().steps(q, k, v, query_labels=WORDS, key_labels=WORDS)
 s                              # the steps object: shapes, and the weights of the one head
 """),
     md("## Step 1 · attention score (注意力得分): the query against every key, then the scaling by √d_k = 8"),
     code("""
-print("scores        ", s.scores[0])
-print("scaled scores ", s.scaled_scores[0], "  (scale =", s.scale, ")")
-assert np.allclose(s.scores[0], q @ k.T)
+print("scores        ", s.scores)
+print("scaled scores ", s.scaled_scores, "  (scale =", s.scale, ")")
+assert np.allclose(s.scores, q @ k.T)
 """),
     md("## Step 2 · attention distribution (注意力分布): softmax turns each row of scores into probabilities"),
     code("""
-by_hand = np.exp(s.scaled_scores[0] - s.scaled_scores[0].max(axis=1, keepdims=True))
+by_hand = np.exp(s.scaled_scores - s.scaled_scores.max(axis=1, keepdims=True))
 by_hand /= by_hand.sum(axis=1, keepdims=True)
-print(s.weights[0])
-print("matches NumPy:", np.allclose(s.weights[0], by_hand))
+print(s.weights)
+print("matches NumPy:", np.allclose(s.weights, by_hand))
 """),
     md("## Step 3 · attention output (注意力输出): the weights average the values — an expectation"),
     code("""
 print(s.output[:, :6])
-print("= weights @ V:", np.allclose(s.output, s.weights[0] @ v))
+print("= weights @ V:", np.allclose(s.output, s.weights @ v))
 """),
     md("In Jupyter the steps object draws itself as a table (no matplotlib needed); `.plot()` draws a heatmap:"),
     code("""
 s     # Jupyter shows the steps object as its table
 """),
     code("""
-s.plot(query_labels=WORDS, key_labels=WORDS)
+s.plot()                       # labelled by the words given to steps()
 plt.show()
 """),
     code("""
 # key results
-assert np.allclose(s.scores[0, 0], [112, 96])
-assert np.allclose(s.scaled_scores[0, 0], [14, 12])
-assert np.allclose(s.weights[0, 0], [0.8808, 0.1192], atol=1e-4)
+assert np.allclose(s.scores[0], [112, 96])
+assert np.allclose(s.scaled_scores[0], [14, 12])
+assert np.allclose(s.weights[0], [0.8808, 0.1192], atol=1e-4)
 assert np.allclose(s.output, cattn.scaled_dot_product_attention(q, k, v))
 print("ok")
 """),
@@ -210,11 +224,11 @@ NOTEBOOKS["04_self_and_multi_head"] = [
     md("""
 # 4 · Self-attention and multi-head attention
 
-*Sections 6–7 of the notes (自注意力 · 多头注意力).*
+*自注意力 · 多头注意力 — self-attention, multi-head attention.*
 
 Self-attention is the same mechanism with queries, keys and values from **one** sequence.
 Multi-head attention runs several heads, each with its own W_q, W_k, W_v ("what happens? when?
-who?"), concatenates their outputs and multiplies by W_o. The example is the notes' sentence
+who?"), concatenates their outputs and multiplies by W_o. The example is the sentence
 "Jane visite l'Afrique en septembre" → "Jane visits Africa in September" (random embeddings and
 weights, fixed seeds: nothing is trained).
 """),
@@ -228,7 +242,7 @@ fr = np.array([vocab[w] for w in FRENCH])        # (5, 16)
 en = np.array([vocab[w] for w in ENGLISH])
 self_attn = cattn.Attention()
 out, w = self_attn(fr, return_weights=True)        # key = value = query: self-attention
-cattn.plot_attention(w, FRENCH, FRENCH, title="self-attention, no parameters")
+cattn.plot_attention(w, FRENCH, FRENCH, title="自注意力 self-attention, no parameters")
 plt.show()
 """),
     md("## Four heads, each with its own projections"),
@@ -252,7 +266,8 @@ print("output = concat @ W_o.T + b_o:", np.allclose(s.output, s.concat @ W_o.T +
     md("## Cross-attention: the English words attend the French ones"),
     code("""
 c = mha.steps(en, fr)
-fig = cattn.plot_attention(c.weights, ENGLISH, FRENCH, title="cross-attention, per head")
+fig = cattn.plot_attention(c.weights, ENGLISH, FRENCH,
+                           title="多头注意力 multi-head cross-attention, one panel per head")
 plt.show()
 """),
     md("""
@@ -282,7 +297,7 @@ NOTEBOOKS["05_why_it_is_fast"] = [
     md("""
 # 5 · Why cattn is fast
 
-*Section 8 of the notes, and beyond.*
+*Why the fused kernel is fast, and why it needs no N × N matrix.*
 
 The NumPy composite `softmax(q kᵀ/√d) v` builds the whole N × N score matrix (and a few more of
 the same size). cattn's fused kernel walks the queries in blocks of 72 rows: per block it computes
@@ -298,43 +313,66 @@ def numpy_sdpa(q, k, v):
     e = np.exp(s - s.max(-1, keepdims=True))
     return (e / e.sum(-1, keepdims=True)) @ v
 
-def best_time(f, repeat=3):
+def median_time(f, repeat=7):
+    # (median, fastest, slowest) seconds of `repeat` runs after one warm-up run: one run alone
+    # can be off by 10-50 % on a laptop (clock boost, other programs); the median is steady
     f()
     ts = []
     for _ in range(repeat):
         t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
-    return min(ts)
+    return float(np.median(ts)), min(ts), max(ts)
 
 try:
     import torch
 except ImportError:
     torch = None
 rng = np.random.default_rng(0)
-sizes = [128, 256, 512, 1024]
+sizes = [128, 256, 512, 1024, 2048]
 rows = []
 for n in sizes:
     q, k, v = (rng.standard_normal((4, n, 64)).astype(np.float32) for _ in range(3))
     assert np.allclose(cattn.scaled_dot_product_attention(q, k, v), numpy_sdpa(q, k, v), atol=1e-4)
-    row = {"n": n, "cattn": best_time(lambda: cattn.scaled_dot_product_attention(q, k, v)),
-           "numpy": best_time(lambda: numpy_sdpa(q, k, v))}
+    row = {"n": n, "cattn": median_time(lambda: cattn.scaled_dot_product_attention(q, k, v)),
+           "numpy": median_time(lambda: numpy_sdpa(q, k, v))}
     if torch is not None:
         tq, tk, tv = map(torch.from_numpy, (q, k, v))
-        row["torch"] = best_time(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv))
+        row["torch"] = median_time(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv))
     rows.append(row)
+print("median of 7 runs [fastest - slowest], 4 heads, d = 64, float32")
 for r in rows:
-    print(f"N={r['n']:5d}  cattn {r['cattn']*1e3:7.2f} ms   numpy {r['numpy']*1e3:7.2f} ms   "
-          f"(x{r['numpy']/r['cattn']:.1f})" + (f"   torch {r['torch']*1e3:7.2f} ms" if 'torch' in r else ""))
+    line = f"N={r['n']:5d}"
+    for who in ("cattn", "numpy", "torch"):
+        if who in r:
+            m, lo, hi = r[who]
+            line += f"   {who} {m*1e3:7.2f} ms [{lo*1e3:.2f}-{hi*1e3:.2f}]"
+    print(line + f"   numpy/cattn x{r['numpy'][0] / r['cattn'][0]:.1f}")
 """),
     code("""
-fig, ax = plt.subplots(figsize=(6, 3.5))
+cattn.use_cjk_font()
+fig, ax = plt.subplots(figsize=(7, 4), layout="constrained")
 for who in ("cattn", "numpy", "torch"):
     if who in rows[0]:
-        ax.plot(sizes, [r[who] * 1e3 for r in rows], "o-", label=who)
+        med = np.array([r[who][0] for r in rows]) * 1e3
+        lo = np.array([r[who][1] for r in rows]) * 1e3
+        hi = np.array([r[who][2] for r in rows]) * 1e3
+        ax.errorbar(sizes, med, yerr=[med - lo, hi - med], fmt="o-", capsize=3, label=who)
 ax.set_xscale("log", base=2); ax.set_yscale("log")
-ax.set_xlabel("sequence length N"); ax.set_ylabel("ms (4 heads, d = 64)"); ax.legend()
+ax.set_xlabel("sequence length N"); ax.set_ylabel("ms per call (median; bars: fastest-slowest)")
+ax.set_title("缩放点积注意力 scaled dot-product attention, 4 heads, d = 64"); ax.legend()
 plt.show()
 """),
     md("""
+## What the numbers say, and what they do not
+
+Each time is a median of seven runs; the bars show how far single runs stray — one run alone can
+be off by a factor that would change the story. The *ratio* to NumPy is not one number: it depends
+on N and on the machine (its cache sizes, its BLAS, its vector unit), and it need not grow with N.
+Both cattn and NumPy spend most of the time in the two matrix products once N is large, and there
+NumPy's BLAS is fast too; what NumPy adds is writing and reading the N × N score matrix (and the
+`exp`, the sum and the division, each another N × N pass through memory).
+
+What holds on every machine is the memory: the next cell counts it, and the last one measures it.
+
 ## Memory
 The composite needs at least one float32 N × N matrix per head for the scores; cattn needs one
 72 × N tile per thread plus packed copies of K and V.
@@ -453,7 +491,8 @@ example = 'tuesday 9 may 2018'
 def show_alignment(model, text, ax, title):
     out, w = model.translate([text])
     n = len(text)
-    cattn.plot_attention(w[0][:, :n], list(out[0]), list(text), ax=ax, annotate=False,
+    chars = [c if c != ' ' else '␣' for c in text]     # a space, made visible
+    cattn.plot_attention(w[0][:, :n], list(out[0]), chars, ax=ax, annotate=False,
                          title=title, fontsize=11)
     ax.set_xlabel('input character (key)')
     ax.set_ylabel('output character (query)')

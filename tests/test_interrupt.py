@@ -13,8 +13,12 @@ import time
 import pytest
 
 CHILD = textwrap.dedent(r"""
-    import ctypes, os, sys, time
+    import ctypes, os, signal, sys, time
     import numpy as np, cattn
+
+    # Python's own Ctrl-C handler, as in a terminal, even when this test runs in a background
+    # job (a non-interactive shell starts those with SIGINT ignored, and Python keeps that)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     libc = ctypes.CDLL(None)
     class M(ctypes.Structure):  # glibc's struct mallinfo2

@@ -161,7 +161,7 @@ def test_attention_without_parameters():
                                1e-12)
     s = a.steps(dec, enc)
     np.testing.assert_allclose(s.output, want, 1e-12)
-    np.testing.assert_allclose(s.scores[0], dec @ enc.T, 1e-12)
+    np.testing.assert_allclose(s.scores, dec @ enc.T, 1e-12)
 
 
 def test_attention_one_head_equals_multihead_one_head():

@@ -52,7 +52,22 @@ def test_plain_attention_steps_follow_the_notes():
 
     q, k, v = example()
     s = cattn.Attention().steps(q, k, v)
-    np.testing.assert_allclose(s.scores[0, 0], [112, 96], 1e-9)
-    np.testing.assert_allclose(s.scaled_scores[0, 0], [14, 12], 1e-9)
-    np.testing.assert_allclose(s.weights[0, 0], [0.8808, 0.1192], atol=1e-4)
+    np.testing.assert_allclose(s.scores[0], [112, 96], 1e-9)
+    np.testing.assert_allclose(s.scaled_scores[0], [14, 12], 1e-9)
+    np.testing.assert_allclose(s.weights[0], [0.8808, 0.1192], atol=1e-4)
     np.testing.assert_allclose(s.output, cattn.scaled_dot_product_attention(q, k, v), 1e-12)
+
+
+def test_one_head_has_no_head_axis_and_labels_name_the_table():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 3, 4))
+    for attn in (cattn.Attention(), cattn.Attention(4, seed=0, dtype=np.float64)):
+        s = attn.steps(x, query_labels=["I", "love", "you"], key_labels=["我", "爱", "你"])
+        assert s.q.shape[-3:] == (2, 3, 4) and s.scores.shape == s.weights.shape == (2, 3, 3)
+        assert s.mask.shape == (2, 3, 3) and s.head_outputs.shape == (2, 3, 4)
+        np.testing.assert_allclose(s.output, attn(x), 1e-6)
+        page = s._repr_html_()
+        assert "<th>love</th>" in page and "<th>爱</th>" in page and "q0" not in page
+        assert "weights of head 0" in repr(s)
+    with pytest.raises(ValueError, match="query_labels has 2 labels for 3 positions"):
+        cattn.Attention().steps(x, query_labels=["a", "b"])

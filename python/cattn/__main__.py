@@ -1,8 +1,8 @@
-"""python -m cattn: scaled dot-product attention, step by step, on the notes' two-word example.
+"""python -m cattn: scaled dot-product attention, step by step, on a two-word example.
 
 Two words, "Thinking" and "Machines", with 64-dimensional queries, keys and values (d_k = 64, so
 the scores are divided by sqrt(64) = 8). The query of "Thinking" scores 112 against its own key
-and 96 against the key of "Machines", as in the lecture's figure.
+and 96 against the key of "Machines", round numbers that are easy to follow.
 
     python -m cattn            the walk-through, checked against plain NumPy
     python -m cattn --steps    every intermediate array of the two-word example
@@ -56,7 +56,7 @@ def text_heatmap(w, rows, cols, values=True):
 
 
 def jane_embeddings(E=16, seed=7):
-    """Fixed random embeddings of the French and English words (the notes' section 7 example)."""
+    """Fixed random embeddings of the French and English words."""
     rng = np.random.default_rng(seed)
     vocab = {w: rng.standard_normal(E) for w in FRENCH + ENGLISH}
     return np.array([vocab[w] for w in FRENCH]), np.array([vocab[w] for w in ENGLISH])
@@ -95,10 +95,10 @@ def show_steps():
     for name, a in (("Q (queries, first 8 of 64 dims)", q[:, :8]),
                     ("K (keys, first 8 dims)", k[:, :8]), ("V (values, first 8 dims)", v[:, :8])):
         print(f"{name}\n{a}\n")
-    for name, a in (("scores = Q K^T  (注意力得分 attention score)", s.scores[0]),
-                    (f"scaled_scores = scores x {s.scale:g}  (1/sqrt(d_k))", s.scaled_scores[0]),
-                    ("mask (True = may attend)", s.mask[0]),
-                    ("weights = softmax(scaled_scores)  (注意力分布 attention distribution)", s.weights[0]),
+    for name, a in (("scores = Q K^T  (注意力得分 attention score)", s.scores),
+                    (f"scaled_scores = scores x {s.scale:g}  (1/sqrt(d_k))", s.scaled_scores),
+                    ("mask (True = may attend)", s.mask),
+                    ("weights = softmax(scaled_scores)  (注意力分布 attention distribution)", s.weights),
                     ("output = weights V  (注意力输出 attention output, first 8 dims)", s.output[:, :8])):
         print(f"{name}\n{a}\n")
     plain = (lambda e: e / e.sum(1, keepdims=True))(np.exp(q @ k.T / 8 - (q @ k.T / 8).max(1, keepdims=True))) @ v

@@ -162,16 +162,20 @@ class _Line:
     def __init__(self, total, desc):
         self.total, self.desc, self.n, self.postfix = total, desc, 0, ""
 
+    def _show(self):
+        sys.stdout.write(f"\r{self.desc}: {self.n}/{self.total} {self.postfix}")
+        sys.stdout.flush()
+
     def update(self, k=1):
         self.n += k
-        if self.n % 50 == 0 or self.n == self.total:
-            sys.stdout.write(f"\r{self.desc}: {self.n}/{self.total} {self.postfix}")
-            sys.stdout.flush()
+        if self.n == 1 or self.n % 50 == 0:
+            self._show()
 
     def set_postfix_str(self, s):
         self.postfix = s
 
     def close(self):
+        self._show()
         sys.stdout.write("\n")
 
 

@@ -281,15 +281,16 @@ class MultiHeadAttention(Module):
             g["out_proj.bias"] += dbo
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False):
-        """The intermediate arrays of the forward pass, as in the notes' steps (see
+              is_causal=False, query_labels=None, key_labels=None):
+        """The intermediate arrays of the forward pass, step by step (see
         cattn.AttentionSteps): ``.q .k .v .scores .scaled_scores .mask .weights .head_outputs
-        .concat .output``."""
+        .concat .output``; ``query_labels``/``key_labels`` (the tokens) name the rows and
+        columns of its tables and plots."""
         from .steps import compute_steps
 
         q, k, v = self._inputs(*(self._layout_in(x) for x in (query, key, value)))
         return compute_steps(self._cls, q, k, v, self.head_weights(), attn_mask, key_lengths,
-                             is_causal)
+                             is_causal, query_labels, key_labels)
 
 
 class Attention(MultiHeadAttention):
@@ -397,13 +398,16 @@ class Attention(MultiHeadAttention):
         return out, back
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False):
-        """The intermediate arrays of the forward pass, as MultiHeadAttention.steps; for
-        Attention() the queries, keys and values are the inputs themselves (one head)."""
+              is_causal=False, query_labels=None, key_labels=None):
+        """The intermediate arrays of the forward pass, as MultiHeadAttention.steps, without a
+        head axis (one head); for Attention() the queries, keys and values are the inputs
+        themselves."""
         if self.has_parameters:
             return super().steps(query, key, value, attn_mask=attn_mask,
-                                 key_lengths=key_lengths, is_causal=is_causal)
+                                 key_lengths=key_lengths, is_causal=is_causal,
+                                 query_labels=query_labels, key_labels=key_labels)
         from .steps import compute_steps
 
         q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
-        return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal)
+        return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal,
+                             query_labels, key_labels)

@@ -136,7 +136,7 @@ def plot_attention(weights, query_labels=None, key_labels=None, *, mask=None, ax
     if annotate is None:
         annotate = L * S <= 100
     vmax = max(1e-12, float(np.nanmax(w)) if w.size else 1.0)
-    panel_w, panel_h = max(3.0, 1.2 + cell * S), max(2.5, 1.0 + cell * L)
+    panel_w, panel_h = max(4.0, 1.5 + cell * S), max(3.0, 1.2 + cell * L)
     if w.ndim == 2:
         if ax is None:
             _, ax = plt.subplots(figsize=(panel_w + 1.0, panel_h), layout="constrained")

@@ -1,4 +1,4 @@
-"""Attention you can look inside: the intermediate arrays of the notes' steps.
+"""Attention you can look inside: the intermediate arrays of each step.
 
 The arrays are computed with cattn's own gufuncs, one step at a time, so each can be shown and
 checked; ``steps(...).output`` equals the fused forward pass.
@@ -37,15 +37,23 @@ class AttentionSteps:
     >>> s.scores
     array([[[1., 0.]]])
     >>> np.round(s.weights, 3)
-    array([[[0.67, 0.33]]])
+    array([[0.67, 0.33]])
     """
 
     _fields = ("q", "k", "v", "scores", "scaled_scores", "mask", "weights", "head_outputs",
                "concat", "output")
 
-    def __init__(self, **arrays):
+    def __init__(self, query_labels=None, key_labels=None, single=False, **arrays):
         for name in self._fields + ("scale", "num_heads", "kind"):
             setattr(self, name, arrays[name])
+        self.query_labels, self.key_labels = query_labels, key_labels
+        self._single = single  # one head, no head axis in the arrays
+
+    def _by_head(self, a):
+        """a (..., [H,] L, S) as (items, H, L, S)."""
+        if self._single:
+            a = a[..., None, :, :]
+        return a.reshape((-1,) + a.shape[-3:])
 
     def __repr__(self):
         lines = [f"{self.kind}.steps: {self.num_heads} head(s), scale = {self.scale:.6g}"]
@@ -59,29 +67,32 @@ class AttentionSteps:
         for name in self._fields:
             a = getattr(self, name)
             lines.append(f"  {name:<14}{str(a.shape):<22}{labels.get(name, '')}")
-        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[0, 0]
+        w = self._by_head(self.weights)[0, 0]
         if w.shape[0] <= 8 and w.shape[1] <= 8:
             lines.append("  weights of head 0 (first batch item):")
             with np.printoptions(precision=3, suppress=True):
                 lines += ["    " + line for line in str(w).splitlines()]
         return "\n".join(lines)
 
-    def plot(self, batch=0, query_labels=None, key_labels=None, title=None):
-        """The weights of every head as heatmaps (matplotlib), masked cells hatched.
+    def plot(self, batch=0, query_labels=None, key_labels=None, title=None, **kwargs):
+        """The weights of every head as heatmaps (matplotlib), masked cells hatched; labels
+        default to those given to ``steps()``; other keywords go to ``plot_attention``.
         ``batch`` picks the item when the inputs had batch dims (flattened index)."""
         from .plot import plot_attention
 
-        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[batch]
-        m = np.broadcast_to(self.mask, self.weights.shape).reshape((-1,) + w.shape)[batch]
+        query_labels = self.query_labels if query_labels is None else query_labels
+        key_labels = self.key_labels if key_labels is None else key_labels
+        w = self._by_head(self.weights)[batch]
+        m = self._by_head(np.broadcast_to(self.mask, self.weights.shape))[batch]
         if w.shape[0] == 1:
             return plot_attention(w[0], query_labels, key_labels, mask=m[0],
-                                  title=title or "attention distribution (weights)")
-        return plot_attention(w, query_labels, key_labels, mask=m, title=title)
+                                  title=title or "注意力分布 attention distribution", **kwargs)
+        return plot_attention(w, query_labels, key_labels, mask=m, title=title, **kwargs)
 
     def _repr_html_(self):
         """A compact table per head: the weights, masked cells grey, darker = more attention."""
-        w = self.weights.reshape((-1,) + self.weights.shape[-3:])[0]
-        m = np.broadcast_to(self.mask, self.weights.shape).reshape((-1,) + w.shape)[0]
+        w = self._by_head(self.weights)[0]
+        m = self._by_head(np.broadcast_to(self.mask, self.weights.shape))[0]
         parts = [f"<div><b>{html.escape(self.kind)}.steps</b>: {self.num_heads} head(s), "
                  f"scale = {self.scale:.4g}; shapes: "
                  + ", ".join(f"{n} {getattr(self, n).shape}" for n in self._fields) + "</div>"]
@@ -89,6 +100,8 @@ class AttentionSteps:
         if L > 32 or S > 32:
             parts.append(f"<div>weights ({L}×{S}) too large to tabulate</div>")
             return "".join(parts)
+        qnames = [html.escape(str(x)) for x in (self.query_labels or [f"q{i}" for i in range(L)])]
+        knames = [html.escape(str(x)) for x in (self.key_labels or [f"k{j}" for j in range(S)])]
         for h in range(w.shape[0]):
             rows = []
             for i in range(L):
@@ -102,18 +115,23 @@ class AttentionSteps:
                         fg = "#fff" if x > 0.5 else "#000"
                         cells.append(f'<td style="background:rgba(31,119,180,{a:.2f});'
                                      f'color:{fg}">{x:.2f}</td>')
-                rows.append(f"<tr><th>q{i}</th>{''.join(cells)}</tr>")
-            head = "".join(f"<th>k{j}</th>" for j in range(S))
+                rows.append(f"<tr><th>{qnames[i]}</th>{''.join(cells)}</tr>")
+            head = "".join(f"<th>{name}</th>" for name in knames)
             parts.append(f'<table style="display:inline-table;margin:4px;font-size:80%">'
                          f"<caption>head {h}: 注意力分布 weights</caption>"
                          f"<tr><th></th>{head}</tr>{''.join(rows)}</table>")
         return "".join(parts)
 
 
-def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_causal):
+def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_causal,
+                  query_labels=None, key_labels=None):
     """The steps for inputs (..., L, E) and per-head weights (see MultiHeadAttention.head_weights),
-    or head_weights None for plain attention on the inputs themselves (one head)."""
+    or head_weights None for plain attention on the inputs themselves (one head). For kind
+    "Attention" (one head) the arrays have no head axis."""
     L, S = xq.shape[-2], xk.shape[-2]
+    for name, labels, n in (("query_labels", query_labels, L), ("key_labels", key_labels, S)):
+        if labels is not None and len(labels) != n:
+            raise ValueError(f"{kind}.steps: {name} has {len(labels)} labels for {n} positions")
     if head_weights is None:
         q, k, v = xq[..., None, :, :], xk[..., None, :, :], xv[..., None, :, :]
         H = 1
@@ -158,6 +176,11 @@ def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_cau
         output = _cattn.matmul(concat, wo.reshape(-1, wo.shape[-1]))
         if bo is not None:
             output = output + bo
-    return AttentionSteps(q=q, k=k, v=v, scores=scores, scaled_scores=scaled, mask=allowed,
-                          weights=weights, head_outputs=head_outputs, concat=concat,
-                          output=output, scale=scale, num_heads=H, kind=kind)
+    per_head = dict(q=q, k=k, v=v, scores=scores, scaled_scores=scaled, mask=allowed,
+                    weights=weights, head_outputs=head_outputs)
+    single = kind == "Attention"
+    if single:  # one head: no head axis
+        per_head = {n: a[..., 0, :, :] for n, a in per_head.items()}
+    return AttentionSteps(**per_head, concat=concat, output=output, scale=scale, num_heads=H,
+                          kind=kind, query_labels=query_labels, key_labels=key_labels,
+                          single=single)
