@@ -35,7 +35,7 @@ class AttentionSteps:
     >>> import numpy as np, cattn
     >>> s = cattn.Attention().steps(np.array([[1.0, 0.0]]), np.array([[1.0, 0.0], [0.0, 1.0]]))
     >>> s.scores
-    array([[[1., 0.]]])
+    array([[1., 0.]])
     >>> np.round(s.weights, 3)
     array([[0.67, 0.33]])
     """
