@@ -26,9 +26,10 @@ static inline float cattn_tanhf_fast(float x)
     float r = (y - n * 0.693145752f) - n * 1.42860677e-6f;
     float p = 1.0f + r * (1.0f + r * (0.5f + r * (1.0f / 6 + r * (1.0f / 24 + r * (1.0f / 120 +
               r * (1.0f / 720 + r * (1.0f / 5040)))))));
-    int32_t zbits, magic = 0x4b400000;  /* the bits of 1.5·2^23; z's are magic + n */
+    /* unsigned: a NaN's bits wrap instead of overflowing (its result is replaced in step 3) */
+    uint32_t zbits, magic = 0x4b400000u;  /* the bits of 1.5·2^23; z's are magic + n */
     memcpy(&zbits, &z, sizeof zbits);
-    int32_t bits = (zbits - magic + 127) * (1 << 23);  /* 2^n, n in [−26, 0] */
+    uint32_t bits = (zbits - magic + 127u) << 23;  /* 2^n, n in [−26, 0] */
     float two_n;
     memcpy(&two_n, &bits, sizeof two_n);
     float e = p * two_n;
