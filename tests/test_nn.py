@@ -17,24 +17,17 @@ def rel(got, want):
     return np.abs(np.asarray(got, np.float64) - want).max() / max(np.abs(want).max(), 1e-30)
 
 
-def test_linear_matches_pytorch():
-    lin = nn.Linear(5, 3, dtype=np.float64)
-    lin.load_state_dict({"weight": G["lin_weight"], "bias": G["lin_bias"]})
-    y, pb = lin.vjp(G["lin_x"])
-    assert rel(y, G["lin_y"]) < 1e-14
-    assert rel(pb(G["lin_gy"]), G["lin_dx"]) < 1e-14
-    assert rel(lin.grads["weight"], G["lin_dweight"]) < 1e-14
-    assert rel(lin.grads["bias"], G["lin_dbias"]) < 1e-14
-
-
-def test_layernorm_matches_pytorch():
-    ln = nn.LayerNorm(5, dtype=np.float64)
-    ln.load_state_dict({"weight": G["ln_weight"], "bias": G["ln_bias"]})
-    y, pb = ln.vjp(G["ln_x"])
-    assert rel(y, G["ln_y"]) < 1e-13
-    assert rel(pb(G["ln_gy"]), G["ln_dx"]) < 1e-12
-    assert rel(ln.grads["weight"], G["ln_dweight"]) < 1e-13
-    assert rel(ln.grads["bias"], G["ln_dbias"]) < 1e-13
+@pytest.mark.parametrize("name, make, tol", [
+    ("lin", lambda: nn.Linear(5, 3, dtype=np.float64), 1e-14),
+    ("ln", lambda: nn.LayerNorm(5, dtype=np.float64), 1e-12)], ids=["Linear", "LayerNorm"])
+def test_layer_matches_pytorch(name, make, tol):
+    layer = make()
+    layer.load_state_dict({"weight": G[f"{name}_weight"], "bias": G[f"{name}_bias"]})
+    y, pb = layer.vjp(G[f"{name}_x"])
+    assert rel(y, G[f"{name}_y"]) < tol
+    assert rel(pb(G[f"{name}_gy"]), G[f"{name}_dx"]) < tol
+    assert rel(layer.grads["weight"], G[f"{name}_dweight"]) < tol
+    assert rel(layer.grads["bias"], G[f"{name}_dbias"]) < tol
 
 
 def test_embedding_matches_pytorch():

@@ -5,6 +5,12 @@ import re
 README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 
 
+def python_blocks(start, end):
+    """The ```python blocks of the README between the headings `start` and `end`."""
+    text = open(README, encoding="utf-8").read()
+    return re.findall(r"```python\n(.*?)```", text[text.index(start):text.index(end)], flags=re.S)
+
+
 def test_quick_start_runs():
     text = open(README, encoding="utf-8").read()
     blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
@@ -17,9 +23,7 @@ def test_quick_start_runs():
 
 
 def test_gradients_example_runs_and_lowers_the_loss():
-    text = open(README, encoding="utf-8").read()
-    section = text[text.index("## Gradients"):text.index("## API")]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    blocks = python_blocks("## Gradients", "## API")
     ns = {}
     exec(compile(blocks[0], "README gradients", "exec"), ns)
     y2 = ns["mha"](ns["x"], is_causal=True)
@@ -32,9 +36,7 @@ def test_gradients_example_runs_and_lowers_the_loss():
 
 
 def test_train_a_model_example_learns():
-    text = open(README, encoding="utf-8").read()
-    section = text[text.index("## Train a model"):text.index("## Multi-head attention")]
-    blocks = re.findall(r"```python\n(.*?)```", section, flags=re.S)
     ns = {}
-    exec(compile(blocks[0], "README train a model", "exec"), ns)
+    exec(compile(python_blocks("## Train a model", "## Multi-head attention")[0],
+                 "README train a model", "exec"), ns)
     assert float(ns["loss"]) < 0.5  # from log(10) = 2.3

@@ -138,17 +138,10 @@ def _weight_grad(dp, x):
 
 def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_causal=False,
                   return_weights=False, attn_mask=None):
-    from .gradients import _split_cotangent
+    from .gradients import _positional_mask, _split_cotangent
 
     fname = "additive_attention"
-    if len(rest) > 1:
-        raise TypeError(f"vjp({fname}): at most seven positional arguments ({', '.join(_NAMES)}),"
-                        f" got {6 + len(rest)}")
-    mask_positional = len(rest) == 1
-    if mask_positional:
-        if attn_mask is not None:
-            raise TypeError(f"vjp({fname}): attn_mask given both positionally and by keyword")
-        attn_mask = rest[0]
+    attn_mask, mask_positional = _positional_mask(fname, _NAMES, rest, attn_mask)
     q, k, v, Wq, Wk, wv, mask, _ = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask,
                                          key_lengths, is_causal)
     out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)

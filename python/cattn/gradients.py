@@ -148,17 +148,22 @@ _SDPA_BWD = {
 }
 
 
+def _positional_mask(fname, names, rest, attn_mask):
+    """(attn_mask, passed positionally?) for a function whose positional arguments are `names`,
+    the last one attn_mask, called with `rest` beyond the others."""
+    if len(rest) > 1:
+        raise TypeError(f"vjp({fname}): at most {len(names)} positional arguments "
+                        f"({', '.join(names)}), got {len(names) - 1 + len(rest)}")
+    if rest and attn_mask is not None:
+        raise TypeError(f"vjp({fname}): attn_mask given both positionally and by keyword")
+    return (rest[0], True) if rest else (attn_mask, False)
+
+
 def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=None,
               return_weights=False, out=None):
     fname = "scaled_dot_product_attention"
-    if len(rest) > 1:
-        raise TypeError(f"vjp({fname}): at most four positional arguments (query, key, value, "
-                        f"attn_mask), got {3 + len(rest)}")
-    mask_positional = len(rest) == 1
-    if mask_positional:
-        if attn_mask is not None:
-            raise TypeError(f"vjp({fname}): attn_mask given both positionally and by keyword")
-        attn_mask = rest[0]
+    attn_mask, mask_positional = _positional_mask(fname, ("query", "key", "value", "attn_mask"),
+                                                  rest, attn_mask)
     weights = bool(return_weights)
     args, kind, sc = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
     q, k, v = args[:3]
