@@ -249,8 +249,8 @@ plt.show()
     code("""
 mha = cattn.MultiHeadAttention(16, 4, seed=0, dtype=np.float64)
 print(mha)
-s = mha.steps(fr)
-fig = s.plot(query_labels=FRENCH, key_labels=FRENCH)
+s = mha.steps(fr, query_labels=FRENCH, key_labels=FRENCH)
+fig = s.plot(title="多头注意力 multi-head self-attention: each head's 注意力分布")
 plt.show()
 """),
     md("""
