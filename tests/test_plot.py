@@ -53,7 +53,7 @@ def test_chinese_labels_render_or_say_what_to_install(monkeypatch):
             ax.figure.canvas.draw()
     monkeypatch.setattr(plot, "_cjk_state", {"done": False, "family": None})
     monkeypatch.setattr(plot, "_CJK_FAMILIES", ("No Such CJK Font",))
-    monkeypatch.setattr("matplotlib.font_manager.findSystemFonts", lambda *a, **k: [])
+    monkeypatch.setattr(plot, "_font_files", lambda fm: [])
     with pytest.warns(UserWarning, match="fonts-noto-cjk"):
         assert plot.use_cjk_font() is None
     plt.close("all")

@@ -9,6 +9,7 @@ plot_attention calls it; call it yourself before your own figures with Chinese t
 Where no CJK font is installed: Debian/Ubuntu ``apt install fonts-noto-cjk`` (or the smaller
 ``fonts-wqy-microhei``), Fedora ``dnf install google-noto-sans-cjk-fonts``; macOS and Windows
 come with one (PingFang SC, Microsoft YaHei)."""
+import os
 import warnings
 
 import numpy as np
@@ -34,6 +35,20 @@ def _pyplot():
     return plt
 
 
+def _font_files(font_manager):
+    """The font files in the system's font folders, by walking them (matplotlib's
+    findSystemFonts would also run fc-list, a subprocess)."""
+    dirs = list(font_manager.X11FontDirectories) + list(font_manager.OSXFontDirectories)
+    if os.name == "nt":
+        dirs.append(font_manager.win32FontDirectory())
+    dirs.append(os.path.join(os.path.expanduser("~"), ".local", "share", "fonts"))
+    files = []
+    for d in dirs:
+        if os.path.isdir(d):
+            files += font_manager.list_fonts(d, ["ttf", "otf", "ttc"])
+    return files
+
+
 def use_cjk_font(warn=True):
     """Put an installed CJK font after matplotlib's font families (``font.family``), so that Chinese
     labels render; returns its family name, or None (with a warning naming the font package to
@@ -52,7 +67,7 @@ def use_cjk_font(warn=True):
     family = next((f for f in _CJK_FAMILIES if f in installed), None)
     if family is None:  # installed after matplotlib built its font cache: look at the files
         hints = ("cjk", "wqy", "droidsansfallback", "sourcehan", "msyh", "simhei", "pingfang")
-        for path in font_manager.findSystemFonts():
+        for path in _font_files(font_manager):
             if any(h in path.lower().replace("-", "").replace("_", "") for h in hints):
                 try:
                     font_manager.fontManager.addfont(path)
