@@ -34,3 +34,17 @@ def test_a_wrong_use_is_caught(tmp_path):
                    "_cattn.set_num_threads('two')\n")
     rc, out = mypy(str(bad))
     assert rc == 1 and "bad.py:2: error" in out and "bad.py:3: error" in out, out
+
+
+def test_the_stub_lists_every_ufunc():
+    import re
+
+    import numpy as np
+
+    import cattn
+    from cattn import _cattn
+
+    stub = open(os.path.join(os.path.dirname(cattn.__file__), "_cattn.pyi"), encoding="utf-8").read()
+    listed = set(re.findall(r"^(\w+): np.ufunc", stub, flags=re.M))
+    present = {n for n in dir(_cattn) if isinstance(getattr(_cattn, n), np.ufunc)}
+    assert listed == present, (present - listed, listed - present)

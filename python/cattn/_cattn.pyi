@@ -48,6 +48,10 @@ _mha_forward_weights_ref: np.ufunc
 _mha_ref: np.ufunc
 _mha_weights: np.ufunc
 _mha_weights_ref: np.ufunc
+additive_attention_scores: np.ufunc
+additive_attention_scores_backward: np.ufunc
+additive_attention_scores_backward_ref: np.ufunc
+additive_attention_scores_ref: np.ufunc
 attention: np.ufunc
 attention_backward: np.ufunc
 attention_backward_ref: np.ufunc
