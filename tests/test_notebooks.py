@@ -31,3 +31,20 @@ def test_notebook_runs(path, monkeypatch):
     assert "# key results" in last.source
     text = "".join(o.get("text", "") for o in last.outputs if o.get("output_type") == "stream")
     assert "ok" in text
+
+
+def test_notebooks_match_their_generator():
+    """examples/*.ipynb are written by scripts/make_notebooks.py: an edit to one without the
+    other would drift (run the script after changing its cells)."""
+    import importlib.util
+    import json
+
+    spec = importlib.util.spec_from_file_location(
+        "make_notebooks", os.path.join(EXAMPLES, "..", "scripts", "make_notebooks.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    assert sorted(gen.NOTEBOOKS) == [os.path.basename(p)[:-6] for p in NOTEBOOKS]
+    for name, cells in gen.NOTEBOOKS.items():
+        with open(os.path.join(EXAMPLES, name + ".ipynb"), encoding="utf-8") as f:
+            have = [(c["cell_type"], "".join(c["source"])) for c in json.load(f)["cells"]]
+        assert have == list(cells), name
