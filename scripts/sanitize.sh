@@ -40,7 +40,8 @@ export UBSAN_OPTIONS="$UBSAN_OPTIONS:log_path=$work/report"
 reports() {  # print every sanitizer report and fail if there is one; the warnings that a huge
     # request failed (the out-of-memory tests make them on purpose) are counted, not failed on
     local errors warnings
-    errors=$(cat "$work"/report.* 2>/dev/null | grep -c -E "ERROR: |runtime error|SUMMARY: " || true)
+    errors=$(cat "$work"/report.* 2>/dev/null |
+             grep -c -E "ERROR: |runtime error|SUMMARY: |fatal error|CHECK failed" || true)
     warnings=$(cat "$work"/report.* 2>/dev/null | grep -c "failed to allocate" || true)
     echo "sanitizer reports: $errors (and $warnings refused huge allocations, as intended)"
     if [ "$errors" != "0" ]; then
@@ -61,7 +62,10 @@ echo "LeakSanitizer: on (a planted leak was reported)"
 if [ "${CATTN_SANITIZE_TESTS:-1}" = "1" ]; then
     # the notebooks run their own kernels, which would not load the sanitized build
     if [ "$#" -eq 0 ]; then set -- tests -k "not notebook"; fi
-    python -m pytest -q -p no:cacheprovider "$@" || { reports; exit 1; }
+    python -m pytest -q -p no:cacheprovider "$@" || {
+        echo "sanitize.sh: pytest failed; the sanitizers' logs (huge-allocation warnings left out):"
+        cat "$work"/report.* 2>/dev/null | grep -v "failed to allocate" | tail -60 || true
+        reports; exit 1; }
     reports
 fi
 if [ -n "${CATTN_FUZZ_SECONDS:-}" ]; then
