@@ -12,6 +12,8 @@ from . import _cattn
 from ._checks import (as_float_operand, as_mask, broadcast_batch, compute_dtype, like_input,
                       weights_flag)
 from ._module import Module, float_dtype, positive_int, uniform
+from .functional import _mha_mask
+from .gradients import _positional_mask, _split_cotangent, _unbroadcast, vjp
 
 __all__ = ["AdditiveAttention", "additive_attention"]
 
@@ -63,7 +65,6 @@ def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_ca
         mask = np.tri(L, S, dtype=bool)
     batch = broadcast_batch(fname, shapes)
     if key_lengths is not None:
-        from .functional import _mha_mask
         _, valid = _mha_mask(fname, None, key_lengths, False, q.ndim, 1, L, S,
                              broadcast_batch(fname, shapes[:3]))
         valid = valid[..., 0, :, :]
@@ -123,11 +124,6 @@ def additive_attention(query, key, value, W_q, W_k, w_v, attn_mask=None, *, key_
     return like_input(query, (out, p) if return_weights else out)
 
 
-def _unbroadcast(g, shape, dtype):
-    from .gradients import _unbroadcast as u
-    return u(g, shape, dtype)
-
-
 def _weight_grad(dp, x):
     """Σ over the batch of dpᵀ x: dp (..., n, h), x (..., n, D) -> (h, D)."""
     if dp.shape[:-2] == x.shape[:-2]:
@@ -138,8 +134,6 @@ def _weight_grad(dp, x):
 
 def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_causal=False,
                   return_weights=False, attn_mask=None):
-    from .gradients import _positional_mask, _split_cotangent
-
     fname = "additive_attention"
     attn_mask, mask_positional = _positional_mask(fname, _NAMES, rest, attn_mask)
     q, k, v, Wq, Wk, wv, mask, _ = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask,
@@ -280,8 +274,6 @@ class AdditiveAttention(Module):
         ``pullback(grad_y)`` returns ``(d_query, d_key, d_value)`` (``None`` for an input not
         given, its share in the one it defaulted to) and **adds** the parameters' gradients into
         ``grads``. When ``y`` is a pair, pass ``(grad_output, grad_weights or None)``."""
-        from .gradients import vjp
-
         pytorch = need_weights is not None
         weights = weights_flag(f"{self._cls}.vjp", return_weights, need_weights)
         q, k, v = self._inputs(query, key, value)

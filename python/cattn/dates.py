@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from .additive import AdditiveAttention
+from .gradients import vjp
 from .modules import Attention, MultiHeadAttention
 from .nn import Adam, Embedding, LayerNorm, Linear, PositionalEncoding, cross_entropy
 
@@ -197,7 +198,7 @@ def train(model, pairs, *, steps=500, batch=128, lr=1e-2, seed=0, seconds=None, 
         opt.lr = lr * (1 - 0.95 * min(done, 1.0))
         idx = rng.integers(0, len(pairs), batch)
         (logits, _), pullback = model.vjp(x[idx], lengths[idx])
-        loss, dloss = cross_entropy._cattn_vjp(logits, y[idx])
+        loss, dloss = vjp(cross_entropy, logits, y[idx])
         pullback(dloss(1.0)[0])
         opt.step()
         opt.zero_grad()
