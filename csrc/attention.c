@@ -7,6 +7,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include "kernels.h"
+#include "rows.h"
+#include "tanh.h"
 
 #define T float
 #define P(name) cattn_s##name
@@ -14,6 +16,9 @@
 #define LOG logf
 #define EXP_SUM (kt->sexp_sum)
 #define MAX (kt->smax)
+#define DROPOUT (kt->sdropout)
+#define TANH_REF tanhf
+#define TANH_FAST cattn_tanhf_fast
 #include "masked_score.inc"
 #include "attention.inc"
 #undef T
@@ -22,6 +27,9 @@
 #undef LOG
 #undef EXP_SUM
 #undef MAX
+#undef DROPOUT
+#undef TANH_REF
+#undef TANH_FAST
 
 #define T double
 #define P(name) cattn_d##name
@@ -29,5 +37,8 @@
 #define LOG log
 #define EXP_SUM (kt->dexp_sum)
 #define MAX (kt->dmax)
+#define DROPOUT (kt->ddropout)
+#define TANH_REF tanh
+#define TANH_FAST tanh
 #include "masked_score.inc"
 #include "attention.inc"

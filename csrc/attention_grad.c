@@ -5,6 +5,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include "kernels.h"
+#include "rows.h"
+#include "tanh.h"
 
 #define T float
 #define P(name) cattn_s##name
@@ -12,6 +14,9 @@
 #define EXP_SUM (kt->sexp_sum)
 #define DOT (kt->sdot)
 #define SOFTMAX_GRAD (kt->ssoftmax_grad)
+#define DROPOUT (kt->sdropout)
+#define TANH_REF tanhf
+#define TANH_FAST cattn_tanhf_fast
 #include "masked_score.inc"
 #include "attention_grad.inc"
 #undef T
@@ -20,6 +25,9 @@
 #undef EXP_SUM
 #undef DOT
 #undef SOFTMAX_GRAD
+#undef DROPOUT
+#undef TANH_REF
+#undef TANH_FAST
 
 #define T double
 #define P(name) cattn_d##name
@@ -27,5 +35,8 @@
 #define EXP_SUM (kt->dexp_sum)
 #define DOT (kt->ddot)
 #define SOFTMAX_GRAD (kt->dsoftmax_grad)
+#define DROPOUT (kt->ddropout)
+#define TANH_REF tanh
+#define TANH_FAST tanh
 #include "masked_score.inc"
 #include "attention_grad.inc"

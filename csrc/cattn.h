@@ -97,10 +97,10 @@ typedef enum {
 } cattn_mask_kind;
 
 /* One attention call, described once by the glue and read by every kernel below: the mask, the
- * scale, the optional weights output and the kernel table.  Arrays with a head axis (mha) use the
- * head strides hs*; a single attention ignores them.  Strides are in elements of the mask's and
- * the weights' own types.  (Structured masks and sequence lengths will be new kinds and fields
- * here, so that the kernels can skip what they exclude.) */
+ * scale, the optional weights output and the kernel table; the limits on each row's keys (a band
+ * such as a sliding window or a causal alignment, sequence lengths), soft-capping and dropout.
+ * Arrays with a head axis (mha) use the head strides hs*; a single attention ignores them.
+ * Strides are in elements of the mask's and the weights' own types.  Fields left zero are off. */
 typedef struct {
     cattn_mask_kind mask_kind;
     const void *mask;                /* BOOL / ADD: element (h,i,j) at mask[h*hsm + i*rsm + j*csm] */
@@ -111,6 +111,14 @@ typedef struct {
     const cattn_kernel_table *kt;    /* the level to run; NULL = cattn_kernels_now()               */
     void *lse;                       /* forward: the rows' log-sum-exp (h,L) out, of the kernel's  */
     ptrdiff_t hsl, rsl;              /* type, or NULL: what the backward needs instead of weights   */
+    /* Row limits (rows.h), with limited = 1: row r, at position i = r mod per (per = 0: L),
+     * attends only keys j with i + lo <= j <= i + hi and j < kv_len, and none if i >= q_len.
+     * The kernels skip the blocks no row attends.  They combine with any mask kind.         */
+    int limited;
+    ptrdiff_t lo, hi, kv_len, q_len, per;
+    double softcap;                  /* > 0: scores s = softcap·tanh(s/softcap), after the scale   */
+    double dropout_p;                /* in (0, 1): weights dropped with this probability, the kept */
+    unsigned long long seed, stream; /* ones scaled by 1/(1−p); row r draws from stream + r/per   */
 } cattn_attn_call;
 
 /* The default scale 1/sqrt(e) of an embedding size e > 0 (0 for e <= 0: the callers refuse it). */

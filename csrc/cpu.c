@@ -35,6 +35,7 @@ static const cattn_kernel_table ref_table = {
     cattn_sdot_ref, cattn_ddot_ref,
     cattn_ssoftmax_grad_ref, cattn_dsoftmax_grad_ref,
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
+    cattn_sdropout_ref, cattn_ddropout_ref,
 };
 
 const char *cattn_level_name(cattn_level level)

@@ -3,6 +3,7 @@
 #include <math.h>
 #include "kernels.h"
 #include "tanh.h"
+#include "rows.h"
 
 #define T float
 #define P(name) cattn_s##name##_ref

@@ -10,6 +10,7 @@
 #ifndef CATTN_KERNELS_H
 #define CATTN_KERNELS_H
 
+#include <stdint.h>
 #include "cattn.h"
 
 /* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b_packed (k,NR).
@@ -57,6 +58,13 @@ typedef void (*cattn_dtanh_score_grad)(double *dq, double *dk, double *dw, const
                                        const double *k, const double *w, const double *ds,
                                        ptrdiff_t nk, ptrdiff_t h);
 
+/* Dropout on a row of weights (grad.inc, the draws of rows.h): x_c = x_c·keep where the bits of
+ * key j0 + c are >= thr, 0 elsewhere. */
+typedef void (*cattn_sdropout)(float *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
+                               uint32_t thr, float keep);
+typedef void (*cattn_ddropout)(double *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
+                               uint32_t thr, double keep);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -75,6 +83,8 @@ struct cattn_kernel_table {
     cattn_dtanh_score dtanh_score;
     cattn_stanh_score_grad stanh_score_grad;
     cattn_dtanh_score_grad dtanh_score_grad;
+    cattn_sdropout sdropout;
+    cattn_ddropout ddropout;
 };
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
@@ -103,6 +113,10 @@ void cattn_stanh_score_grad_ref(float *dq, float *dk, float *dw, const float *q,
 void cattn_dtanh_score_grad_ref(double *dq, double *dk, double *dw, const double *q,
                                 const double *k, const double *w, const double *ds, ptrdiff_t nk,
                                 ptrdiff_t h);
+void cattn_sdropout_ref(float *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0, uint32_t thr,
+                        float keep);
+void cattn_ddropout_ref(double *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
+                        uint32_t thr, double keep);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4

@@ -193,7 +193,7 @@ static void end_item(const cattn_operand *view, const cattn_operand *outs, int n
 static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_table *kt,
                                const cattn_operand *mask, double scale, const cattn_operand *w)
 {
-    cattn_attn_call c = {cfg->mask, NULL, 0, 0, 0, scale, NULL, 0, 0, 0, kt, NULL, 0, 0};
+    cattn_attn_call c = {.mask_kind = cfg->mask, .scale = scale, .kt = kt};
     ptrdiff_t *ms[3] = {&c.hsm, &c.rsm, &c.csm}, *ws[3] = {&c.hsw, &c.rsw, &c.csw};
     if (mask != NULL && mask->p != NULL) {
         c.mask = mask->p;
