@@ -207,6 +207,28 @@ static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_tab
     return c;
 }
 
+/* The ext gufuncs' part of a call: the soft cap, the dropout probability and the limits (an
+ * item view of the int64 (7) operand: lo, hi, key length, query length, rows per sequence, seed,
+ * stream).  The glue checks what the kernels rely on: a mask has one row per position (p rows
+ * for p rows per sequence).  0, or -1 when the operands do not fit. */
+static int ext_of(cattn_attn_call *c, double cap, double drop, const cattn_operand *lim,
+                  const cattn_operand *mask, npy_intp L)
+{
+    const char *b = lim->p;
+    const npy_intp st = lim->s[0];
+    long long v[CATTN_NLIM];
+    for (int i = 0; i < CATTN_NLIM; i++) memcpy(&v[i], b + i * st, sizeof v[i]);
+    c->limited = 1;
+    c->lo = (ptrdiff_t)v[0], c->hi = (ptrdiff_t)v[1], c->kv_len = (ptrdiff_t)v[2];
+    c->q_len = (ptrdiff_t)v[3], c->per = (ptrdiff_t)v[4];
+    c->seed = (unsigned long long)v[5], c->stream = (unsigned long long)v[6];
+    c->softcap = cap > 0 ? cap : 0;
+    c->dropout_p = drop > 0 && drop < 1 ? drop : 0;
+    if (c->per < 0 || c->per > L) return -1;
+    if (mask != NULL && mask->p != NULL && mask->n[0] != (c->per > 0 ? c->per : L)) return -1;
+    return 0;
+}
+
 /* ---- Ctrl-C ---------------------------------------------------------------------------------
  * NumPy runs these loops without the GIL, and Python handles SIGINT only between bytecodes, so a
  * minutes-long call could not be interrupted.  A long call from the main thread therefore catches
@@ -304,6 +326,11 @@ static int run_items(loop_job *j, double per_item, cattn_range_fn fn)
                                  "returned them");
         return -1;
     }
+    if (j->failed == 3) {  /* (only the private gufuncs of the functions can meet this) */
+        loop_error(j->cfg->name, "the limits' rows per sequence must be in [0, l], and the mask "
+                                 "must have that many rows");
+        return -1;
+    }
     if (j->failed) {
         loop_no_memory(j->cfg->name);
         return -1;
@@ -339,13 +366,26 @@ static const core_dims additive_cd[] = {{2, {1, 2}}, {2, {3, 2}}, {1, {2}}, {2, 
 #define CD_L_EV {2, {1, 4}}
 #define CD_SCALAR {0, {0}}
 static const core_dims attention_cd[ATT_NOP] = {
-    CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_SCALAR, CD_L_EV, CD_L_S, {1, {1}}};
+    CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_SCALAR, CD_SCALAR, CD_SCALAR, {0, {0}}, CD_L_EV, CD_L_S,
+    {1, {1}}};
+/* the ext gufuncs: dims = N, l, e, s, ev, then p (the mask's rows) when there is a mask, then the
+ * limits' 7; the mask is (p,s) */
+#define CD_P_S {2, {5, 3}}
+static const core_dims attention_ext_cd[2][ATT_NOP] = {
+    {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_SCALAR, CD_SCALAR, CD_SCALAR, {1, {5}}, CD_L_EV, CD_L_S,
+     {1, {1}}},
+    {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_SCALAR, CD_SCALAR, CD_SCALAR, {1, {6}}, CD_L_EV, CD_L_S,
+     {1, {1}}}};
 /* attention backward: the same dims; operands by role */
-enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT, AB_LSE, AB_DOUT, AB_SCALE, AB_DQ, AB_DK, AB_DV, AB_DMASK,
-       AB_NOP };
-static const core_dims attention_backward_cd[AB_NOP] = {
-    CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_L_E, CD_S_E,
-    CD_S_EV, CD_L_S};
+enum { AB_Q, AB_K, AB_V, AB_MASK, AB_OUT, AB_LSE, AB_DOUT, AB_SCALE, AB_CAP, AB_DROP, AB_LIM,
+       AB_DQ, AB_DK, AB_DV, AB_DMASK, AB_NOP };
+static const core_dims attention_backward_cd[3][AB_NOP] = {
+    {CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_SCALAR, CD_SCALAR,
+     {0, {0}}, CD_L_E, CD_S_E, CD_S_EV, CD_L_S},
+    {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_SCALAR, CD_SCALAR,
+     {1, {5}}, CD_L_E, CD_S_E, CD_S_EV, CD_L_S},
+    {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_SCALAR, CD_SCALAR,
+     {1, {6}}, CD_L_E, CD_S_E, CD_S_EV, CD_L_S}};
 /* mha: dims = N, l, eq, s, ek, ev, h, d, dv, eo */
 enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT, MHA_W,
        MHA_SQ, MHA_SK, MHA_SV, MHA_SO, MHA_LSE, MHA_NOP };

@@ -20,6 +20,7 @@ typedef struct {
     int has_dmask;         /* backward: the additive mask's gradient, an output                  */
     int log;               /* softmax: log_softmax                                              */
     int backward;          /* additive scores: the backward                                     */
+    int ext;               /* attention: the call's soft cap, dropout and limits are operands     */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
@@ -34,8 +35,13 @@ typedef struct {
     size_t size;
 } cattn_operand;
 
-/* The operands of scaled dot-product attention, by role. */
-enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_OUT, ATT_W, ATT_LSE, ATT_NOP };
+/* The operands of scaled dot-product attention, by role.  The `ext` gufuncs (cattn's functions
+ * call them) also take the soft cap and the dropout probability (scalars of the computing dtype)
+ * and the limits, int64 (7): lo, hi, key length, query length, rows per query sequence, seed,
+ * stream (cattn_attn_call). */
+enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_CAP, ATT_DROP, ATT_LIM, ATT_OUT, ATT_W,
+       ATT_LSE, ATT_NOP };
+#define CATTN_NLIM 7
 
 /* An attention call over N items of (L,E), (S,E), (S,Ev): what the gufunc loops and the direct
  * path both hand to cattn_run_attention. */

@@ -57,6 +57,21 @@ typedef struct {
 #define MHA_BWD_OUT "->(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d)," \
     "(h,dv),(eo)"
 #define PRIVATE(what) "\n\n" what " (used by cattn.vjp and the functions; see the public twin)."
+/* the functions' attention, every feature (ext): q, k, v [, mask (p,s)], scale, softcap,
+ * dropout_p, limits (7) -> out [, w], lse; and its backward: q, k, v [, mask], out, lse, dout,
+ * scale, softcap, dropout_p, limits -> dq, dk, dv [, dmask] */
+#define EXT_SCALARS ",(),(),(7)"
+#define EXT_CFG(m_, w_, dm_) {.mask = CATTN_MASK_NONE, .has_mask = m_, .has_w = w_, .has_lse = 1, \
+    .has_dmask = dm_, .ext = 1}
+#define SDPA(mask, w) cattn_loop_attention_f, cattn_loop_attention_d, 7 + (mask), 2 + (w), 3, \
+    (mask) ? 3 : -1, EXT_CFG(mask, w, 0)
+#define SDPA_BWD(mask, dmask) cattn_loop_attention_backward_f, cattn_loop_attention_backward_d, \
+    10 + (mask), 3 + (dmask), 3, (mask) ? 3 : -1, EXT_CFG(mask, 0, dmask)
+#define SDPA_BWD_IN ",(l,ev),(l),(l,ev),()" EXT_SCALARS "->(l,e),(s,e),(s,ev)"
+#define SDPA_DOC(sig, what) sig "\n\n" what " The limits are int64 (lo, hi, key_len, query_len, " \
+    "per, seed, stream): row r, at position i = r mod per, attends keys i+lo <= j <= i+hi, " \
+    "j < key_len, none if i >= query_len; dropout draws from (seed, stream + r // per, i, j). " \
+    "Used by cattn's functions and cattn.vjp; see scaled_dot_product_attention."
 static const ufunc_spec specs[] = {
     {"matmul", "(n?,k),(k,m?)->(n?,m?)", cattn_loop_matmul_f, cattn_loop_matmul_d, 2, 1, 2, -1,
      {.mask = CATTN_MASK_NONE}, DOC_MATMUL},
@@ -158,6 +173,29 @@ static const ufunc_spec specs[] = {
      MHA_BWD(CATTN_MASK_BOOL, 1, 1),
      "_masked_mha_backward_dmask(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale,"
      " /, out=(None,) * 12)" PRIVATE("Masked, with the additive mask's gradient")},
+    /* ---- every feature of the functions (soft cap, dropout, limits), forward and backward */
+    {"_sdpa", ATT_IN ",()" EXT_SCALARS "->(l,ev),(l)", SDPA(0, 0),
+     SDPA_DOC("_sdpa(q, k, v, scale, softcap, dropout_p, limits, /, out=(None, None))",
+              "Attention -> (out, lse).")},
+    {"_sdpa_w", ATT_IN ",()" EXT_SCALARS "->(l,ev),(l,s),(l)", SDPA(0, 1),
+     SDPA_DOC("_sdpa_w(q, k, v, scale, softcap, dropout_p, limits, /, out=(None,) * 3)",
+              "Attention -> (out, weights, lse).")},
+    {"_sdpa_mask", ATT_IN ",(p,s),()" EXT_SCALARS "->(l,ev),(l)", SDPA(1, 0),
+     SDPA_DOC("_sdpa_mask(q, k, v, mask, scale, softcap, dropout_p, limits, /, out=(None,) * 2)",
+              "Masked attention -> (out, lse); the mask has a row per position.")},
+    {"_sdpa_mask_w", ATT_IN ",(p,s),()" EXT_SCALARS "->(l,ev),(l,s),(l)", SDPA(1, 1),
+     SDPA_DOC("_sdpa_mask_w(q, k, v, mask, scale, softcap, dropout_p, limits, /, out=(None,) * 3)",
+              "Masked attention -> (out, weights, lse).")},
+    {"_sdpa_backward", ATT_IN SDPA_BWD_IN, SDPA_BWD(0, 0),
+     SDPA_DOC("_sdpa_backward(q, k, v, o, lse, dout, scale, softcap, dropout_p, limits, /, "
+              "out=(None,) * 3)", "The backward of _sdpa -> (dq, dk, dv).")},
+    {"_sdpa_mask_backward", ATT_IN ",(p,s)" SDPA_BWD_IN, SDPA_BWD(1, 0),
+     SDPA_DOC("_sdpa_mask_backward(q, k, v, mask, o, lse, dout, scale, softcap, dropout_p, "
+              "limits, /, out=(None,) * 3)", "The backward of _sdpa_mask -> (dq, dk, dv).")},
+    {"_sdpa_mask_backward_dmask", ATT_IN ",(p,s)" SDPA_BWD_IN ",(l,s)", SDPA_BWD(1, 1),
+     SDPA_DOC("_sdpa_mask_backward_dmask(q, k, v, mask, o, lse, dout, scale, softcap, "
+              "dropout_p, limits, /, out=(None,) * 4)",
+              "The backward of _sdpa_mask -> (dq, dk, dv, dmask), dmask the additive mask's.")},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
 #define MAXOP 32
@@ -208,15 +246,20 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     const int nin = ufunc->nin, nop = ufunc->nin + ufunc->nout;
     if (type_tup != NULL)
         return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
+    const int ilim = sp->cfg.ext ? nin - 1 : -1;  /* the ext gufuncs' int64 limits */
     for (int i = 0; i < nin; i++) {
         PyArray_Descr *d = PyArray_DESCR(operands[i]);
         int ok = i == sp->imask ? (d->kind == 'b' || d->kind == 'f')
+                 : i == ilim    ? (d->kind == 'i' || d->kind == 'u')
                                 : (d->kind == 'b' || d->kind == 'i' || d->kind == 'u' || d->kind == 'f');
         if (!ok) {
             PyObject *r = PyObject_Str((PyObject *)d);
             if (i == sp->imask)
                 PyErr_Format(PyExc_TypeError, "%s: the mask has dtype %S; masks are boolean "
                              "(True = may attend) or floating (added)", ufunc->name, r);
+            else if (i == ilim)
+                PyErr_Format(PyExc_TypeError, "%s: the limits have dtype %S; they are integers",
+                             ufunc->name, r);
             else if (nin == 1)
                 PyErr_Format(PyExc_TypeError, "%s: input has dtype %S; cattn computes in float32 "
                              "or float64", ufunc->name, r);
@@ -230,7 +273,9 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     int type = compute_type(sp->ndata, operands);
     if (type < 0) return -1;
     for (int i = 0; i < nop; i++) {
-        int t = (i == sp->imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL : type;
+        int t = (i == sp->imask && PyArray_DESCR(operands[i])->kind == 'b') ? NPY_BOOL
+                : i == ilim                                                   ? NPY_INT64
+                                                                              : type;
         out_dtypes[i] = PyArray_DescrFromType(t);
     }
     if (PyUFunc_ValidateCasting(ufunc, casting, operands, out_dtypes) < 0) {
@@ -255,7 +300,10 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
         if (s->imask >= 0) r->cfg[l].mask = l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD;
         r->data[l] = &r->cfg[l];
         for (int i = 0; i < nop; i++)
-            r->types[l * nop + i] = (i == s->imask && l < 2) ? NPY_BOOL : dbl ? NPY_DOUBLE : NPY_FLOAT;
+            r->types[l * nop + i] = (i == s->imask && l < 2)            ? NPY_BOOL
+                                    : (s->cfg.ext && i == s->nin - 1)   ? NPY_INT64
+                                    : dbl                              ? NPY_DOUBLE
+                                                                       : NPY_FLOAT;
     }
     PyObject *uf = PyUFunc_FromFuncAndDataAndSignature(
         r->fn, r->data, r->types, nloops, s->nin, s->nout, PyUFunc_None, r->name,

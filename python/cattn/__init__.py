@@ -33,6 +33,7 @@ from ._config import get_num_threads, set_level, set_num_threads, show_config
 from .additive import AdditiveAttention, additive_attention
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .gradients import gradcheck, vjp
+from .masks import StructuredMask, causal_lower_right, causal_upper_left, sliding_window
 from .modules import Attention, MultiHeadAttention
 from .plot import plot_attention, use_cjk_font
 from .steps import AttentionSteps
@@ -52,6 +53,8 @@ __all__ = [
     "attention_with_lse",
     "causal_attention_backward",
     "causal_attention_with_lse",
+    "causal_lower_right",
+    "causal_upper_left",
     "gradcheck",
     "log_softmax_backward",
     "masked_attention_backward",
@@ -80,5 +83,7 @@ __all__ = [
     "set_level",
     "set_num_threads",
     "show_config",
+    "sliding_window",
+    "StructuredMask",
     "softmax",
 ]

@@ -1,11 +1,13 @@
 """Functions with the keyword arguments a bare gufunc cannot take: masks, causal, scale, weights.
 
-Rules that live here: which gufunc a call takes -- by its mask kind (none, causal, an array) and
-whether the weights are wanted (the _SDPA and _MHA tables) -- and how masks, key_lengths and
-is_causal combine (_mha_mask). Argument checks are _checks.py's; the default scale and the
+Rules that live here: how an SDPA call is laid out for the gufuncs of every feature (sdpa_plan:
+structured masks, grouped-query heads, lengths, dropout, soft-capping; SdpaPlan runs the forward
+and the backward), which multi-head gufunc a call takes (the _MHA table), and how masks,
+key_lengths and is_causal combine for the layers (_mha_mask). Argument checks are _checks.py's; the default scale and the
 computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
 call is the glue's and the kernels' (csrc/loops.c, csrc/attention.c)."""
 import functools
+import operator
 
 import numpy as np
 
@@ -26,7 +28,9 @@ def _returns_like_query(f):
 
 @_returns_like_query
 def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal=False,
-                                 scale=None, return_weights=False, out=None):
+                                 scale=None, enable_gqa=False, key_lengths=None,
+                                 query_lengths=None, dropout_p=0.0, seed=None, softcap=None,
+                                 return_weights=False, out=None):
     """Scaled dot-product attention, ``softmax(scale * query @ key^T + mask) @ value``.
 
     Parameters
@@ -35,16 +39,36 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     key : array_like, (..., S, E)
     value : array_like, (..., S, Ev)
         Leading (batch, head) dimensions broadcast against each other.
-    attn_mask : array_like, optional
+    attn_mask : array_like or structured mask, optional
         Boolean, **True = may attend** (as PyTorch's SDPA and JAX), or floating, added to the
-        scores. Broadcasts to (..., L, S).
+        scores; broadcasts to (..., L, S). Or a structured mask -- ``cattn.causal_upper_left``,
+        ``cattn.causal_lower_right``, ``cattn.sliding_window`` -- whose blocks the kernels skip;
+        its (L, S) must be the call's.
     is_causal : bool
         Query i attends keys j <= i (top-left aligned, as PyTorch). Not with ``attn_mask``.
     scale : float, optional
         Defaults to ``1 / sqrt(E)``.
+    enable_gqa : bool
+        Grouped-query attention (PyTorch's semantics): query (..., Hq, L, E) over key and value
+        (..., Hkv, S, E) with ``Hq % Hkv == 0``; query head h uses key/value head
+        ``h // (Hq // Hkv)``. K and V are never copied.
+    key_lengths, query_lengths : array_like of int, optional
+        Per sequence, broadcastable to the batch dimensions by NumPy's rules ((B,) for (B, L, E)
+        inputs, (B, 1) or (B, H) for (B, H, L, E)): keys at positions >= the key length are
+        ignored; query rows at positions >= the query length give zeros (JAX's
+        ``key_value_seq_lengths`` / ``query_seq_lengths``).
+    dropout_p : float in [0, 1)
+        Dropout on the attention weights; kept weights are scaled by ``1 / (1 - dropout_p)``.
+    seed : int, optional
+        The dropout draws: the same seed gives the same mask, whatever the number of threads;
+        ``cattn.vjp`` uses the forward's mask in the backward. None draws a seed from NumPy's
+        global generator.
+    softcap : float > 0, optional
+        Logit soft-capping (Gemma 2): the scaled scores become ``softcap * tanh(scores /
+        softcap)`` before the mask.
     return_weights : bool
-        Also return the attention weights, (..., L, S): cattn's one name for this flag on every
-        function and class (the classes also take PyTorch's ``need_weights``).
+        Also return the attention weights, (..., L, S) -- after dropout when there is dropout, as
+        PyTorch's ``MultiheadAttention`` returns them.
     out : ndarray, optional
         Where to write the output, (..., L, Ev).
 
@@ -71,52 +95,216 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     array([[2.69, 7.31]])
     """
     weights = bool(return_weights)
-    if attn_mask is None and out is None:  # the common call, straight to C when it can be
+    plain = not enable_gqa and key_lengths is None and query_lengths is None and \
+        softcap is None and not dropout_p
+    if plain and attn_mask is None and out is None:  # the common call, straight to C
         r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
         if r is not NotImplemented:
             return r
-    args, kind, scale = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
-    ufunc = _SDPA[kind, weights]
-    return ufunc(*args, scale, out=(out, None) if weights else out)
+    plan = sdpa_plan("scaled_dot_product_attention", query, key, value, attn_mask, is_causal,
+                     scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap)
+    r = plan.forward(weights)
+    res = (plan.output(r[0]), plan.weights(r[1])) if weights else plan.output(r[0])
+    if out is None:
+        return res
+    o = res[0] if weights else res
+    if np.shape(out) != o.shape:
+        raise ValueError(f"scaled_dot_product_attention: out has shape {np.shape(out)} but the "
+                         f"output has shape {o.shape}")
+    np.copyto(out, o, casting="same_kind")
+    return (out, res[1]) if weights else out
 
 
-def _sdpa_args(query, key, value, attn_mask, is_causal, scale,
-               fname="scaled_dot_product_attention"):
-    """The checked operands of an SDPA call: ((q, k, v[, mask]), mask kind, scale)."""
+_BIG = 1 << 62  # "no limit" for the band offsets (the kernels clamp them to the call's sizes)
+
+
+class SdpaPlan:
+    """One SDPA call, checked and laid out for the gufuncs of every feature (``_cattn._sdpa*``):
+    the forward, the backward, and the maps from their arrays back to the caller's shapes.
+
+    Grouped-query calls stack the query heads of each key/value head as rows of one call when
+    masks and lengths do not differ inside a group ("folded": K and V are read once per group,
+    the decode case); otherwise the group is a broadcast axis. Either way K and V are never
+    copied."""
+
+    def __init__(self, fname, q, k, v, mask, scale, cap, p, lim, out_shape, w_shape, fold,
+                 k_arg, v_arg):
+        self.fname, self.q, self.k, self.v, self.mask = fname, q, k, v, mask
+        self.scale, self.cap, self.p, self.lim = scale, cap, p, lim
+        self.out_shape, self.w_shape, self.fold = out_shape, w_shape, fold
+        self.k_arg, self.v_arg = k_arg, v_arg  # k, v as the gufuncs see them (GQA: a group axis)
+
+    @property
+    def args(self):
+        return (self.q, self.k_arg, self.v_arg) + (() if self.mask is None else (self.mask,))
+
+    @property
+    def extras(self):
+        return (self.scale, self.cap, self.p, self.lim)
+
+    def forward(self, weights):
+        """(out, lse) or (out, weights, lse), in the gufuncs' layout."""
+        uf = {(False, False): _cattn._sdpa, (False, True): _cattn._sdpa_w,
+              (True, False): _cattn._sdpa_mask, (True, True): _cattn._sdpa_mask_w}
+        return uf[self.mask is not None, bool(weights)](*self.args, *self.extras)
+
+    def backward(self, o, lse, g, dmask=False):
+        """(dq, dk, dv[, dmask]) in the gufuncs' layout, from the forward's o and lse and the
+        output's gradient g in the caller's layout."""
+        g = np.reshape(g, o.shape)
+        if self.mask is None:
+            return _cattn._sdpa_backward(*self.args, o, lse, g, *self.extras)
+        bwd = _cattn._sdpa_mask_backward_dmask if dmask else _cattn._sdpa_mask_backward
+        return bwd(*self.args, o, lse, g, *self.extras)
+
+    def output(self, o):
+        return o.reshape(self.out_shape)
+
+    def weights(self, w):
+        return w.reshape(self.w_shape)
+
+
+def _real(fname, name, x):
+    if isinstance(x, (bool, np.bool_)) or not np.isrealobj(x) or np.ndim(x) != 0:
+        raise TypeError(f"{fname}: {name} must be a real number, got {x!r}")
+    return float(x)
+
+
+def _lengths(fname, name, x, batch, n):
+    """Sequence lengths as an int64 array of the batch shape, each in [0, n]."""
+    a = np.asarray(x)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{fname}: {name} must be integers, got dtype {a.dtype}")
+    try:
+        a = np.broadcast_to(a, batch)
+    except ValueError:
+        raise ValueError(f"{fname}: {name} of shape {np.shape(x)} does not broadcast to the batch "
+                         f"shape {tuple(batch)}") from None
+    if a.size and (a.min() < 0 or a.max() > n):
+        raise ValueError(f"{fname}: {name} must be in [0, {n}], got values from {a.min()} to "
+                         f"{a.max()}")
+    return a.astype(np.int64, copy=False)
+
+
+def _same_in_groups(a, G):
+    """Is a (..., Hkv * G) constant inside each group of G (the last axis)?"""
+    g = a.reshape(a.shape[:-1] + (-1, G))
+    return bool((g == g[..., :1]).all())
+
+
+def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=None,
+              enable_gqa=False, key_lengths=None, query_lengths=None, dropout_p=0.0, seed=None,
+              softcap=None, dmask=False):
+    """Check an SDPA call and lay it out for the gufuncs (SdpaPlan). dmask: the additive mask's
+    gradient will be wanted (then a grouped-query call is not folded)."""
+    from .masks import StructuredMask
+
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
     v = as_float_operand(fname, "value", value, 2)
-    (L, E), (S, Ek), (Sv, _) = q.shape[-2:], k.shape[-2:], v.shape[-2:]
+    (L, E), (S, Ek), (Sv, Ev) = q.shape[-2:], k.shape[-2:], v.shape[-2:]
     if Ek != E:
-        raise ValueError(
-            f"{fname}: query has embedding size {E} but key has {Ek} "
-            f"(query {q.shape}, key {k.shape})"
-        )
+        raise ValueError(f"{fname}: query has embedding size {E} but key has {Ek} "
+                         f"(query {q.shape}, key {k.shape})")
     if Sv != S:
-        raise ValueError(
-            f"{fname}: key has {S} positions but value has {Sv} (key {k.shape}, value {v.shape})"
-        )
-    shapes = [("query", q.shape[:-2]), ("key", k.shape[:-2]), ("value", v.shape[:-2])]
+        raise ValueError(f"{fname}: key has {S} positions but value has {Sv} "
+                         f"(key {k.shape}, value {v.shape})")
     scale = as_scale(fname, scale, E)
     if is_causal and attn_mask is not None:
         raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
-    args = (q, k, v)
-    kind = "causal" if is_causal else "none"
-    if attn_mask is not None:
+    # 1. the band: causal, or a structured mask
+    lo, hi, mask = -_BIG, _BIG, None
+    if is_causal:
+        hi = 0
+    elif isinstance(attn_mask, StructuredMask):
+        if attn_mask.shape != (L, S):
+            raise ValueError(f"{fname}: attn_mask {attn_mask!r} is for (L, S) = "
+                             f"{attn_mask.shape} but the call has (L, S) = ({L}, {S})")
+        lo = -_BIG if attn_mask.lo is None else attn_mask.lo
+        hi = attn_mask.hi
+    elif attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
-        shapes.append(("attn_mask", mask.shape[:-2]))
-        args, kind = (q, k, v, mask), "mask"
-    broadcast_batch(fname, shapes)
-    return args, kind, scale
+    # 2. soft cap, dropout
+    cap = 0.0
+    if softcap is not None:
+        cap = _real(fname, "softcap", softcap)
+        if not cap > 0:
+            raise ValueError(f"{fname}: softcap must be > 0, got {softcap!r}")
+    p = _real(fname, "dropout_p", dropout_p)
+    if not 0 <= p < 1:
+        raise ValueError(f"{fname}: dropout_p must be in [0, 1), got {dropout_p!r}")
+    if p > 0 and seed is None:
+        seed = int(np.random.randint(0, 2**63 - 1, dtype=np.int64))
+    if seed is not None:
+        try:
+            seed = operator.index(seed)
+        except TypeError:
+            raise TypeError(f"{fname}: seed must be an integer, got {seed!r}") from None
+        seed = np.uint64(seed % 2**64).view(np.int64)
+    else:
+        seed = 0
+    # 3. grouped-query heads: query (..., Hkv, G, L, E) against key/value (..., Hkv, 1, S, E)
+    G = 1
+    if enable_gqa:
+        if min(q.ndim, k.ndim, v.ndim) < 3:
+            raise ValueError(f"{fname}: enable_gqa needs a head axis: query (..., Hq, L, E), key "
+                             f"and value (..., Hkv, S, E); got query {q.shape}, key {k.shape}, "
+                             f"value {v.shape}")
+        Hq, Hk = q.shape[-3], k.shape[-3]
+        if v.shape[-3] != Hk:
+            raise ValueError(f"{fname}: key has {Hk} heads but value has {v.shape[-3]} "
+                             f"(key {k.shape}, value {v.shape})")
+        if Hk == 0 or Hq % Hk:
+            raise ValueError(f"{fname}: enable_gqa: the query's {Hq} heads are not a multiple of "
+                             f"the key's and value's {Hk} (query {q.shape}, key {k.shape})")
+        G = Hq // Hk
+    if G > 1:
+        qb, kb, vb = q.shape[:-3] + (Hk, G), k.shape[:-3] + (Hk, 1), v.shape[:-3] + (Hk, 1)
+    else:
+        qb, kb, vb = q.shape[:-2], k.shape[:-2], v.shape[:-2]
+    shapes = [("query", qb), ("key", kb), ("value", vb)]
+    if mask is not None:
+        mb = mask.shape[:-2]
+        if G > 1 and len(mb) >= 1:  # the mask's head axis: Hq heads, or 1
+            if mb[-1] not in (1, Hk * G):
+                raise ValueError(f"{fname}: attn_mask of shape {np.shape(attn_mask)} has "
+                                 f"{mb[-1]} heads but the query has {Hk * G}")
+            mb = mb[:-1] + ((Hk, G) if mb[-1] != 1 else (1, 1))
+            mask = mask.reshape(mb + (L, S))
+        shapes.append(("attn_mask", mb))
+    batch = broadcast_batch(fname, shapes)  # the items, with a group axis for GQA
+    user_batch = batch[:-2] + (Hk * G,) if G > 1 else batch
+    # 4. lengths and dropout streams, per item
+    kl = _lengths(fname, "key_lengths", key_lengths, user_batch, S) \
+        if key_lengths is not None else None
+    ql = _lengths(fname, "query_lengths", query_lengths, user_batch, L) \
+        if query_lengths is not None else None
+    # 5. fold the groups into rows when nothing differs inside a group
+    fold = G > 1 and not dmask and (mask is None or mask.ndim < 3 or mask.shape[-3] == 1) and \
+        all(x is None or _same_in_groups(x, G) for x in (kl, ql))
+    stream = np.arange(int(np.prod(user_batch)), dtype=np.int64).reshape(batch)
+    if fold:
+        items = batch[:-1]
+        q_arg = q.reshape(q.shape[:-3] + (Hk, G * L, E))
+        k_arg, v_arg = k, v
+        if mask is not None and mask.ndim >= 3:
+            mask = mask[..., 0, :, :]
+        pick = (lambda x: x.reshape(batch)[..., 0])
+    else:
+        items = batch
+        q_arg = q.reshape(q.shape[:-3] + (Hk, G, L, E)) if G > 1 else q
+        k_arg, v_arg = (k[..., None, :, :], v[..., None, :, :]) if G > 1 else (k, v)
+        pick = (lambda x: x.reshape(batch))
+    lim = np.empty(items + (7,), np.int64)
+    lim[..., 0], lim[..., 1] = lo, hi
+    lim[..., 2] = S if kl is None else pick(kl)
+    lim[..., 3] = L if ql is None else pick(ql)
+    lim[..., 4], lim[..., 5] = L, seed
+    lim[..., 6] = stream[..., 0] if fold else stream
+    return SdpaPlan(fname, q_arg, k, v, mask, scale, cap, p, lim, user_batch + (L, Ev),
+                    user_batch + (L, S), fold, k_arg, v_arg)
 
 
-# The gufunc of each call: (mask kind, weights wanted) -> ufunc.  The mask kind travels to the
-# kernel as the ufunc's own loop data, so causal calls skip the masked blocks on every path.
-_SDPA = {
-    ("none", False): _cattn.attention, ("none", True): _cattn._attention_weights,
-    ("causal", False): _cattn.causal_attention, ("causal", True): _cattn._causal_attention_weights,
-    ("mask", False): _cattn.masked_attention, ("mask", True): _cattn.attention_weights,
-}
 _MHA = {
     ("none", False): _cattn._mha, ("none", True): _cattn._mha_weights,
     ("causal", False): _cattn._causal_mha, ("causal", True): _cattn._causal_mha_weights,

@@ -21,8 +21,8 @@ import numpy as np
 
 from . import _cattn
 from ._checks import as_float_operand, weights_flag
-from .functional import (_mha_args, _sdpa_args, multi_head_attention,
-                         scaled_dot_product_attention)
+from .functional import _mha_args, multi_head_attention, scaled_dot_product_attention, sdpa_plan
+from .masks import StructuredMask
 
 __all__ = ["vjp", "gradcheck"]
 
@@ -131,23 +131,6 @@ def _vjp_matmul(a, b, **kwargs):
     return y, pullback
 
 
-# The forward that keeps lse, and the backward, of each SDPA mask kind (weights: also return them).
-_SDPA_FWD = {
-    ("none", False): _cattn.attention_with_lse,
-    ("none", True): _cattn._attention_weights_lse,
-    ("causal", False): _cattn.causal_attention_with_lse,
-    ("causal", True): _cattn._causal_attention_weights_lse,
-    ("mask", False): _cattn.masked_attention_with_lse,
-    ("mask", True): _cattn._masked_attention_weights_lse,
-}
-_SDPA_BWD = {
-    ("none", False): _cattn.attention_backward,
-    ("causal", False): _cattn.causal_attention_backward,
-    ("mask", False): _cattn.masked_attention_backward,
-    ("mask", True): _cattn.masked_attention_backward_dmask,
-}
-
-
 def _positional_mask(fname, names, rest, attn_mask):
     """(attn_mask, passed positionally?) for a function whose positional arguments are `names`,
     the last one attn_mask, called with `rest` beyond the others."""
@@ -160,31 +143,43 @@ def _positional_mask(fname, names, rest, attn_mask):
 
 
 def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=None,
-              return_weights=False, out=None):
+              enable_gqa=False, key_lengths=None, query_lengths=None, dropout_p=0.0, seed=None,
+              softcap=None, return_weights=False, out=None):
     fname = "scaled_dot_product_attention"
     attn_mask, mask_positional = _positional_mask(fname, ("query", "key", "value", "attn_mask"),
                                                   rest, attn_mask)
     weights = bool(return_weights)
-    args, kind, sc = _sdpa_args(query, key, value, attn_mask, is_causal, scale)
-    q, k, v = args[:3]
-    mask = args[3] if kind == "mask" else None
-    r = _SDPA_FWD[kind, weights](*args, sc, out=(out,) + (None,) * (1 + weights))
+    want_dmask = mask_positional and np.asarray(attn_mask).dtype.kind == "f" \
+        if attn_mask is not None and not isinstance(attn_mask, StructuredMask) else False
+    plan = sdpa_plan(fname, query, key, value, attn_mask, is_causal, scale, enable_gqa,
+                     key_lengths, query_lengths, dropout_p, seed, softcap, dmask=want_dmask)
+    r = plan.forward(weights)
     o, lse = r[0], r[-1]
-    outs = (o, r[1]) if weights else o
+    outs = (plan.output(o), plan.weights(r[1])) if weights else plan.output(o)
+    if out is not None:
+        np.copyto(out, outs[0] if weights else outs, casting="same_kind")
+        outs = (out, outs[1]) if weights else out
+    q, k, v = (as_float_operand(fname, n, x) for n, x in
+               (("query", query), ("key", key), ("value", value)))
     mask_dtype = _dtype_of(attn_mask)
-    want_dmask = mask_positional and mask is not None and mask.dtype.kind == "f"
 
     def pullback(ct):
         g, gw = _split_cotangent(fname, ct, outs)
-        bwd = _SDPA_BWD[kind, want_dmask]
-        grads = list(bwd(*args, o, lse, g, sc))
+        grads = list(plan.backward(o, lse, g, want_dmask))
         if gw is not None:  # through the returned weights: dS_w = softmax_backward(w, g_w)
-            ds = _cattn.softmax_backward(r[1], gw)
-            grads[0] = grads[0] + sc * _cattn.matmul(ds, k)
-            grads[1] = grads[1] + sc * _cattn.matmul(np.swapaxes(ds, -1, -2), q)
+            if plan.cap > 0 or plan.p > 0:
+                raise NotImplementedError(
+                    f"{fname} pullback: a gradient through the returned weights with softcap or "
+                    f"dropout_p is not supported; pass (grad_output, None)")
+            w = r[1]
+            ds = _cattn.softmax_backward(w, np.reshape(gw, w.shape))
+            grads[0] = grads[0] + plan.scale * _cattn.matmul(ds, plan.k_arg)
+            grads[1] = grads[1] + plan.scale * _cattn.matmul(np.swapaxes(ds, -1, -2), plan.q)
             if want_dmask:
                 grads[3] = grads[3] + ds
-        res = [_unbroadcast(grads[i], x.shape, x.dtype) for i, x in enumerate((q, k, v))]
+        args = (plan.q, plan.k_arg, plan.v_arg)
+        res = [_unbroadcast(grads[i], x.shape, y.dtype).reshape(y.shape)
+               for i, (x, y) in enumerate(zip(args, (q, k, v)))]
         if mask_positional:
             res.append(_unbroadcast(grads[3], np.shape(attn_mask), mask_dtype)
                        if want_dmask else None)
