@@ -7,6 +7,7 @@ key_lengths and is_causal combine for the layers (_mha_mask). Argument checks ar
 computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
 call is the glue's and the kernels' (csrc/loops.c, csrc/attention.c)."""
 import functools
+import numbers
 import operator
 
 import numpy as np
@@ -165,7 +166,8 @@ class SdpaPlan:
 
 
 def _real(fname, name, x):
-    if isinstance(x, (bool, np.bool_)) or not np.isrealobj(x) or np.ndim(x) != 0:
+    if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray)) or \
+            np.ndim(x) != 0 or np.asarray(x).dtype.kind not in "iuf":
         raise TypeError(f"{fname}: {name} must be a real number, got {x!r}")
     return float(x)
 

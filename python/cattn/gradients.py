@@ -181,7 +181,7 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
         res = [_unbroadcast(grads[i], x.shape, y.dtype).reshape(y.shape)
                for i, (x, y) in enumerate(zip(args, (q, k, v)))]
         if mask_positional:
-            res.append(_unbroadcast(grads[3], np.shape(attn_mask), mask_dtype)
+            res.append(_unbroadcast(plan.weights(grads[3]), np.shape(attn_mask), mask_dtype)
                        if want_dmask else None)
         return tuple(res)
     return outs, pullback
@@ -294,22 +294,24 @@ def vjp(fn, *args, **kwargs):
     return rule(*args, **kwargs)
 
 
-def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, seed=0, **kwargs):
+def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, check_seed=0,
+              **kwargs):
     """Check ``cattn.vjp(fn, ...)`` against central finite differences, in float64.
 
     The output is projected on a random direction u (``phi(x) = sum(u * fn(x))``); for each
     positional argument with a gradient, each element (at most ``max_elements`` of them, chosen
     at random) is moved by ``±eps`` and ``(phi(x + eps) - phi(x - eps)) / (2 eps)`` is compared
     with the pullback's gradient: ``|analytic - numeric| <= atol + rtol * |numeric|``. Boolean
-    and integer arguments (masks, targets, lengths) are passed as they are. Returns
-    True, or raises AssertionError naming the argument and the worst element (as
+    and integer arguments (masks, targets, lengths) are passed as they are, and so are keyword
+    arguments (a ``seed`` among them is the function's: dropout's; ``check_seed`` seeds u and the
+    choice of elements). Returns True, or raises AssertionError naming the argument and the worst element (as
     ``torch.autograd.gradcheck``).
 
     >>> import numpy as np, cattn
     >>> cattn.gradcheck(cattn.softmax, np.array([0.5, -1.0, 2.0]))
     True
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check_seed)
     args64 = [a if a is None or np.asarray(a).dtype.kind in "biu"
               else np.array(a, dtype=np.float64) for a in args]
     out, pullback = vjp(fn, *args64, **kwargs)
