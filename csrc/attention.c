@@ -17,6 +17,8 @@
 #define EXP_SUM (kt->sexp_sum)
 #define MAX (kt->smax)
 #define DROPOUT (kt->sdropout)
+#define DOT_ROWS (j->kt->sdot_rows)
+#define AXPY_ROWS (j->kt->saxpy_rows)
 #define TANH_REF tanhf
 #define TANH_FAST cattn_tanhf_fast
 #include "masked_score.inc"
@@ -28,6 +30,8 @@
 #undef EXP_SUM
 #undef MAX
 #undef DROPOUT
+#undef DOT_ROWS
+#undef AXPY_ROWS
 #undef TANH_REF
 #undef TANH_FAST
 
@@ -38,6 +42,8 @@
 #define EXP_SUM (kt->dexp_sum)
 #define MAX (kt->dmax)
 #define DROPOUT (kt->ddropout)
+#define DOT_ROWS (j->kt->ddot_rows)
+#define AXPY_ROWS (j->kt->daxpy_rows)
 #define TANH_REF tanh
 #define TANH_FAST tanh
 #include "masked_score.inc"

@@ -13,10 +13,12 @@
 #if defined(CATTN_HAVE_AVX2)
 void cattn_kernels_fill_avx2(cattn_kernel_table *t);
 void cattn_grad_fill_avx2(cattn_kernel_table *t);
+void cattn_rows_fill_avx2(cattn_kernel_table *t);
 #endif
 #if defined(CATTN_HAVE_AVX512)
 void cattn_kernels_fill_avx512(cattn_kernel_table *t);
 void cattn_grad_fill_avx512(cattn_kernel_table *t);
+void cattn_rows_fill_avx512(cattn_kernel_table *t);
 #endif
 
 /* One immutable table per level, built once by cattn_init; `active` points at the current one.
@@ -36,6 +38,7 @@ static const cattn_kernel_table ref_table = {
     cattn_ssoftmax_grad_ref, cattn_dsoftmax_grad_ref,
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
     cattn_sdropout_ref, cattn_ddropout_ref,
+    cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
 };
 
 const char *cattn_level_name(cattn_level level)
@@ -94,10 +97,10 @@ int cattn_init(void)
     for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
         cattn_kernel_table t = ref_table;
 #if defined(CATTN_HAVE_AVX2)
-        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t), cattn_grad_fill_avx2(&t);
+        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t), cattn_grad_fill_avx2(&t), cattn_rows_fill_avx2(&t);
 #endif
 #if defined(CATTN_HAVE_AVX512)
-        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t), cattn_grad_fill_avx512(&t);
+        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t), cattn_grad_fill_avx512(&t), cattn_rows_fill_avx512(&t);
 #endif
         t.level = (cattn_level)l;
         tables[l] = t;

@@ -65,6 +65,22 @@ typedef void (*cattn_sdropout)(float *x, ptrdiff_t n, unsigned long long key, pt
 typedef void (*cattn_ddropout)(double *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
                                uint32_t thr, double keep);
 
+/* A few query rows against keys read in place (grad.inc; decoding):
+ *     dot_rows:  s[r·lds + j] = q_r · k_j             (r < m, j < n; rows of e values)
+ *     axpy_rows: o[r·ldo + c] += Σ_j p[r·ldp + j] v_j[c]   (r < m, c < e) */
+typedef void (*cattn_sdot_rows)(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
+                                ptrdiff_t m, const float *k, ptrdiff_t ldk, ptrdiff_t n,
+                                ptrdiff_t e);
+typedef void (*cattn_ddot_rows)(double *s, ptrdiff_t lds, const double *q, ptrdiff_t ldq,
+                                ptrdiff_t m, const double *k, ptrdiff_t ldk, ptrdiff_t n,
+                                ptrdiff_t e);
+typedef void (*cattn_saxpy_rows)(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
+                                 ptrdiff_t m, const float *v, ptrdiff_t ldv, ptrdiff_t n,
+                                 ptrdiff_t e);
+typedef void (*cattn_daxpy_rows)(double *o, ptrdiff_t ldo, const double *p, ptrdiff_t ldp,
+                                 ptrdiff_t m, const double *v, ptrdiff_t ldv, ptrdiff_t n,
+                                 ptrdiff_t e);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -85,6 +101,10 @@ struct cattn_kernel_table {
     cattn_dtanh_score_grad dtanh_score_grad;
     cattn_sdropout sdropout;
     cattn_ddropout ddropout;
+    cattn_sdot_rows sdot_rows;
+    cattn_ddot_rows ddot_rows;
+    cattn_saxpy_rows saxpy_rows;
+    cattn_daxpy_rows daxpy_rows;
 };
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
@@ -117,6 +137,14 @@ void cattn_sdropout_ref(float *x, ptrdiff_t n, unsigned long long key, ptrdiff_t
                         float keep);
 void cattn_ddropout_ref(double *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
                         uint32_t thr, double keep);
+void cattn_sdot_rows_ref(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq, ptrdiff_t m,
+                         const float *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e);
+void cattn_ddot_rows_ref(double *s, ptrdiff_t lds, const double *q, ptrdiff_t ldq, ptrdiff_t m,
+                         const double *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e);
+void cattn_saxpy_rows_ref(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp, ptrdiff_t m,
+                          const float *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e);
+void cattn_daxpy_rows_ref(double *o, ptrdiff_t ldo, const double *p, ptrdiff_t ldp, ptrdiff_t m,
+                          const double *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e);
 #define CATTN_REF_SMR 4
 #define CATTN_REF_SNR 8
 #define CATTN_REF_DMR 4

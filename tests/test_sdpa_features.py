@@ -132,6 +132,20 @@ def test_grouped_query_heads(level, L, S, dtype):
         close(dv, rg[2].reshape(2, 2, 3, S, 5).sum(2), dtype)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_decoding_rows(level, dtype):
+    """A few query rows (one new token per query head of a group) go through the row kernels
+    that read each key and value once: every vector width and tail of E and Ev."""
+    rng = np.random.default_rng(12)
+    for E, Ev in [(70, 37), (128, 128), (3, 5)]:
+        q, k, v = data(rng, dtype, B=1, Hq=8, Hk=2, L=1, S=333, E=E, Ev=Ev)
+        kk, vv = np.repeat(k, 4, axis=1), np.repeat(v, 4, axis=1)
+        (ro, _), rg = ref(q, kk, vv, np.ones((1, 333), bool), E ** -0.5,
+                          dout=np.ones((1, 8, 1, Ev)))
+        close(SDPA(q, k, v, enable_gqa=True), ro, dtype)
+        close(SDPA(q, k, v, cattn.causal_lower_right(1, 333), enable_gqa=True), ro, dtype)
+
+
 def test_grouped_query_heads_with_a_per_head_mask(level):
     rng = np.random.default_rng(5)
     q, k, v = data(rng, np.float64, Hq=4, Hk=2, L=20, S=30)

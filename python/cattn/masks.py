@@ -31,6 +31,15 @@ class StructuredMask:
     Made by :func:`causal_upper_left`, :func:`causal_lower_right` and :func:`sliding_window`.
     ``np.asarray(mask)`` gives the boolean (L, S) array (True = may attend). A call whose query
     and key lengths are not (L, S) refuses it, even where an array of that shape would broadcast.
+
+    >>> import numpy as np, cattn
+    >>> m = cattn.sliding_window(3, 3, 1)
+    >>> m, m.shape, (m.lo, m.hi)
+    (cattn.sliding_window(3, 3, 1, 0), (3, 3), (-1, 0))
+    >>> np.asarray(m).astype(int)
+    array([[1, 0, 0],
+           [1, 1, 0],
+           [0, 1, 1]])
     """
 
     __slots__ = ("name", "shape", "lo", "hi", "_args")
