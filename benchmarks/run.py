@@ -26,7 +26,7 @@ def parse():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--quick", action="store_true", help="smaller shapes")
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
-    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,additive,paths,memory,gil")
+    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,additive,modern,paths,memory,gil")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write the table")
     return p.parse_args()
 
@@ -253,6 +253,16 @@ def main():
         print("  tiny    " + "  ".join(f"{w} {t * 1e6:.2f} µs" for w, t in tiny.times.items()))
     peak = max((c.flops / t / 1e9 for c in rows if c.group == "gemm" and "float32" in c.name
                 for t in c.times.values()), default=None)
+    modern = None
+    if want("modern"):
+        import bench_modern
+
+        bw = bench_modern.bandwidth(budget)
+        modern = (bench_modern.rows(ARGS.quick, torch, budget), bw)
+        print(f"  modern  bandwidth: read {bw[0]:.1f} GB/s, copy {bw[1]:.1f} GB/s")
+        for case, name, times, ratios, gbs in modern[0]:
+            print(f"  modern  {case} {name}: " + ", ".join(f"{n} {r:.2f}" for n, r, _ in ratios)
+                  + (f", {gbs:.1f} GB/s" if gbs else ""))
     paths = None
     if want("paths"):
         import bench_paths
@@ -283,6 +293,9 @@ def main():
                f"Ratios are the other library's median time over cattn's (above 1: cattn is faster). "
                f"GEMM peak = the best float32 GEMM rate measured in this run: "
                f"{peak:.1f} GFLOP/s." if peak else "Ratios: other's time / cattn's time.", ""]
+    if modern:
+        md += ["Modern attention (benchmarks/bench_modern.py): decode with grouped-query heads, a "
+               "sliding window, dropout.", "", bench_modern.table(*modern), ""]
     if paths:
         md += ["cattn against itself: the mask kind kept down to the kernel "
                "(benchmarks/bench_paths.py).", "", bench_paths.table(paths), ""]
@@ -313,7 +326,9 @@ def main():
         json.dump({"machine": machine(), "threads": ARGS.threads, "quick": ARGS.quick,
                    "rows": [{"group": c.group, "name": c.name, "flops": c.flops, "times": c.times}
                             for c in rows],
-                   "tiny": tiny.times if tiny else None, "memory": mem, "gil": gil}, f, indent=1)
+                   "tiny": tiny.times if tiny else None, "memory": mem, "gil": gil,
+                   "modern": None if modern is None else
+                   {"bandwidth": modern[1], "rows": [r[:3] for r in modern[0]]}}, f, indent=1)
     print(f"wrote {stem}.md")
 
 

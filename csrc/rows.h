@@ -44,6 +44,8 @@ static inline cattn_rows cattn_rows_of(const cattn_attn_call *c, ptrdiff_t L, pt
         r.kv = cattn_clamp(c->kv_len, 0, S);
         r.q = cattn_clamp(c->q_len, 0, L);
         if (c->per > 0) r.per = c->per, r.q = cattn_clamp(c->q_len, 0, c->per);
+        /* limits that exclude nothing (every row sees every key) are none: full blocks */
+        if (r.lo <= 1 - r.per && r.hi >= S - 1 && r.kv == S && r.q == r.per) r.limited = 0;
     }
     if (c->mask_kind == CATTN_MASK_CAUSAL) {
         r.limited = 1;
