@@ -1,11 +1,13 @@
 """Attention and MultiHeadAttention: parameters with PyTorch's names and shapes, NumPy arrays."""
+import operator
+
 import numpy as np
 
-from . import functional, gradients
+from . import _cattn, functional, gradients
 from ._checks import as_float_operand, like_input, weights_flag
 from ._module import Module, float_dtype, positive_int
 
-__all__ = ["Attention", "MultiHeadAttention"]
+__all__ = ["Attention", "KVCache", "MultiHeadAttention"]
 
 
 def _batch_first(cls, batch_first):
@@ -65,8 +67,8 @@ class MultiHeadAttention(Module):
 
     _cls = "MultiHeadAttention"
 
-    def __init__(self, embed_dim, num_heads, *, kdim=None, vdim=None, bias=True,
-                 batch_first=None, dtype=np.float32, seed=None):
+    def __init__(self, embed_dim, num_heads, *, num_kv_heads=None, kdim=None, vdim=None,
+                 bias=True, dropout=0.0, batch_first=None, dtype=np.float32, seed=None):
         c = self._cls
         self.batch_first = _batch_first(c, batch_first)
         self.embed_dim = positive_int(c, "embed_dim", embed_dim)
@@ -75,27 +77,38 @@ class MultiHeadAttention(Module):
             raise ValueError(
                 f"{c}: embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})"
             )
+        self.num_kv_heads = self.num_heads if num_kv_heads is None else \
+            positive_int(c, "num_kv_heads", num_kv_heads)
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(f"{c}: num_heads ({num_heads}) must be a multiple of num_kv_heads "
+                             f"({num_kv_heads})")
+        self.dropout = functional._real(c, "dropout", dropout)
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"{c}: dropout must be in [0, 1), got {dropout!r}")
         self.kdim = self.embed_dim if kdim is None else positive_int(c, "kdim", kdim)
         self.vdim = self.embed_dim if vdim is None else positive_int(c, "vdim", vdim)
         self.head_dim = self.embed_dim // self.num_heads
         self.bias = bool(bias)
         self.dtype = float_dtype(c, dtype)
-        self._same_embed = self.kdim == self.embed_dim and self.vdim == self.embed_dim
-        self._init_parameters(np.random.default_rng(seed))
+        self._same_embed = self.kdim == self.embed_dim and self.vdim == self.embed_dim and \
+            self.num_kv_heads == self.num_heads
+        rng = np.random.default_rng(seed)
+        self._init_parameters(rng)
+        self._dropout_rng = rng  # draws each training call's dropout seed
 
     # ---- parameters ------------------------------------------------------------------------
 
     def _shapes(self):
-        E = self.embed_dim
+        E, Ekv = self.embed_dim, getattr(self, "num_kv_heads", self.num_heads) * self.head_dim
         s = {}
         if self._same_embed:
             s["in_proj_weight"] = (3 * E, E)
         else:
             s["q_proj_weight"] = (E, E)
-            s["k_proj_weight"] = (E, self.kdim)
-            s["v_proj_weight"] = (E, self.vdim)
+            s["k_proj_weight"] = (Ekv, self.kdim)
+            s["v_proj_weight"] = (Ekv, self.vdim)
         if self.bias:
-            s["in_proj_bias"] = (3 * E,)
+            s["in_proj_bias"] = (E + 2 * Ekv,)
         s["out_proj.weight"] = (E, E)
         if self.bias:
             s["out_proj.bias"] = (E,)
@@ -116,7 +129,12 @@ class MultiHeadAttention(Module):
         self._params = p
 
     def __repr__(self):
-        extra = "" if self._same_embed else f", kdim={self.kdim}, vdim={self.vdim}"
+        extra = "" if self.kdim == self.embed_dim and self.vdim == self.embed_dim else \
+            f", kdim={self.kdim}, vdim={self.vdim}"
+        if self.num_kv_heads != self.num_heads:
+            extra = f", num_kv_heads={self.num_kv_heads}" + extra
+        if self.dropout:
+            extra += f", dropout={self.dropout}"
         return (
             f"{type(self).__name__}(embed_dim={self.embed_dim}, num_heads={self.num_heads}"
             f"{extra}, head_dim={self.head_dim}, bias={self.bias}, dtype={self.dtype.name}, "
@@ -167,20 +185,33 @@ class MultiHeadAttention(Module):
 
     def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
                  is_causal=False, return_weights=None, need_weights=None,
-                 average_attn_weights=True):
+                 average_attn_weights=True, training=False, softcap=None, query_lengths=None,
+                 cache=None):
         """Attend: ``key=None`` is self-attention (key = value = query); a separate key/value
         sequence is cross-attention. Inputs (..., L, E), any leading batch dims (or none).
         Returns the output (..., L, E), or (output, weights) with ``return_weights=True``:
         weights (..., L, S) averaged over heads, or (..., num_heads, L, S) with
         ``average_attn_weights=False``. With ``need_weights=`` or a ``batch_first=`` module, the
-        result is always PyTorch's pair (output, weights or None); see the class docstring."""
+        result is always PyTorch's pair (output, weights or None); see the class docstring.
+
+        ``training=True`` applies the module's ``dropout`` to the attention weights (a fresh
+        seed per call from the module's generator); ``softcap``, ``query_lengths`` and
+        structured masks (``cattn.sliding_window`` ...) as ``attn_mask`` are
+        scaled_dot_product_attention's. ``cache=`` (from ``new_cache``) appends this call's keys
+        and values to the cache and attends over everything cached (self-attention, causal,
+        lower-right aligned)."""
         pytorch = need_weights is not None or self.batch_first is not None
         if pytorch and need_weights is None and return_weights is None:
             need_weights = True  # PyTorch's default
         weights = weights_flag(f"{self._cls}.__call__", return_weights, need_weights)
         q, k, v = (self._layout_in(x) for x in (query, key, value))
-        r = self._forward(q, k, v, attn_mask, key_lengths, is_causal, weights,
-                          average_attn_weights)
+        ext = self._extras(training, softcap, query_lengths, cache, attn_mask)
+        if ext is not None:
+            r, _ = self._composed(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                                  average_attn_weights, ext, grad=False)
+        else:
+            r = self._forward(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                              average_attn_weights)
         out, w = r if weights else (r, None)
         out = self._layout_out(out)
         return like_input(query, (out, w) if weights or pytorch else out)
@@ -206,7 +237,8 @@ class MultiHeadAttention(Module):
     forward = __call__
 
     def vjp(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-            is_causal=False, return_weights=None, need_weights=None, average_attn_weights=True):
+            is_causal=False, return_weights=None, need_weights=None, average_attn_weights=True,
+            training=False, softcap=None, query_lengths=None, cache=None):
         """``y, pullback = mha.vjp(query, key=None, value=None, **same_kwargs_as_call)``.
 
         ``y`` is what the call returns; ``pullback(grad_y)`` returns ``(d_query, d_key,
@@ -220,8 +252,13 @@ class MultiHeadAttention(Module):
             need_weights = True
         weights = weights_flag(f"{self._cls}.vjp", return_weights, need_weights)
         q, k, v = (self._layout_in(x) for x in (query, key, value))
-        out, back = self._vjp(q, k, v, attn_mask, key_lengths, is_causal, weights,
-                              average_attn_weights)
+        ext = self._extras(training, softcap, query_lengths, cache, attn_mask)
+        if ext is not None:
+            out, back = self._composed(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                                       average_attn_weights, ext, grad=True)
+        else:
+            out, back = self._vjp(q, k, v, attn_mask, key_lengths, is_causal, weights,
+                                  average_attn_weights)
         o, w = out if weights else (out, None)
         o = self._layout_out(o)
         y = (o, w) if weights or pytorch else o
@@ -279,6 +316,143 @@ class MultiHeadAttention(Module):
         if self.bias:
             g["in_proj_bias"] += np.concatenate([b.reshape(E) for b in (dbq, dbk, dbv)])
             g["out_proj.bias"] += dbo
+
+    # ---- grouped-query heads, dropout, soft cap, structured masks, the KV cache ----------------
+
+    def new_cache(self, batch_shape, max_len):
+        """An empty KV cache for ``mha(x_new, cache=cache)``: keys and values of up to
+        ``max_len`` positions for inputs of batch shape ``batch_shape`` (``()`` for unbatched
+        (L, E) inputs), (*batch_shape, num_kv_heads, max_len, head_dim) each, in the module's
+        dtype. ``cache.length`` is the number of positions cached."""
+        return KVCache(self, batch_shape, max_len)
+
+    def _extras(self, training, softcap, query_lengths, cache, attn_mask):
+        """The keywords only the composed path has, or None when the call needs none of them."""
+        from .masks import StructuredMask
+
+        drop = self.dropout if training else 0.0
+        if self.num_kv_heads == self.num_heads and not drop and softcap is None and \
+                query_lengths is None and cache is None and \
+                not isinstance(attn_mask, StructuredMask):
+            return None
+        if cache is not None and not isinstance(cache, KVCache):
+            raise TypeError(f"{self._cls}: cache must come from new_cache, got {type(cache)}")
+        if cache is not None and cache.module is not self:
+            raise ValueError(f"{self._cls}: this cache belongs to another module")
+        seed = int(self._dropout_rng.integers(0, 2**63 - 1)) if drop else None
+        return {"dropout_p": drop, "seed": seed, "softcap": softcap,
+                "query_lengths": query_lengths, "cache": cache}
+
+    def _projection_weights(self):
+        """(Wq (E, E), Wk (Hkv·d, kdim), Wv (Hkv·d, vdim), Wo (E, E), bq, bk, bv, bo)."""
+        p, E = self._params, self.embed_dim
+        if self._same_embed:
+            W = p["in_proj_weight"]
+            mats = (W[:E], W[E:2 * E], W[2 * E:])
+        else:
+            mats = (p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"])
+        if self.bias:
+            b, Ekv = p["in_proj_bias"], self.num_kv_heads * self.head_dim
+            bs = (b[:E], b[E:E + Ekv], b[E + Ekv:], p["out_proj.bias"])
+        else:
+            bs = (None,) * 4
+        return mats + (p["out_proj.weight"],) + bs
+
+    def _composed(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+                  average_attn_weights, ext, grad):
+        """The layer as projections, cattn's SDPA (grouped-query heads, dropout, soft cap,
+        structured masks, lengths) and the output projection: (out [, weights]) and, with
+        grad=True, back(g) -> (dq, dk, dv) adding the parameters' gradients."""
+        from .masks import StructuredMask, causal_lower_right
+
+        c = self._cls
+        q, k, v = self._inputs(query, key, value)
+        H, Hkv, d = self.num_heads, self.num_kv_heads, self.head_dim
+        Wq, Wk, Wv, Wo, bq, bk, bv, bo = self._projection_weights()
+        mm = _cattn.matmul
+
+        def proj(x, W, b, heads):  # (..., n, Ein) -> (..., heads, n, d)
+            y = mm(x, W.T)
+            if b is not None:
+                y = y + b
+            return np.swapaxes(y.reshape(y.shape[:-1] + (heads, d)), -2, -3)
+        qh, kh, vh = proj(q, Wq, bq, H), proj(k, Wk, bk, Hkv), proj(v, Wv, bv, Hkv)
+        cache = ext["cache"]
+        L, n_new = q.shape[-2], k.shape[-2]
+        mask = attn_mask
+        if cache is not None:
+            if key is not None and key is not query or value is not None and value is not key:
+                raise ValueError(f"{c}: a cache is for self-attention: call mha(x_new, cache=...)")
+            if attn_mask is not None or is_causal or key_lengths is not None:
+                raise ValueError(f"{c}: with a cache the mask is the cache's (causal, "
+                                 f"lower-right); pass no attn_mask, is_causal or key_lengths")
+            start = cache.append(kh, vh)
+            kh, vh = cache.k[..., :cache.length, :], cache.v[..., :cache.length, :]
+            mask, is_causal = causal_lower_right(L, cache.length), False
+        elif attn_mask is not None and not isinstance(attn_mask, StructuredMask):
+            m = np.asarray(attn_mask)
+            mask = m if m.ndim > q.ndim else m[..., None, :, :]  # (..., [H,] L, S)
+        kl = None if key_lengths is None else np.asarray(key_lengths)[..., None]
+        ql = ext["query_lengths"]
+        ql = None if ql is None else np.asarray(ql)[..., None]
+        kw = dict(attn_mask=mask, is_causal=is_causal, enable_gqa=True, key_lengths=kl,
+                  query_lengths=ql, dropout_p=ext["dropout_p"], seed=ext["seed"],
+                  softcap=ext["softcap"], return_weights=weights)
+        if grad:
+            r, pb = gradients.vjp(functional.scaled_dot_product_attention, qh, kh, vh, **kw)
+        else:
+            r = functional.scaled_dot_product_attention(qh, kh, vh, **kw)
+        oh, w = r if weights else (r, None)
+        concat = np.swapaxes(oh, -2, -3).reshape(oh.shape[:-3] + (L, H * d))
+        out = mm(concat, Wo.T)
+        if bo is not None:
+            out = out + bo
+        if weights:
+            w = w.mean(axis=-3) if average_attn_weights else w
+        res = (out, w) if weights else out
+        if not grad:
+            return res, None
+
+        def flat(x):  # (..., n, F) -> (N, F)
+            return x.reshape(-1, x.shape[-1])
+
+        def back(g):
+            gr = self.grads
+            dconcat = mm(g, Wo)
+            names = self._grad_names()
+            gr["out_proj.weight"] += mm(flat(g).T, flat(concat))
+            doh = np.swapaxes(dconcat.reshape(dconcat.shape[:-1] + (H, d)), -2, -3)
+            dqh, dkh, dvh = pb((doh, None) if weights else doh)
+            if cache is not None:  # only the new positions' keys and values come from x
+                dkh, dvh = dkh[..., start:start + n_new, :], dvh[..., start:start + n_new, :]
+            dx = []
+            for i, (x, W, dh) in enumerate(((q, Wq, dqh), (k, Wk, dkh), (v, Wv, dvh))):
+                dy = np.swapaxes(dh, -2, -3)
+                dy = dy.reshape(dy.shape[:-2] + (-1,))  # (..., n, heads·d)
+                dy = np.broadcast_to(dy, np.broadcast_shapes(dy.shape, x.shape[:-1] + dy.shape[-1:]))
+                names[i](mm(flat(dy).T, flat(np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:]))),
+                         flat(dy).sum(0))
+                dx.append(mm(dy, W).astype(x.dtype, copy=False))
+            if self.bias:
+                gr["out_proj.bias"] += flat(g).sum(0)
+            return tuple(dx)
+        return res, back
+
+    def _grad_names(self):
+        """Per projection (q, k, v): add(dW, db) into self.grads by the parameters' names."""
+        gr, E, Ekv = self.grads, self.embed_dim, self.num_kv_heads * self.head_dim
+        rows = [(0, E), (E, E + Ekv), (E + Ekv, E + 2 * Ekv)]
+
+        def adder(i):
+            def add(dW, db):
+                if self._same_embed:
+                    gr["in_proj_weight"][rows[i][0]:rows[i][1]] += dW
+                else:
+                    gr[("q_proj_weight", "k_proj_weight", "v_proj_weight")[i]] += dW
+                if self.bias:
+                    gr["in_proj_bias"][rows[i][0]:rows[i][1]] += db
+            return add
+        return [adder(i) for i in range(3)]
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False, query_labels=None, key_labels=None):
@@ -411,3 +585,61 @@ class Attention(MultiHeadAttention):
         q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
         return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal,
                              query_labels, key_labels)
+
+
+class KVCache:
+    """The keys and values a MultiHeadAttention has seen, for generation one step at a time:
+    ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for
+    each new chunk (one token or several). ``cache.k`` and ``cache.v`` are
+    (*batch_shape, num_kv_heads, max_len, head_dim); the first ``cache.length`` positions are
+    filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was.
+
+    >>> import numpy as np, cattn
+    >>> mha = cattn.MultiHeadAttention(16, 4, num_kv_heads=2, seed=0)
+    >>> cache = mha.new_cache((1,), max_len=8)
+    >>> for t in range(3):
+    ...     y = mha(np.ones((1, 1, 16), np.float32), cache=cache)
+    >>> cache.length, y.shape
+    (3, (1, 1, 16))
+    """
+
+    def __init__(self, module, batch_shape, max_len):
+        c = f"{module._cls}.new_cache"
+        try:
+            batch_shape = tuple(int(operator.index(b)) for b in np.atleast_1d(batch_shape)) \
+                if np.ndim(batch_shape) else (() if batch_shape == () else
+                                              (operator.index(batch_shape),))
+        except TypeError:
+            raise TypeError(f"{c}: batch_shape must be a tuple of integers, got "
+                            f"{batch_shape!r}") from None
+        if any(b < 0 for b in batch_shape):
+            raise ValueError(f"{c}: batch_shape must be non-negative, got {batch_shape}")
+        self.module, self.batch_shape = module, batch_shape
+        self.max_len = positive_int(c, "max_len", max_len)
+        shape = batch_shape + (module.num_kv_heads, self.max_len, module.head_dim)
+        self.k, self.v = np.zeros(shape, module.dtype), np.zeros(shape, module.dtype)
+        self.length = 0
+
+    def __repr__(self):
+        return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
+                f"max_len={self.max_len}, dtype={self.k.dtype.name})")
+
+    def append(self, k, v):
+        """Write n new positions (*batch_shape, num_kv_heads, n, head_dim) after the cached
+        ones; returns where they start."""
+        c = f"{self.module._cls}"
+        want = self.batch_shape + self.k.shape[-3:-2]
+        if k.shape[:-2] != want:
+            raise ValueError(f"{c}: the input's batch shape {k.shape[:-3]} does not match the "
+                             f"cache's {self.batch_shape} (new_cache(batch_shape, max_len))")
+        if k.dtype != self.k.dtype:
+            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
+                             f"{self.k.dtype}")
+        n, start = k.shape[-2], self.length
+        if start + n > self.max_len:
+            raise ValueError(f"{c}: the cache holds {start} of max_len={self.max_len} positions; "
+                             f"{n} more do not fit")
+        self.k[..., start:start + n, :] = k
+        self.v[..., start:start + n, :] = v
+        self.length = start + n
+        return start
