@@ -491,19 +491,46 @@ class Attention(MultiHeadAttention):
 
     _cls = "Attention"
 
-    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, batch_first=None,
-                 dtype=np.float32, seed=None):
+    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, dropout=0.0,
+                 batch_first=None, dtype=np.float32, seed=None):
         if embed_dim is None:
             if kdim is not None or vdim is not None:
                 raise ValueError("Attention: kdim/vdim need an embed_dim (the projections)")
             self.embed_dim = self.kdim = self.vdim = None
-            self.num_heads, self.head_dim, self.bias = 1, None, False
+            self.num_heads = self.num_kv_heads = 1
+            self.head_dim, self.bias = None, False
+            self.dropout = functional._real(self._cls, "dropout", dropout)
+            if not 0 <= self.dropout < 1:
+                raise ValueError(f"Attention: dropout must be in [0, 1), got {dropout!r}")
+            self._dropout_rng = np.random.default_rng(seed)
             self.batch_first = _batch_first(self._cls, batch_first)
             self.dtype = float_dtype(self._cls, dtype)
             self._params = {}
             return
-        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, batch_first=batch_first,
-                         dtype=dtype, seed=seed)
+        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dropout=dropout,
+                         batch_first=batch_first, dtype=dtype, seed=seed)
+
+    def _composed(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
+                  average_attn_weights, ext, grad):
+        """Attention() (no parameters) with the SDPA-only keywords: one SDPA call."""
+        if self.has_parameters:
+            return super()._composed(query, key, value, attn_mask, key_lengths, is_causal,
+                                     weights, average_attn_weights, ext, grad)
+        if ext["cache"] is not None:
+            raise ValueError("Attention: a cache needs projections; use Attention(embed_dim)")
+        q, k, v = self._plain_inputs(query, key, value)
+        kw = dict(attn_mask=attn_mask, is_causal=is_causal, key_lengths=key_lengths,
+                  query_lengths=ext["query_lengths"], dropout_p=ext["dropout_p"],
+                  seed=ext["seed"], softcap=ext["softcap"], return_weights=weights)
+        if not grad:
+            r = functional.scaled_dot_product_attention(q, k, v, **kw)
+            if weights and not average_attn_weights:
+                r = (r[0], r[1][..., None, :, :])
+            return r, None
+        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, **kw)
+        if weights and not average_attn_weights:
+            out = (out[0], out[1][..., None, :, :])
+        return out, lambda g: pb((g, None) if weights else g)
 
     @property
     def has_parameters(self):
