@@ -318,3 +318,30 @@ def test_bad_input():
         SDPA(q, q, q, dropout_p=0.1, seed=1.5)
     with pytest.raises(ValueError, match="either attn_mask or is_causal"):
         SDPA(q, q, q, cattn.causal_lower_right(5, 5), is_causal=True)
+
+
+@pytest.mark.parametrize("half", ["float16", "bfloat16"])
+def test_half_precision_in_gives_half_out(half):
+    """float16 (and ml_dtypes' bfloat16, JAX's) in, the same out -- computed in float32 -- as
+    PyTorch and JAX return them; the gradients too."""
+    if half == "bfloat16":
+        ml_dtypes = pytest.importorskip("ml_dtypes")
+        dt, tol_ = np.dtype(ml_dtypes.bfloat16), 3e-2
+    else:
+        dt, tol_ = np.dtype(np.float16), 3e-3
+    rng = np.random.default_rng(13)
+    q, k, v = data(rng, np.float64, B=1, Hq=4, Hk=2, L=20, S=30)
+    qh, kh, vh = (x.astype(dt) for x in (q, k, v))
+    m = cattn.causal_lower_right(20, 30)
+    o, w = SDPA(qh, kh, vh, m, enable_gqa=True, return_weights=True)
+    assert o.dtype == dt and w.dtype == dt
+    kk, vv = (np.repeat(x.astype(dt).astype(np.float64), 2, axis=1) for x in (k, v))
+    (ro, _), rg = ref(qh.astype(np.float64), kk, vv, np.asarray(m), 8 ** -0.5,
+                      dout=np.ones((1, 4, 20, 5)))
+    np.testing.assert_allclose(o.astype(np.float64), ro, atol=tol_, rtol=tol_)
+    y, back = cattn.vjp(SDPA, qh, kh, vh, attn_mask=m, enable_gqa=True)
+    assert y.dtype == dt
+    dq, dk, dv = back(np.ones(y.shape, dt))
+    assert dq.dtype == dk.dtype == dv.dtype == dt
+    np.testing.assert_allclose(dq.astype(np.float64), rg[0], atol=5 * tol_, rtol=5 * tol_)
+    assert SDPA(qh.astype(np.float32), kh, vh, m, enable_gqa=True).dtype == np.float32

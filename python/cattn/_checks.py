@@ -28,9 +28,28 @@ def like_input(x, result):
     return result if result is None else x.__array_wrap__(result)
 
 
+def is_half(dtype):
+    """float16, or the bfloat16 of ml_dtypes (JAX's NumPy bfloat16, a 2-byte extension dtype)."""
+    return dtype == np.float16 or dtype.name == "bfloat16"
+
+
+def half_dtype(*arrays):
+    """The 2-byte float dtype every given array has (results come back in it, as PyTorch and JAX
+    return them; the kernels compute in float32), or None."""
+    dts = {np.asarray(a).dtype for a in arrays if a is not None}
+    if len(dts) == 1:
+        (dt,) = dts
+        if is_half(dt):
+            return dt
+    return None
+
+
 def as_float_operand(fname, argname, x, min_ndim=0):
-    """x as an ndarray of a real numeric dtype with at least `min_ndim` dimensions."""
+    """x as an ndarray of a real numeric dtype with at least `min_ndim` dimensions (bfloat16 as
+    float32: NumPy's casts know it only by name)."""
     a = to_numpy(x)
+    if a.dtype.name == "bfloat16":
+        a = a.astype(np.float32)
     if a.dtype.kind not in _NUMERIC:
         raise TypeError(
             f"{fname}: {argname} has dtype {a.dtype}; cattn computes in float32 or float64 "

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _cattn
 from ._checks import (as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
-                      like_input, weights_flag)
+                      half_dtype, like_input, weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
@@ -76,7 +76,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     Returns
     -------
     out : ndarray (..., L, Ev), or ``(out, weights)`` with ``return_weights=True``.
-    float32 when the inputs are float32 (or smaller floats), float64 otherwise.
+    float32 when the inputs are float32, float64 otherwise; float16 (or ml_dtypes' bfloat16, JAX's)
+    when every input is float16 (bfloat16), computed in float32 inside the kernels, as PyTorch and
+    JAX do.
 
     A query row that may attend no key gets an output row of zeros and weights of zeros, never
     NaN. NaN in an input propagates to the rows it touches.
@@ -106,6 +108,9 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
                      scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap)
     r = plan.forward(weights)
     res = (plan.output(r[0]), plan.weights(r[1])) if weights else plan.output(r[0])
+    half = half_dtype(query, key, value)
+    if half is not None:  # 2-byte floats in, the same out (computed in float32)
+        res = tuple(x.astype(half) for x in res) if weights else res.astype(half)
     if out is None:
         return res
     o = res[0] if weights else res

@@ -20,7 +20,7 @@ weights), and ``pullback(grad_out)`` runs the C backward kernels (``cattn.softma
 import numpy as np
 
 from . import _cattn
-from ._checks import as_float_operand, weights_flag
+from ._checks import as_float_operand, half_dtype, weights_flag
 from .functional import _mha_args, multi_head_attention, scaled_dot_product_attention, sdpa_plan
 from .masks import StructuredMask
 
@@ -156,6 +156,9 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
     r = plan.forward(weights)
     o, lse = r[0], r[-1]
     outs = (plan.output(o), plan.weights(r[1])) if weights else plan.output(o)
+    half = half_dtype(query, key, value)
+    if half is not None:  # 2-byte floats in, the same out (and gradients)
+        outs = tuple(x.astype(half) for x in outs) if weights else outs.astype(half)
     if out is not None:
         np.copyto(out, outs[0] if weights else outs, casting="same_kind")
         outs = (out, outs[1]) if weights else out
@@ -165,6 +168,9 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
 
     def pullback(ct):
         g, gw = _split_cotangent(fname, ct, outs)
+        if half is not None:
+            g = g.astype(np.float32)
+            gw = None if gw is None else gw.astype(np.float32)
         grads = list(plan.backward(o, lse, g, want_dmask))
         if gw is not None:  # through the returned weights: dS_w = softmax_backward(w, g_w)
             if plan.cap > 0 or plan.p > 0:
@@ -180,6 +186,8 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
         args = (plan.q, plan.k_arg, plan.v_arg)
         res = [_unbroadcast(grads[i], x.shape, y.dtype).reshape(y.shape)
                for i, (x, y) in enumerate(zip(args, (q, k, v)))]
+        if half is not None:
+            res = [x.astype(half) for x in res]
         if mask_positional:
             res.append(_unbroadcast(plan.weights(grads[3]), np.shape(attn_mask), mask_dtype)
                        if want_dmask else None)
