@@ -40,3 +40,9 @@ def test_train_a_model_example_learns():
     exec(compile(python_blocks("## Train a model", "## Multi-head attention")[0],
                  "README train a model", "exec"), ns)
     assert float(ns["loss"]) < 0.5  # from log(10) = 2.3
+
+
+def test_modern_attention_example_runs():
+    blocks = python_blocks("## Modern attention", "## Gradients")
+    assert len(blocks) == 1
+    exec(compile(blocks[0], "README.md (Modern attention)", "exec"), {})

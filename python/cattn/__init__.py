@@ -34,7 +34,7 @@ from .additive import AdditiveAttention, additive_attention
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .gradients import gradcheck, vjp
 from .masks import StructuredMask, causal_lower_right, causal_upper_left, sliding_window
-from .modules import Attention, MultiHeadAttention
+from .modules import Attention, KVCache, MultiHeadAttention
 from .plot import plot_attention, use_cjk_font
 from .steps import AttentionSteps
 
@@ -56,6 +56,7 @@ __all__ = [
     "causal_lower_right",
     "causal_upper_left",
     "gradcheck",
+    "KVCache",
     "log_softmax_backward",
     "masked_attention_backward",
     "masked_attention_backward_dmask",
