@@ -87,3 +87,14 @@ def test_missing_matplotlib_says_what_to_install(monkeypatch):
     monkeypatch.delitem(sys.modules, "matplotlib.pyplot", raising=False)
     with pytest.raises(ImportError, match=r'pip install "cattn\[plot\]"'):
         cattn.plot_attention(np.ones((2, 2)))
+
+
+def test_plot_draws_a_structured_mask():
+    import cattn
+
+    m = cattn.sliding_window(6, 6, 2)
+    w = cattn.scaled_dot_product_attention(np.eye(6), np.eye(6), np.eye(6), m,
+                                           return_weights=True)[1]
+    ax = cattn.plot_attention(w, mask=m)
+    assert ax is not None
+    plt.close("all")

@@ -44,6 +44,14 @@ class MultiHeadAttention(Module):
     ``out_proj.weight (E, E)``, ``out_proj.bias (E)``. Initialisation as PyTorch's:
     Xavier-uniform projections, zero biases, and ``U(-1/sqrt(E), 1/sqrt(E))`` for W_o.
 
+    Grouped-query attention: ``num_kv_heads`` (a divisor of ``num_heads``; 1 is multi-query
+    attention) key/value heads, query head h reading key/value head ``h // (num_heads //
+    num_kv_heads)``; the parameters are then ``q_proj_weight (E, E)``, ``k_proj_weight
+    (num_kv_heads*d, kdim)``, ``v_proj_weight (num_kv_heads*d, vdim)``, ``in_proj_bias
+    (E + 2*num_kv_heads*d)``. ``dropout`` (PyTorch's argument) drops attention weights in calls
+    with ``training=True``. ``new_cache(batch_shape, max_len)`` makes a KV cache for generation
+    (``mha(x_new, cache=cache)``).
+
     Masks: ``attn_mask`` is boolean (**True = may attend**) or floating (added to the scores),
     broadcastable to (..., L, S), or (..., num_heads, L, S) when it has more dimensions than the
     query. ``key_lengths`` (integers, shape (...)) ignores keys at positions >= length. PyTorch's
