@@ -1,146 +1,58 @@
-/* rows_avx2.c -- decoding's row kernels, AVX2 + FMA: a few query rows against keys and values
- * read in place, once (kernels.h: dot_rows, axpy_rows).  Four query rows share each load of a
- * key; each row keeps two accumulators (independent FMA chains), summed across lanes once per
- * key for the four rows together. */
+/* rows_avx2.c -- decoding's row kernels with AVX2 + FMA (rows_simd.inc, for float and double). */
 #include <immintrin.h>
 #include <stddef.h>
 #include "kernels.h"
 
-/* The four sums of a0..a3's lanes, in order. */
-static inline __m128 sum4(__m256 a0, __m256 a1, __m256 a2, __m256 a3)
+/* out[r] = the sum of a[r]'s lanes, r < 4: pairwise adds within 128-bit halves, then across */
+static inline void sum4_ps(const __m256 a[4], float out[4])
 {
-    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
-    return _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1));
+    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
 }
 
-static void sdot_rows(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq, ptrdiff_t m,
-                      const float *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e)
+static inline void sum4_pd(const __m256d a[4], double out[4])
 {
-    for (ptrdiff_t r0 = 0; r0 < m; r0 += 4) {
-        const ptrdiff_t mr = m - r0 < 4 ? m - r0 : 4;
-        const float *qr[4];  /* a short last group repeats its first row */
-        for (int r = 0; r < 4; r++) qr[r] = q + (r0 + (r < mr ? r : 0)) * ldq;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            const float *kj = k + j * ldk;
-            __m256 a[4], b[4];
-            for (int r = 0; r < 4; r++) a[r] = b[r] = _mm256_setzero_ps();
-            ptrdiff_t c = 0;
-            for (; c + 16 <= e; c += 16) {
-                __m256 k0 = _mm256_loadu_ps(kj + c), k1 = _mm256_loadu_ps(kj + c + 8);
-                for (int r = 0; r < 4; r++) {
-                    a[r] = _mm256_fmadd_ps(_mm256_loadu_ps(qr[r] + c), k0, a[r]);
-                    b[r] = _mm256_fmadd_ps(_mm256_loadu_ps(qr[r] + c + 8), k1, b[r]);
-                }
-            }
-            for (; c + 8 <= e; c += 8) {
-                __m256 k0 = _mm256_loadu_ps(kj + c);
-                for (int r = 0; r < 4; r++)
-                    a[r] = _mm256_fmadd_ps(_mm256_loadu_ps(qr[r] + c), k0, a[r]);
-            }
-            float out[4];
-            _mm_storeu_ps(out, sum4(_mm256_add_ps(a[0], b[0]), _mm256_add_ps(a[1], b[1]),
-                                    _mm256_add_ps(a[2], b[2]), _mm256_add_ps(a[3], b[3])));
-            for (ptrdiff_t r = 0; r < mr; r++) {
-                float sum = out[r];
-                for (ptrdiff_t t = c; t < e; t++) sum += qr[r][t] * kj[t];
-                s[(r0 + r) * lds + j] = sum;
-            }
-        }
-    }
+    __m256d t0 = _mm256_hadd_pd(a[0], a[1]), t1 = _mm256_hadd_pd(a[2], a[3]);
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(t0, t1, 0x20),
+                                        _mm256_permute2f128_pd(t0, t1, 0x31)));
 }
 
-static void ddot_rows(double *s, ptrdiff_t lds, const double *q, ptrdiff_t ldq, ptrdiff_t m,
-                      const double *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e)
-{
-    for (ptrdiff_t r0 = 0; r0 < m; r0 += 4) {
-        const ptrdiff_t mr = m - r0 < 4 ? m - r0 : 4;
-        const double *qr[4];
-        for (int r = 0; r < 4; r++) qr[r] = q + (r0 + (r < mr ? r : 0)) * ldq;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            const double *kj = k + j * ldk;
-            __m256d a[4], b[4];
-            for (int r = 0; r < 4; r++) a[r] = b[r] = _mm256_setzero_pd();
-            ptrdiff_t c = 0;
-            for (; c + 8 <= e; c += 8) {
-                __m256d k0 = _mm256_loadu_pd(kj + c), k1 = _mm256_loadu_pd(kj + c + 4);
-                for (int r = 0; r < 4; r++) {
-                    a[r] = _mm256_fmadd_pd(_mm256_loadu_pd(qr[r] + c), k0, a[r]);
-                    b[r] = _mm256_fmadd_pd(_mm256_loadu_pd(qr[r] + c + 4), k1, b[r]);
-                }
-            }
-            for (int r = 0; r < 4; r++) a[r] = _mm256_add_pd(a[r], b[r]);
-            /* the four rows' sums: pairwise within 128-bit halves, then the halves */
-            __m256d t0 = _mm256_hadd_pd(a[0], a[1]), t1 = _mm256_hadd_pd(a[2], a[3]);
-            __m256d sum = _mm256_add_pd(_mm256_permute2f128_pd(t0, t1, 0x20),
-                                        _mm256_permute2f128_pd(t0, t1, 0x31));
-            double out[4];
-            _mm256_storeu_pd(out, sum);
-            for (ptrdiff_t r = 0; r < mr; r++) {
-                double acc = out[r];
-                for (ptrdiff_t t = c; t < e; t++) acc += qr[r][t] * kj[t];
-                s[(r0 + r) * lds + j] = acc;
-            }
-        }
-    }
-}
+#define T float
+#define V __m256
+#define W 8
+#define P(name) s##name
+#define LOADU _mm256_loadu_ps
+#define STOREU _mm256_storeu_ps
+#define FMADD _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define SET1 _mm256_set1_ps
+#define ZERO _mm256_setzero_ps
+#define SUM4 sum4_ps
+#include "rows_simd.inc"
+#undef T
+#undef V
+#undef W
+#undef P
+#undef LOADU
+#undef STOREU
+#undef FMADD
+#undef ADD
+#undef SET1
+#undef ZERO
+#undef SUM4
 
-/* o[r·ldo + c] += Σ_j p[r·ldp + j] v_j[c]: four value rows at a time, each output row chunk of
- * 8 (4) in a register over those four keys. */
-static void saxpy_rows(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp, ptrdiff_t m,
-                       const float *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e)
-{
-    ptrdiff_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const float *v0 = v + j * ldv, *v1 = v0 + ldv, *v2 = v1 + ldv, *v3 = v2 + ldv;
-        for (ptrdiff_t r = 0; r < m; r++) {
-            const float *pr = p + r * ldp + j;
-            __m256 p0 = _mm256_set1_ps(pr[0]), p1 = _mm256_set1_ps(pr[1]);
-            __m256 p2 = _mm256_set1_ps(pr[2]), p3 = _mm256_set1_ps(pr[3]);
-            float *orow = o + r * ldo;
-            ptrdiff_t c = 0;
-            for (; c + 8 <= e; c += 8) {
-                __m256 x = _mm256_loadu_ps(orow + c);
-                x = _mm256_fmadd_ps(p0, _mm256_loadu_ps(v0 + c), x);
-                x = _mm256_fmadd_ps(p1, _mm256_loadu_ps(v1 + c), x);
-                x = _mm256_fmadd_ps(p2, _mm256_loadu_ps(v2 + c), x);
-                x = _mm256_fmadd_ps(p3, _mm256_loadu_ps(v3 + c), x);
-                _mm256_storeu_ps(orow + c, x);
-            }
-            for (; c < e; c++) orow[c] += pr[0] * v0[c] + pr[1] * v1[c] + pr[2] * v2[c] + pr[3] * v3[c];
-        }
-    }
-    for (; j < n; j++)
-        for (ptrdiff_t r = 0; r < m; r++)
-            for (ptrdiff_t c = 0; c < e; c++) o[r * ldo + c] += p[r * ldp + j] * v[j * ldv + c];
-}
-
-static void daxpy_rows(double *o, ptrdiff_t ldo, const double *p, ptrdiff_t ldp, ptrdiff_t m,
-                       const double *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e)
-{
-    ptrdiff_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-        const double *v0 = v + j * ldv, *v1 = v0 + ldv, *v2 = v1 + ldv, *v3 = v2 + ldv;
-        for (ptrdiff_t r = 0; r < m; r++) {
-            const double *pr = p + r * ldp + j;
-            __m256d p0 = _mm256_set1_pd(pr[0]), p1 = _mm256_set1_pd(pr[1]);
-            __m256d p2 = _mm256_set1_pd(pr[2]), p3 = _mm256_set1_pd(pr[3]);
-            double *orow = o + r * ldo;
-            ptrdiff_t c = 0;
-            for (; c + 4 <= e; c += 4) {
-                __m256d x = _mm256_loadu_pd(orow + c);
-                x = _mm256_fmadd_pd(p0, _mm256_loadu_pd(v0 + c), x);
-                x = _mm256_fmadd_pd(p1, _mm256_loadu_pd(v1 + c), x);
-                x = _mm256_fmadd_pd(p2, _mm256_loadu_pd(v2 + c), x);
-                x = _mm256_fmadd_pd(p3, _mm256_loadu_pd(v3 + c), x);
-                _mm256_storeu_pd(orow + c, x);
-            }
-            for (; c < e; c++) orow[c] += pr[0] * v0[c] + pr[1] * v1[c] + pr[2] * v2[c] + pr[3] * v3[c];
-        }
-    }
-    for (; j < n; j++)
-        for (ptrdiff_t r = 0; r < m; r++)
-            for (ptrdiff_t c = 0; c < e; c++) o[r * ldo + c] += p[r * ldp + j] * v[j * ldv + c];
-}
+#define T double
+#define V __m256d
+#define W 4
+#define P(name) d##name
+#define LOADU _mm256_loadu_pd
+#define STOREU _mm256_storeu_pd
+#define FMADD _mm256_fmadd_pd
+#define ADD _mm256_add_pd
+#define SET1 _mm256_set1_pd
+#define ZERO _mm256_setzero_pd
+#define SUM4 sum4_pd
+#include "rows_simd.inc"
 
 void cattn_rows_fill_avx2(cattn_kernel_table *t);
 void cattn_rows_fill_avx2(cattn_kernel_table *t)
