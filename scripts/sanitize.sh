@@ -31,11 +31,7 @@ export LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=lib
 # allocator_may_return_null: a huge request returns NULL, as from the real malloc, so that the
 # out-of-memory paths are tested instead of reported; reports go to files, because pytest
 # captures the test process's stderr and an abort would swallow them
-# use_tls=0: LeakSanitizer's stop-the-world tracer sometimes dies reading a thread's dynamic TLS
-# ("Tracer caught signal 11 ... LeakSanitizer has encountered a fatal error": a known fault with
-# newer glibc TLS layouts, google/sanitizers#1342); cattn keeps no heap pointer in TLS, so the
-# roots it skips hold none of cattn's blocks
-export LSAN_OPTIONS="suppressions=$here/scripts/lsan.supp:print_suppressions=0:malloc_context_size=2:use_tls=0"
+export LSAN_OPTIONS="suppressions=$here/scripts/lsan.supp:print_suppressions=0:malloc_context_size=2"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1:allocator_may_return_null=1:log_path=$work/report"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONMALLOC=malloc PYTHONPATH="$work/python"

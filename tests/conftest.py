@@ -72,7 +72,16 @@ def pytest_sessionfinish(session, exitstatus):
     and LeakSanitizer does not check again at exit."""
     if "libasan" in os.environ.get("LD_PRELOAD", ""):
         import ctypes
+        import threading
+        import time
 
+        # Threads the tests started and joined may still be inside their exit, freeing their
+        # TLS: Python's join returns before the OS thread is gone, and LeakSanitizer's tracer
+        # reading a half-freed TLS block is one way it crashed. Let them finish first.
+        for t in threading.enumerate():
+            if t is not threading.main_thread():
+                t.join(timeout=5)
+        time.sleep(1.0)
         check = getattr(ctypes.CDLL(None), "__lsan_do_leak_check", None)
         if check is not None:
             check()
