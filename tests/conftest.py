@@ -79,7 +79,7 @@ def pytest_sessionfinish(session, exitstatus):
         # TLS: Python's join returns before the OS thread is gone, and LeakSanitizer's tracer
         # reading a half-freed TLS block is one way it crashed. Let them finish first.
         for t in threading.enumerate():
-            if t is not threading.main_thread():
+            if t is not threading.main_thread() and not t.daemon:
                 t.join(timeout=5)
         time.sleep(1.0)
         check = getattr(ctypes.CDLL(None), "__lsan_do_leak_check", None)
