@@ -73,7 +73,6 @@ def test_kv_cache_errors_leave_it_unchanged():
     with pytest.raises(ValueError, match=r"batch shape \(2,\) does not match the cache's \(\)"):
         mha(np.ones((2, 1, 8), np.float32), cache=cache)
     with pytest.raises(ValueError, match="computes in float64 but the cache holds float32"):
-        cattn.MultiHeadAttention(8, 2, dtype=np.float64, seed=0).__class__
         mha64 = cattn.MultiHeadAttention(8, 2, dtype=np.float64, seed=0)
         c32 = mha64.new_cache((), 4)
         c32.k, c32.v = c32.k.astype(np.float32), c32.v.astype(np.float32)
