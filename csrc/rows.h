@@ -16,13 +16,6 @@
 #ifndef CATTN_ROWS_H
 #define CATTN_ROWS_H
 
-/* A hint to fetch the cache line of p into L2 ahead of its use (none where unknown). */
-#if defined(__GNUC__) || defined(__clang__)
-#define CATTN_PREFETCH(p) __builtin_prefetch((p), 0, 2)
-#else
-#define CATTN_PREFETCH(p) ((void)(p))
-#endif
-
 #include <stddef.h>
 #include <stdint.h>
 #include "cattn.h"
