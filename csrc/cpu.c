@@ -6,6 +6,7 @@
  * This file is compiled without ISA flags, so nothing AVX runs before the probe says it may.
  */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include "kernels.h"
@@ -25,7 +26,7 @@ void cattn_rows_fill_avx512(cattn_kernel_table *t);
  * A call loads the pointer once (cattn_kernels_now) and keeps using that table, so swapping the
  * pointer (cattn_set_level) is safe while calls run: they finish on the level they started with. */
 static cattn_kernel_table tables[CATTN_LEVEL_AVX512 + 1];
-static const cattn_kernel_table *active = &tables[CATTN_LEVEL_REF];
+static _Atomic(const cattn_kernel_table *) active = &tables[CATTN_LEVEL_REF];
 static cattn_level best = CATTN_LEVEL_REF;
 
 static const cattn_kernel_table ref_table = {
@@ -50,34 +51,62 @@ const char *cattn_level_name(cattn_level level)
     }
 }
 
+/* What the CPU and the OS offer: AVX2 + FMA, and AVX-512 F + DQ (x86-64 only) */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+static int has_avx512(void)
+{
+    return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
+#elif defined(_MSC_VER) && defined(_M_X64)
+#include <intrin.h>
+static int cpuid_bit(int leaf, int reg, int bit)
+{
+    int r[4];
+    __cpuidex(r, leaf, 0);
+    return (r[reg] >> bit) & 1;
+}
+static int has_avx2(void)  /* OSXSAVE, the OS saving the ymm state, AVX, FMA, AVX2 */
+{
+    return cpuid_bit(1, 2, 27) && (_xgetbv(0) & 6) == 6 && cpuid_bit(1, 2, 28) &&
+           cpuid_bit(1, 2, 12) && cpuid_bit(7, 1, 5);
+}
+static int has_avx512(void)  /* and the opmask and zmm state, AVX-512 F, DQ */
+{
+    return has_avx2() && (_xgetbv(0) & 0xe6) == 0xe6 && cpuid_bit(7, 1, 16) && cpuid_bit(7, 1, 17);
+}
+#else
+static int has_avx2(void) { return 0; }
+static int has_avx512(void) { return 0; }
+#endif
+
 static cattn_level probe(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
+#endif
 #if defined(CATTN_HAVE_AVX512) && defined(CATTN_EMULATE_AVX512)
     /* a test build: the AVX-512 kernels run on SIMDe's emulation, which needs AVX2 + FMA */
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CATTN_LEVEL_AVX512;
+    if (has_avx2()) return CATTN_LEVEL_AVX512;
 #elif defined(CATTN_HAVE_AVX512)
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-        __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return CATTN_LEVEL_AVX512;
+    if (has_avx512()) return CATTN_LEVEL_AVX512;
 #endif
 #if defined(CATTN_HAVE_AVX2)
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return CATTN_LEVEL_AVX2;
+    if (has_avx2()) return CATTN_LEVEL_AVX2;
 #endif
-#endif
+    (void)has_avx2, (void)has_avx512;
     return CATTN_LEVEL_REF;
 }
 
 const cattn_kernel_table *cattn_kernels_now(void)
 {
-    return __atomic_load_n(&active, __ATOMIC_ACQUIRE);
+    return atomic_load_explicit(&active, memory_order_acquire);
 }
 
 int cattn_set_level(cattn_level level)
 {
     if (level < CATTN_LEVEL_REF || level > best) return -1;
-    __atomic_store_n(&active, &tables[level], __ATOMIC_RELEASE);
+    atomic_store_explicit(&active, &tables[level], memory_order_release);
     return 0;
 }
 

@@ -11,7 +11,15 @@
 #define CATTN_KERNELS_H
 
 #include <stdint.h>
+#include <stdlib.h>
 #include "cattn.h"
+
+/* A variable per thread: C11's _Thread_local, which MSVC spells its own way. */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define CATTN_THREAD_LOCAL __declspec(thread)
+#else
+#define CATTN_THREAD_LOCAL _Thread_local
+#endif
 
 /* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b_packed (k,NR).
  * b is packed row by row (NR values per step p); a is read with its strides: element (i, p) at
@@ -231,6 +239,27 @@ static inline int cattn_mul_size(size_t *r, size_t a, size_t b)
     if (b != 0 && a > (size_t)-1 / b) return -1;
     *r = a * b;
     return 0;
+}
+
+/* Scratch aligned to 64 bytes (a cache line), or NULL; free it with cattn_free_aligned only.
+ * Windows' C library has no aligned_alloc: its _aligned_malloc needs its own free. */
+static inline void *cattn_alloc_aligned(size_t bytes)
+{
+    if (bytes > (size_t)-1 - 63) return NULL;
+    bytes = (bytes + 63) & ~(size_t)63;
+#if defined(_WIN32)
+    return _aligned_malloc(bytes ? bytes : 64, 64);
+#else
+    return aligned_alloc(64, bytes ? bytes : 64);
+#endif
+}
+static inline void cattn_free_aligned(void *p)
+{
+#if defined(_WIN32)
+    _aligned_free(p);
+#else
+    free(p);
+#endif
 }
 
 #endif /* CATTN_KERNELS_H */

@@ -8,14 +8,11 @@
  * work to the pool costs a few microseconds where starting a thread cost ~40 us, so smaller
  * problems are worth splitting.  A parallel for inside a worker runs serially.
  */
-#define _GNU_SOURCE
-#include <pthread.h>
-#include <sched.h>
+#include "threads_os.h"  /* first: it sets _GNU_SOURCE for sched_getaffinity */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "kernels.h"
 
 #define MAX_THREADS 256
@@ -29,7 +26,7 @@ static int num_threads = 0;  /* 0: not set yet */
  * calls made stoppable -- by the thread that made the call and the pool threads working for it --
  * so that a Ctrl-C aimed at one call never cuts short another thread's call. */
 static atomic_int stop_requested = 0;
-static _Thread_local int stoppable = 0;
+static CATTN_THREAD_LOCAL int stoppable = 0;
 
 void cattn_request_stop(void) { atomic_store_explicit(&stop_requested, 1, memory_order_relaxed); }
 void cattn_clear_stop(void) { atomic_store_explicit(&stop_requested, 0, memory_order_relaxed); }
@@ -38,7 +35,7 @@ int cattn_stop_requested(void)
 {
     return stoppable && atomic_load_explicit(&stop_requested, memory_order_relaxed);
 }
-static _Thread_local int in_parallel = 0;
+static CATTN_THREAD_LOCAL int in_parallel = 0;
 
 static int default_threads(void)
 {
@@ -47,12 +44,8 @@ static int default_threads(void)
         long v = strtol(env, NULL, 10);
         if (v >= 1) return v > MAX_THREADS ? MAX_THREADS : (int)v;
     }
-#if defined(__linux__) && defined(_GNU_SOURCE)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set) > 0 ? CPU_COUNT(&set) : 1;
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
+    int n = os_cpus();
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n;
 }
 
 int cattn_get_num_threads(void)
@@ -81,7 +74,7 @@ void cattn_set_num_threads(int n)
  * (tests/test_threads.py forks after using cattn). */
 #define CHUNKS_MAX (4 * MAX_THREADS)
 #define HELPER_BITS 9  /* helpers <= MAX_THREADS - 1 < 2^9                       */
-#define GATE_CLOSED 1UL
+#define GATE_CLOSED 1ULL
 #define SPIN 4000      /* pause instructions before sleeping: ~10-100 us          */
 
 typedef struct {
@@ -106,32 +99,23 @@ static void run_chunks(work *w)
 }
 
 static struct {
-    pthread_mutex_t owner;        /* held by the call that uses the pool                     */
-    pthread_mutex_t lock;         /* with the two conditions, for sleeping and waking         */
-    pthread_cond_t wake, done;
+    os_mutex owner;               /* held by the call that uses the pool                     */
+    os_mutex lock;                /* with the two conditions, for sleeping and waking         */
+    os_cond wake, done;
     int workers;                  /* started so far (owner only)                             */
     int sleepers;                 /* workers asleep on `wake` (under lock)                   */
-    _Atomic unsigned long call;   /* the post: (generation << HELPER_BITS) | helpers         */
-    _Atomic unsigned long gate;   /* (generation << 16) | (checked in << 1) | closed          */
+    _Atomic uint64_t call;        /* the post: (generation << HELPER_BITS) | helpers         */
+    _Atomic uint64_t gate;        /* (generation << 16) | (checked in << 1) | closed          */
     atomic_int finished;          /* workers of this generation done with its work          */
-    unsigned long born[MAX_THREADS]; /* `call` when worker w was started                     */
+    uint64_t born[MAX_THREADS];   /* `call` when worker w was started                     */
     work w;
-} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
-          PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, 0, {0}, {0}};
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-}
+} pool = {OS_MUTEX_INIT, OS_MUTEX_INIT, OS_COND_INIT, OS_COND_INIT, 0, 0, 0, 0, 0, {0}, {0}};
 
 /* A worker's check-in for generation g: 1 when it may work on it (the gate is g's and open). */
-static int check_in(unsigned long g)
+static int check_in(uint64_t g)
 {
-    unsigned long v = atomic_load_explicit(&pool.gate, memory_order_acquire);
-    while ((v >> 16) == (g & 0xffffffffffffUL) && !(v & GATE_CLOSED))
+    uint64_t v = atomic_load_explicit(&pool.gate, memory_order_acquire);
+    while ((v >> 16) == (g & 0xffffffffffffULL) && !(v & GATE_CLOSED))
         if (atomic_compare_exchange_weak_explicit(&pool.gate, &v, v + 2, memory_order_acq_rel,
                                                   memory_order_acquire))
             return 1;
@@ -142,80 +126,80 @@ static void *worker(void *arg)
 {
     int w = (int)(intptr_t)arg;
     in_parallel = 1;
-    pthread_mutex_lock(&pool.lock);
-    unsigned long seen = pool.born[w];  /* the call that started it is still to come */
-    pthread_mutex_unlock(&pool.lock);
+    os_mutex_lock(&pool.lock);
+    uint64_t seen = pool.born[w];  /* the call that started it is still to come */
+    os_mutex_unlock(&pool.lock);
     for (;;) {
-        unsigned long now = seen;
+        uint64_t now = seen;
         for (int i = 0; i < SPIN && now == seen; i++) {
-            cpu_relax();
+            os_pause();
             now = atomic_load_explicit(&pool.call, memory_order_acquire);
         }
         if (now == seen) {
-            pthread_mutex_lock(&pool.lock);
+            os_mutex_lock(&pool.lock);
             pool.sleepers++;
             while ((now = atomic_load_explicit(&pool.call, memory_order_acquire)) == seen)
-                pthread_cond_wait(&pool.wake, &pool.lock);
+                os_cond_wait(&pool.wake, &pool.lock);
             pool.sleepers--;
-            pthread_mutex_unlock(&pool.lock);
+            os_mutex_unlock(&pool.lock);
         }
         seen = now;
         if (w >= (int)(now & ((1u << HELPER_BITS) - 1))) continue;  /* not needed this time */
         if (!check_in(now >> HELPER_BITS)) continue;                  /* came too late       */
         run_chunks(&pool.w);
         atomic_fetch_add_explicit(&pool.finished, 1, memory_order_release);
-        pthread_mutex_lock(&pool.lock);
-        pthread_cond_signal(&pool.done);
-        pthread_mutex_unlock(&pool.lock);
+        os_mutex_lock(&pool.lock);
+        os_cond_signal(&pool.done);
+        os_mutex_unlock(&pool.lock);
     }
     return NULL;
 }
 
+#if !defined(_WIN32)  /* fork() exists only here */
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
 static void fork_prepare(void)
 {
-    pthread_mutex_lock(&pool.owner);
-    pthread_mutex_lock(&pool.lock);
+    os_mutex_lock(&pool.owner);
+    os_mutex_lock(&pool.lock);
 }
 
 static void fork_parent(void)
 {
-    pthread_mutex_unlock(&pool.lock);
-    pthread_mutex_unlock(&pool.owner);
+    os_mutex_unlock(&pool.lock);
+    os_mutex_unlock(&pool.owner);
 }
 
 static void fork_child(void)  /* the workers did not come along */
 {
-    pthread_mutex_init(&pool.owner, NULL);
-    pthread_mutex_init(&pool.lock, NULL);
-    pthread_cond_init(&pool.wake, NULL);
-    pthread_cond_init(&pool.done, NULL);
+    os_mutex_reset(&pool.owner);
+    os_mutex_reset(&pool.lock);
+    os_cond_reset(&pool.wake);
+    os_cond_reset(&pool.done);
     pool.workers = pool.sleepers = 0;
 }
 
 static void register_atfork(void) { pthread_atfork(fork_prepare, fork_parent, fork_child); }
+#endif
 
 /* Run the chunks on up to t - 1 workers and this thread; 0 when the pool was busy. */
 static int run_on_pool(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chunks, ptrdiff_t t)
 {
+#if !defined(_WIN32)
     pthread_once(&atfork_once, register_atfork);
-    if (pthread_mutex_trylock(&pool.owner) != 0) return 0;
-    unsigned long call = atomic_load_explicit(&pool.call, memory_order_relaxed);
+#endif
+    if (!os_mutex_trylock(&pool.owner)) return 0;
+    uint64_t call = atomic_load_explicit(&pool.call, memory_order_relaxed);
     while (pool.workers < t - 1) {  /* start the missing workers; too few is fine too */
-        pthread_t tid;
-        pthread_attr_t attr;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        pthread_mutex_lock(&pool.lock);
+        os_mutex_lock(&pool.lock);
         pool.born[pool.workers] = call;
-        pthread_mutex_unlock(&pool.lock);
-        int rc = pthread_create(&tid, &attr, worker, (void *)(intptr_t)pool.workers);
-        pthread_attr_destroy(&attr);
-        if (rc != 0) break;
+        os_mutex_unlock(&pool.lock);
+        if (!os_thread_detached(worker, (void *)(intptr_t)pool.workers)) break;
         pool.workers++;
     }
     int helpers = pool.workers < t - 1 ? pool.workers : (int)t - 1;
     /* 1. the work, the gate, the post */
-    unsigned long g = (call >> HELPER_BITS) + 1;
+    uint64_t g = (call >> HELPER_BITS) + 1;
     pool.w.fn = fn;
     pool.w.ctx = ctx;
     pool.w.stoppable = stoppable;
@@ -223,26 +207,26 @@ static int run_on_pool(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdiff_t chun
     pool.w.chunks = chunks;
     atomic_store_explicit(&pool.w.next, 0, memory_order_relaxed);
     atomic_store_explicit(&pool.finished, 0, memory_order_relaxed);
-    atomic_store_explicit(&pool.gate, (g & 0xffffffffffffUL) << 16, memory_order_release);
-    pthread_mutex_lock(&pool.lock);  /* a worker between its last look and its sleep holds it */
-    atomic_store_explicit(&pool.call, g << HELPER_BITS | (unsigned long)helpers,
+    atomic_store_explicit(&pool.gate, (g & 0xffffffffffffULL) << 16, memory_order_release);
+    os_mutex_lock(&pool.lock);  /* a worker between its last look and its sleep holds it */
+    atomic_store_explicit(&pool.call, g << HELPER_BITS | (uint64_t)helpers,
                           memory_order_release);
-    if (pool.sleepers > 0) pthread_cond_broadcast(&pool.wake);
-    pthread_mutex_unlock(&pool.lock);
+    if (pool.sleepers > 0) os_cond_broadcast(&pool.wake);
+    os_mutex_unlock(&pool.lock);
     /* 2. chunks here too */
     run_chunks(&pool.w);
     /* 3. close the gate; wait for those who checked in */
-    unsigned long v = atomic_fetch_or_explicit(&pool.gate, GATE_CLOSED, memory_order_acq_rel);
+    uint64_t v = atomic_fetch_or_explicit(&pool.gate, GATE_CLOSED, memory_order_acq_rel);
     int in = (int)((v & 0xffff) >> 1);
     for (int i = 0; i < SPIN && atomic_load_explicit(&pool.finished, memory_order_acquire) < in; i++)
-        cpu_relax();
+        os_pause();
     if (atomic_load_explicit(&pool.finished, memory_order_acquire) < in) {
-        pthread_mutex_lock(&pool.lock);
+        os_mutex_lock(&pool.lock);
         while (atomic_load_explicit(&pool.finished, memory_order_acquire) < in)
-            pthread_cond_wait(&pool.done, &pool.lock);
-        pthread_mutex_unlock(&pool.lock);
+            os_cond_wait(&pool.done, &pool.lock);
+        os_mutex_unlock(&pool.lock);
     }
-    pthread_mutex_unlock(&pool.owner);
+    os_mutex_unlock(&pool.owner);
     return 1;
 }
 
@@ -258,13 +242,13 @@ static void run_on_new_threads(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdif
                                ptrdiff_t t)
 {
     work w = {fn, ctx, stoppable, n, chunks, 0};
-    pthread_t tid[MAX_THREADS];
+    os_thread tid[MAX_THREADS];
     int started[MAX_THREADS] = {0};
     for (ptrdiff_t i = 1; i < t; i++)  /* a thread that cannot start leaves its share to us */
-        started[i] = pthread_create(&tid[i], NULL, run_work, &w) == 0;
+        started[i] = os_thread_start(&tid[i], run_work, &w);
     run_chunks(&w);
     for (ptrdiff_t i = 1; i < t; i++)
-        if (started[i]) pthread_join(tid[i], NULL);
+        if (started[i]) os_thread_join(tid[i]);
 }
 
 ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)

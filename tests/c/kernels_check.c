@@ -1,0 +1,207 @@
+/* kernels_check.c -- the C kernels without Python, for the machines the Python suite cannot run
+ * on here: scripts/c_check.sh builds it natively, cross-compiled for aarch64 (run under
+ * qemu-aarch64) and for Windows with mingw-w64 (run under Wine).
+ *
+ * On every level this CPU and build offer (ref, then avx2/avx512 or neon), and on 1 and 2 threads:
+ *   1. each table kernel against level ref's on random rows of many lengths (tails included);
+ *   2. the drivers -- gemm, softmax, attention forward (blocked, decoding, causal, with weights)
+ *      and backward -- against their plain reference versions;
+ *   3. the thread pool: the attention backward gives the same bits on 1 and 2 threads.
+ * Prints one line per level and "ok", exits 0; or names the first check that failed, exits 1. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+
+static int failures = 0;
+static const char *where = "";
+
+static void fail(const char *what, ptrdiff_t n, double got, double want)
+{
+    if (failures++ < 20)
+        printf("FAIL %s: %s (n=%ld): got %.9g, want %.9g\n", where, what, (long)n, got, want);
+}
+
+/* |got - want| <= tol·(1 + |want|), NaN equal to NaN */
+static void near(const char *what, ptrdiff_t n, double got, double want, double tol)
+{
+    if (isnan(want) && isnan(got)) return;
+    if (!(fabs(got - want) <= tol * (1 + fabs(want)))) fail(what, n, got, want);
+}
+
+static unsigned long long rng = 88172645463325252ULL;
+static double uniform(void)  /* in [-1, 1) */
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (double)(rng >> 11) / 4503599627370496.0 - 1;
+}
+static float *frand(ptrdiff_t n, double amp)
+{
+    float *x = malloc(sizeof(float) * (size_t)(n > 0 ? n : 1));
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = (float)(amp * uniform());
+    return x;
+}
+static double *drand(ptrdiff_t n, double amp)
+{
+    double *x = malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    for (ptrdiff_t i = 0; i < n; i++) x[i] = amp * uniform();
+    return x;
+}
+
+/* 1. each table kernel against ref's */
+static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table *r)
+{
+    for (ptrdiff_t n = 0; n <= 131; n += n < 40 ? 1 : 13) {
+        float *x = frand(n, 8), *y = frand(n, 1), *a = frand(n, 1), *b = frand(n, 1);
+        double *dx = drand(n, 8), *dy = drand(n, 1), *da = drand(n, 1), *db = drand(n, 1);
+        near("smax", n, t->smax(x, n), r->smax(x, n), 0);
+        near("dmax", n, t->dmax(dx, n), r->dmax(dx, n), 0);
+        near("sexp_sum", n, t->sexp_sum(a, x, 0.7f, 2.0f, n), r->sexp_sum(b, x, 0.7f, 2.0f, n), 1e-5);
+        for (ptrdiff_t i = 0; i < n; i++) near("sexp_sum y", n, a[i], b[i], 1e-6);
+        near("dexp_sum", n, t->dexp_sum(da, dx, 0.7, 2.0, n), r->dexp_sum(db, dx, 0.7, 2.0, n), 1e-13);
+        for (ptrdiff_t i = 0; i < n; i++) near("dexp_sum y", n, da[i], db[i], 1e-14);
+        near("sdot", n, t->sdot(x, y, n), r->sdot(x, y, n), 1e-5);
+        near("ddot", n, t->ddot(dx, dy, n), r->ddot(dx, dy, n), 1e-13);
+        t->ssoftmax_grad(a, y, x, 0.25f, n), r->ssoftmax_grad(b, y, x, 0.25f, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("ssoftmax_grad", n, a[i], b[i], 1e-6);
+        memcpy(a, y, sizeof(float) * (size_t)n), memcpy(b, y, sizeof(float) * (size_t)n);
+        t->sdropout(a, n, 12345, 7, 1u << 30, 4.0f / 3), r->sdropout(b, n, 12345, 7, 1u << 30, 4.0f / 3);
+        for (ptrdiff_t i = 0; i < n; i++) near("sdropout", n, a[i], b[i], 0);
+        free(x), free(y), free(a), free(b), free(dx), free(dy), free(da), free(db);
+    }
+    /* the decoding rows: m query rows against n keys of e values */
+    for (ptrdiff_t m = 1; m <= 8; m += 3)
+        for (ptrdiff_t n = 1; n <= 67; n += 11)
+            for (ptrdiff_t e = 1; e <= 70; e += 23) {
+                float *q = frand(m * e, 1), *k = frand(n * e, 1), *s = frand(m * n, 1),
+                      *s2 = frand(m * n, 1), *o = frand(m * e, 1), *o2 = malloc(sizeof(float) * (size_t)(m * e));
+                memcpy(o2, o, sizeof(float) * (size_t)(m * e));
+                t->sdot_rows(s, n, q, e, m, k, e, n, e), r->sdot_rows(s2, n, q, e, m, k, e, n, e);
+                for (ptrdiff_t i = 0; i < m * n; i++) near("sdot_rows", e, s[i], s2[i], 1e-5);
+                t->saxpy_rows(o, e, s, n, m, k, e, n, e), r->saxpy_rows(o2, e, s, n, m, k, e, n, e);
+                for (ptrdiff_t i = 0; i < m * e; i++) near("saxpy_rows", n, o[i], o2[i], 1e-5);
+                free(q), free(k), free(s), free(s2), free(o), free(o2);
+            }
+}
+
+/* 2. the drivers against their reference versions */
+static void gemm(void)
+{
+    static const ptrdiff_t shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {16, 16, 64}, {64, 64, 64},
+                                          {100, 37, 129}, {3, 300, 17}, {257, 65, 200}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const ptrdiff_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *a = frand(m * k, 1), *b = frand(k * n, 1), *c = frand(m * n, 1), *c2 = frand(m * n, 1);
+        double *da = drand(m * k, 1), *db = drand(k * n, 1), *dc = drand(m * n, 1), *dc2 = drand(m * n, 1);
+        cattn_sgemm(c, n, 1, a, k, 1, b, n, 1, m, n, k);
+        cattn_sgemm_ref(c2, n, 1, a, k, 1, b, n, 1, m, n, k);
+        for (ptrdiff_t i = 0; i < m * n; i++) near("sgemm", k, c[i], c2[i], 1e-5 * sqrt((double)k));
+        cattn_dgemm(dc, 1, m, da, 1, m, db, 1, k, m, n, k);  /* column-major: other strides */
+        cattn_dgemm_ref(dc2, 1, m, da, 1, m, db, 1, k, m, n, k);
+        for (ptrdiff_t i = 0; i < m * n; i++) near("dgemm", k, dc[i], dc2[i], 1e-13 * sqrt((double)k));
+        free(a), free(b), free(c), free(c2), free(da), free(db), free(dc), free(dc2);
+    }
+}
+
+static void softmax(void)
+{
+    for (ptrdiff_t n = 1; n <= 600; n += n < 40 ? 1 : 97) {
+        float *x = frand(n, 20), *y = frand(n, 1), *y2 = frand(n, 1);
+        double *dx = drand(n, 20), *dy = drand(n, 1), *dy2 = drand(n, 1);
+        if (n > 3) x[n / 2] = -INFINITY, dx[1] = -INFINITY;
+        cattn_ssoftmax(y, 1, x, 1, n), cattn_ssoftmax_ref(y2, 1, x, 1, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("ssoftmax", n, y[i], y2[i], 1e-6);
+        cattn_slog_softmax(y, 1, x, 1, n), cattn_slog_softmax_ref(y2, 1, x, 1, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("slog_softmax", n, y[i], y2[i], 1e-5);
+        cattn_dsoftmax(dy, 1, dx, 1, n), cattn_dsoftmax_ref(dy2, 1, dx, 1, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("dsoftmax", n, dy[i], dy2[i], 1e-14);
+        free(x), free(y), free(y2), free(dx), free(dy), free(dy2);
+    }
+}
+
+/* forward and backward of one call: the level's kernels against the reference versions */
+static void attention_case(ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, cattn_attn_call c, int weights)
+{
+    const ptrdiff_t Ev = E;
+    float *q = frand(L * E, 1), *k = frand(S * E, 1), *v = frand(S * Ev, 1), *dout = frand(L * Ev, 1);
+    float *o = frand(L * Ev, 1), *o2 = frand(L * Ev, 1), *lse = frand(L, 1), *lse2 = frand(L, 1);
+    float *w = frand(L * S, 1), *w2 = frand(L * S, 1);
+    float *g[6];
+    for (int i = 0; i < 6; i++) g[i] = frand((i % 3 == 0 ? L : S) * E, 1);
+    c.scale = cattn_default_scale(E);
+    cattn_attn_call c2 = c;
+    c.lse = lse, c.rsl = 1, c2.lse = lse2, c2.rsl = 1;
+    if (weights) c.w = w, c.rsw = S, c.csw = 1, c2.w = w2, c2.rsw = S, c2.csw = 1;
+    if (cattn_sattention(o, Ev, 1, q, E, 1, k, E, 1, v, Ev, 1, L, S, E, Ev, &c) != 0 ||
+        cattn_sattention_ref(o2, Ev, 1, q, E, 1, k, E, 1, v, Ev, 1, L, S, E, Ev, &c2) != 0)
+        fail("attention returned -1", L, 0, 0);
+    for (ptrdiff_t i = 0; i < L * Ev; i++) near("attention out", S, o[i], o2[i], 1e-5);
+    for (ptrdiff_t i = 0; i < L; i++) near("attention lse", S, lse[i], lse2[i], 1e-5);
+    if (weights)
+        for (ptrdiff_t i = 0; i < L * S; i++) near("attention weights", S, w[i], w2[i], 1e-5);
+    cattn_out none = {NULL, 0, 0, 0};
+    cattn_in lin = {lse2, 0, 0, 1};
+#define IN(p, cols) ((cattn_in){(p), 0, (cols), 1})
+#define OUT(p, cols) ((cattn_out){(p), 0, (cols), 1})
+    c.w = c2.w = NULL;
+    if (cattn_sattention_backward(OUT(g[0], E), OUT(g[1], E), OUT(g[2], Ev), none, IN(q, E),
+                                  IN(k, E), IN(v, Ev), IN(o2, Ev), lin, IN(dout, Ev), L, S, E, Ev,
+                                  &c) != 0 ||
+        cattn_sattention_backward_ref(OUT(g[3], E), OUT(g[4], E), OUT(g[5], Ev), none, IN(q, E),
+                                      IN(k, E), IN(v, Ev), IN(o2, Ev), lin, IN(dout, Ev), L, S, E,
+                                      Ev, &c2) != 0)
+        fail("attention backward returned -1", L, 0, 0);
+    for (ptrdiff_t i = 0; i < L * E; i++) near("attention dq", S, g[0][i], g[3][i], 1e-4);
+    for (ptrdiff_t i = 0; i < S * E; i++) near("attention dk", L, g[1][i], g[4][i], 1e-4);
+    for (ptrdiff_t i = 0; i < S * Ev; i++) near("attention dv", L, g[2][i], g[5][i], 1e-4);
+    /* 3. the same bits on one thread as on two */
+    const int threads = cattn_get_num_threads();
+    cattn_set_num_threads(threads == 1 ? 2 : 1);
+    float *h = frand(S * E, 1);
+    cattn_sattention_backward(OUT(g[3], E), OUT(h, E), OUT(g[5], Ev), none, IN(q, E), IN(k, E),
+                              IN(v, Ev), IN(o2, Ev), lin, IN(dout, Ev), L, S, E, Ev, &c);
+    cattn_set_num_threads(threads);
+    if (memcmp(h, g[1], sizeof(float) * (size_t)(S * E)) != 0) fail("dk differs across threads", L, 0, 0);
+    free(h), free(q), free(k), free(v), free(dout), free(o), free(o2), free(lse), free(lse2);
+    free(w), free(w2);
+    for (int i = 0; i < 6; i++) free(g[i]);
+}
+
+static void attention(void)
+{
+    cattn_attn_call plain = {0}, causal = {0}, window = {0};
+    causal.mask_kind = CATTN_MASK_CAUSAL;
+    window.limited = 1, window.lo = -16, window.hi = 0, window.kv_len = 150, window.q_len = 190;
+    attention_case(4, 3000, 128, plain, 0);    /* decoding */
+    attention_case(1, 37, 16, plain, 0);
+    attention_case(100, 77, 32, plain, 1);     /* blocked, with weights */
+    attention_case(130, 130, 64, causal, 0);
+    attention_case(200, 150, 24, window, 0);
+}
+
+int main(void)
+{
+    if (cattn_init() != 0) printf("CATTN_ARCH names no level: using the best\n");
+    const cattn_level best = cattn_level_best();
+    cattn_set_level(CATTN_LEVEL_REF);
+    const cattn_kernel_table *ref = cattn_kernels_now();
+    for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
+        if (cattn_set_level((cattn_level)l) != 0) continue;
+        for (int threads = 1; threads <= 2; threads++) {
+            char name[64];
+            snprintf(name, sizeof name, "level %s, %d thread%s", cattn_level_name((cattn_level)l),
+                     threads, threads > 1 ? "s" : "");
+            where = name;
+            cattn_set_num_threads(threads);
+            const int before = failures;
+            table_kernels(cattn_kernels_now(), ref);
+            gemm();
+            softmax();
+            attention();
+            printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
+        }
+    }
+    printf(failures ? "%d checks failed\n" : "ok\n", failures);
+    return failures ? 1 : 0;
+}
