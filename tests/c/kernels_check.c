@@ -26,7 +26,7 @@ static void fail(const char *what, ptrdiff_t n, double got, double want)
 /* |got - want| <= tol·(1 + |want|), NaN equal to NaN */
 static void near(const char *what, ptrdiff_t n, double got, double want, double tol)
 {
-    if (isnan(want) && isnan(got)) return;
+    if (got == want || (isnan(want) && isnan(got))) return;  /* ±inf too */
     if (!(fabs(got - want) <= tol * (1 + fabs(want)))) fail(what, n, got, want);
 }
 

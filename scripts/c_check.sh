@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# c_check.sh -- the C kernels without Python: build tests/c/kernels_check.c with csrc/'s kernels
+# (not the glue) for a target and run it there.
+#   native    gcc; x86-64 with the AVX2 and AVX-512 files (each level runs where the CPU has it)
+#   aarch64   aarch64-linux-gnu-gcc, run under qemu-aarch64 (Debian: gcc-aarch64-linux-gnu,
+#             qemu-user); the NEON files
+#   windows   x86_64-w64-mingw32-gcc, run under wine (Debian: gcc-mingw-w64-x86-64, wine64);
+#             the AVX2 and AVX-512 files and the Win32 threads of threads_os.h
+# usage: bash scripts/c_check.sh [native|aarch64|windows ...]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=${CATTN_C_CHECK_DIR:-build/c_check}
+mkdir -p "$out"
+flags=(-O2 -std=c11 -Wall -Wextra -Werror -Wvla -fno-math-errno -fno-trapping-math -Icsrc)
+portable=()
+for f in csrc/*.c; do
+    case "$f" in
+        csrc/module.c | csrc/loops.c | *_avx2.c | *_avx512.c | *_neon.c) ;;
+        *) portable+=("$f") ;;
+    esac
+done
+
+# build <cc> <exe> <isa...>: objects of the portable files, then each ISA's files with its flags
+build() {
+    local cc=$1 exe=$2 dir=$out/$2.o
+    shift 2
+    rm -rf "$dir" && mkdir -p "$dir"
+    local defs=() objs=()
+    for isa in "$@"; do
+        local isaflags
+        case $isa in
+            avx2) isaflags=(-mavx2 -mfma) ;;
+            avx512) isaflags=(-mavx512f -mavx512dq -mavx2 -mfma) ;;
+            neon) isaflags=() ;;
+        esac
+        for f in csrc/*_"$isa".c; do
+            [ -e "$f" ] || continue
+            local o=$dir/$(basename "$f" .c).o
+            "$cc" "${flags[@]}" "${isaflags[@]}" -c "$f" -o "$o"
+            objs+=("$o")
+        done
+        defs+=("-DCATTN_HAVE_${isa^^}=1")
+    done
+    "$cc" "${flags[@]}" "${defs[@]}" "${portable[@]}" tests/c/kernels_check.c "${objs[@]}" \
+        -o "$out/$exe" $LINK -lm
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(native aarch64 windows)
+for t in "${targets[@]}"; do
+    echo "== $t"
+    case $t in
+        native)
+            LINK=-lpthread build gcc kernels_check avx2 avx512
+            "$out/kernels_check" ;;
+        aarch64)
+            LINK="-static -lpthread" build aarch64-linux-gnu-gcc kernels_check_aarch64 neon
+            qemu-aarch64 "$out/kernels_check_aarch64" ;;
+        windows)
+            LINK=-static build x86_64-w64-mingw32-gcc kernels_check.exe avx2 avx512
+            WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$out/wine} wine "$out/kernels_check.exe" ;;
+        *) echo "unknown target $t (native, aarch64, windows)"; exit 2 ;;
+    esac
+done
