@@ -58,7 +58,8 @@ for t in "${targets[@]}"; do
             qemu-aarch64 "$out/kernels_check_aarch64" ;;
         windows)
             LINK=-static build x86_64-w64-mingw32-gcc kernels_check.exe avx2 avx512
-            WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$out/wine} wine "$out/kernels_check.exe" ;;
+            wine=$(command -v wine || echo /usr/lib/wine/wine64)  # Debian's wine64 alone: no `wine`
+            WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$out/wine} "$wine" "$out/kernels_check.exe" ;;
         *) echo "unknown target $t (native, aarch64, windows)"; exit 2 ;;
     esac
 done
