@@ -26,7 +26,7 @@ def parse():
     p.add_argument("--threads", type=int, default=os.cpu_count(), help="threads for every library")
     p.add_argument("--quick", action="store_true", help="smaller shapes")
     p.add_argument("--budget", type=float, default=None, help="seconds of timing per measurement")
-    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,additive,modern,paths,memory,gil")
+    p.add_argument("--only", default="", help="comma-separated groups: gemm,softmax,sdpa,tiny,mha,backward,additive,modern,levels,paths,memory,gil")
     p.add_argument("--out", default=os.path.join(HERE, "results"), help="where to write the table")
     return p.parse_args()
 
@@ -263,6 +263,16 @@ def main():
         for case, name, times, ratios, gbs in modern[0]:
             print(f"  modern  {case} {name}: " + ", ".join(f"{n} {r:.2f}" for n, r, _ in ratios)
                   + (f", {gbs:.1f} GB/s" if gbs else ""))
+    levels = None
+    if want("levels"):
+        import bench_levels
+        import bench_modern
+
+        copy = bench_modern.bandwidth(budget)[1]
+        levels = bench_levels.rows(ARGS.quick, torch, budget, copy)
+        print(f"  levels  here: {', '.join(levels[1])}; copy bandwidth (1 thread) {copy:.1f} GB/s")
+        for name, times, ratios in levels[0]:
+            print(f"  levels  {name}: " + ", ".join(f"{w} {r:.2f}" for w, r, _ in ratios))
     paths = None
     if want("paths"):
         import bench_paths
@@ -296,6 +306,9 @@ def main():
     if modern:
         md += ["Modern attention (benchmarks/bench_modern.py): decode with grouped-query heads, a "
                "sliding window, dropout.", "", bench_modern.table(*modern), ""]
+    if levels:
+        md += ["Dispatch levels in one run, and softmax against the copy bandwidth "
+               "(benchmarks/bench_levels.py).", "", bench_levels.table(*levels), ""]
     if paths:
         md += ["cattn against itself: the mask kind kept down to the kernel "
                "(benchmarks/bench_paths.py).", "", bench_paths.table(paths), ""]
@@ -328,7 +341,9 @@ def main():
                             for c in rows],
                    "tiny": tiny.times if tiny else None, "memory": mem, "gil": gil,
                    "modern": None if modern is None else
-                   {"bandwidth": modern[1], "rows": [r[:3] for r in modern[0]]}}, f, indent=1)
+                   {"bandwidth": modern[1], "rows": [r[:3] for r in modern[0]]},
+                   "levels": None if levels is None else
+                   {"here": levels[1], "rows": [r[:2] for r in levels[0]]}}, f, indent=1)
     print(f"wrote {stem}.md")
 
 

@@ -40,6 +40,7 @@ static const cattn_kernel_table ref_table = {
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
     cattn_sdropout_ref, cattn_ddropout_ref,
     cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
+    NULL,
 };
 
 const char *cattn_level_name(cattn_level level)
@@ -135,6 +136,7 @@ int cattn_init(void)
         tables[l] = t;
     }
     tables[CATTN_LEVEL_REF] = ref_table;
+    if (best >= CATTN_LEVEL_AVX512) tables[CATTN_LEVEL_AVX512].narrow = &tables[CATTN_LEVEL_AVX2];
     cattn_level want = best;
     const char *env = getenv("CATTN_ARCH");
     if (env != NULL && env[0] != '\0') {

@@ -113,6 +113,9 @@ struct cattn_kernel_table {
     cattn_ddot_rows ddot_rows;
     cattn_saxpy_rows saxpy_rows;
     cattn_daxpy_rows daxpy_rows;
+    /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
+     * below (AVX2, 6×16), whose tile gemm_ex takes for the products it pads less; else NULL. */
+    const struct cattn_kernel_table *narrow;
 };
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */

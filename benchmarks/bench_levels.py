@@ -1,0 +1,116 @@
+"""Dispatch levels and memory speed (group "levels"): the same cases on every level this machine
+has, in one run (cattn's set_level, as CATTN_ARCH would choose at start-up), against NumPy and
+PyTorch; and softmax against the machine's single-thread copy bandwidth.
+
+- On an AVX-512 machine the "avx2 / avx512" ratio is the AVX2 path's time over the AVX-512
+  path's: below 1 would mean the wider unit made cattn slower (issue 14's rule: never).  On an
+  AVX2 machine only the avx2 column is measured, and the table says so.
+- softmax (64, 512, 512) float32 reads and writes 64 MiB each way: its bytes moved per second
+  over a copy's (np.copyto of the same bytes, NumPy on one thread, in its own process).
+"""
+import numpy as np
+
+import cattn
+from cattn import _cattn
+from common import median_time
+
+LEVELS = ("avx2", "avx512")
+
+
+def _cases(quick, torch):
+    rng = np.random.default_rng(0)
+    nb = 1024 if quick else 4096
+    out = []
+    for dt in (np.float32, np.float64):
+        a, b = (rng.standard_normal(s).astype(dt) for s in ((nb, 16, 64), (nb, 64, 16)))
+        out.append((f"GEMM {np.dtype(dt).name} {nb} × (16×64 @ 64×16)", (a, b), "matmul"))
+        a, b = (rng.standard_normal((64, 64)).astype(dt) for _ in range(2))
+        out.append((f"GEMM {np.dtype(dt).name} 64×64", (a, b), "matmul"))
+    n = 512 if quick else 1024
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    out.append((f"GEMM float32 {n}×{n}", (a, b), "matmul"))
+    x = rng.standard_normal((16 if quick else 64, 512, 512)).astype(np.float32)
+    out.append((f"softmax {x.shape} float32", (x,), "softmax"))
+    L = 512 if quick else 1024
+    q, k, v = (rng.standard_normal((4, 8, L, 64)).astype(np.float32) for _ in range(3))
+    out.append((f"SDPA (4, 8, {L}, 64) float32", (q, k, v), "sdpa"))
+    return out
+
+
+def _funcs(kind, args, torch):
+    f = {"matmul": (cattn.matmul, lambda a, b: a @ b),
+         "softmax": (lambda x: cattn.softmax(x, axis=-1), None),
+         "sdpa": (cattn.scaled_dot_product_attention, None)}[kind]
+    cat = lambda: f[0](*args)  # noqa: E731
+    others = {}
+    if kind == "matmul":
+        others["numpy"] = lambda: f[1](*args)
+    elif kind == "softmax":
+        x = args[0]
+        others["numpy"] = lambda: (lambda e: e / e.sum(-1, keepdims=True))(np.exp(x - x.max(-1, keepdims=True)))
+    if torch is not None:
+        t = [torch.from_numpy(a) for a in args]
+        others["torch"] = {"matmul": lambda: torch.matmul(*t),
+                           "softmax": lambda: torch.softmax(t[0], -1),
+                           "sdpa": lambda: torch.nn.functional.scaled_dot_product_attention(*t)}[kind]
+    return cat, others
+
+
+def rows(quick, torch, budget, copy_gbs):
+    """[(case, {who: seconds}, [(ratio name, value, note)])]: cattn per level, NumPy, PyTorch."""
+    here = [lv for lv in LEVELS if _try_level(lv)]
+    start = _cattn.get_config()["level"]
+    out = []
+    try:
+        for name, args, kind in _cases(quick, torch):
+            cat, others = _funcs(kind, args, torch)
+            want = cat()
+            t = {}
+            for lv in here:
+                _cattn.set_level(lv)
+                np.testing.assert_allclose(cat(), want, rtol=1e-4, atol=1e-4)
+                t[f"cattn {lv}"] = median_time(cat, budget)
+            for who, f in others.items():
+                t[who] = median_time(f, budget)
+            ratios = []
+            if len(here) == 2:
+                ratios.append(("avx2 / avx512", t["cattn avx2"] / t["cattn avx512"],
+                               "goal >= 1 (never slower for the wider unit)"))
+            for lv in here:
+                for who in others:
+                    ratios.append((f"{who} / {lv}", t[who] / t[f"cattn {lv}"], ""))
+            if kind == "softmax":
+                moved = 2 * args[0].nbytes
+                for lv in here:
+                    gbs = moved / t[f"cattn {lv}"] / 1e9
+                    ratios.append((f"{lv}: GB/s moved / copy's", gbs / copy_gbs,
+                                   f"{gbs:.1f} of {copy_gbs:.1f} GB/s; goal >= 0.70 at 1 thread"))
+            out.append((name, t, ratios))
+    finally:
+        _cattn.set_level(start)
+    return out, here
+
+
+def _try_level(lv):
+    start = _cattn.get_config()["level"]
+    try:
+        _cattn.set_level(lv)
+        return True
+    except (ValueError, RuntimeError):
+        return False
+    finally:
+        _cattn.set_level(start)
+
+
+def table(results, here):
+    lines = []
+    if "avx512" not in here:
+        lines += ["This machine has no AVX-512: only the AVX2 path is measured here (on an AVX-512 "
+                  "machine the same run adds the avx512 column and the avx2 / avx512 ratio).", ""]
+    lines += ["| case | times | ratio | value | note |", "| --- | --- | --- | ---: | --- |"]
+    for name, times, ratios in results:
+        ts = "; ".join(f"{k} {v * 1e3:.3f} ms" for k, v in times.items())
+        for i, (what, r, note) in enumerate(ratios):
+            lines.append(f"| {name if i == 0 else ''} | {ts if i == 0 else ''} | {what} | "
+                         f"{r:.2f} | {note} |")
+    return "\n".join(lines)
