@@ -4,11 +4,16 @@ The kernels in csrc/ are plain C; the files named *_avx2.c / *_avx512.c are comp
 ISA flags and only run after the CPU probe in cpu.c says they may: the portable files get no
 ISA flags at all, so the extension runs on any x86-64 (runtime dispatch, not a native-CPU build).
 
+x86-64 builds get the avx2 and avx512 files, ARM64 builds the neon files, other machines the
+portable kernels only.  GCC and clang get GCC's flags, MSVC its own (COMMON_FLAGS, ISA_FLAGS).
+
 Test builds only: CATTN_EMULATE_AVX512=<dir> (the include directory of SIMDe, e.g.
 `python -c "import simde_py; print(simde_py.get_include())"` after `pip install simde-py`) compiles
 the *_avx512.c files against SIMDe's portable AVX-512 intrinsics on AVX2 instead, and lets the
 probe offer that level on any AVX2 CPU -- so the AVX-512 kernels run under the test suite on a
-machine without AVX-512 (.ci/run does this).  Slower than either real level; never for users.
+machine without AVX-512 (.ci/run does this).  CATTN_EMULATE_NEON=<dir> does the same for the
+*_neon.c files on x86-64 (the NEON level becomes the default).  Slower than the real levels;
+never for users.
 """
 import os
 import platform
@@ -20,30 +25,54 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 CSRC = "csrc"
+# the flags each level's files are compiled with: GCC/clang, and MSVC
 ISA_FLAGS = {
-    "avx2": ["-mavx2", "-mfma"],
-    "avx512": ["-mavx512f", "-mavx512dq", "-mavx2", "-mfma"],
+    "avx2": (["-mavx2", "-mfma"], ["/arch:AVX2"]),
+    "avx512": (["-mavx512f", "-mavx512dq", "-mavx2", "-mfma"], ["/arch:AVX512"]),
+    "neon": ([], []),  # part of ARM64: no flag
 }
+LEVELS_OF = {"x86_64": ["avx2", "avx512"], "arm64": ["neon"]}
+# the flags of every file: GCC/clang, MSVC.
+# -fno-tree-loop-distribute-patterns: GCC otherwise turns the short copy and zero loops of the
+# packing routines into memcpy/memset calls, whose call cost dominates small blocks;
+# -fno-trapping-math: lets GCC vectorise branch-free selects such as tanh.h's (nothing here
+# reads the floating-point exception flags: the loops clear them).
+# MSVC: C11 with its atomics (stdatomic.h, Visual Studio 2022 17.5 and later).
+COMMON_FLAGS = (["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-math-errno", "-fno-trapping-math",
+                 "-fno-tree-loop-distribute-patterns"],
+                ["/O2", "/std:c11", "/experimental:c11atomics", "/W3"])
 
 
-def is_x86():
-    return platform.machine().lower() in ("x86_64", "amd64", "i686", "x86") and sys.platform != "win32"
+def arch():
+    """'x86_64', 'arm64' or None (another architecture: the portable kernels only)."""
+    m = platform.machine().lower()
+    if m in ("x86_64", "amd64", "x64"):
+        return "x86_64"
+    if m in ("aarch64", "arm64", "armv8l", "armv8b"):
+        return "arm64"
+    return None
 
 
-def emulate_avx512():
-    """The SIMDe include directory when this is an emulated AVX-512 test build, else None."""
-    path = os.environ.get("CATTN_EMULATE_AVX512", "")
-    if not path:
-        return None
-    if not os.path.isfile(os.path.join(path, "simde", "x86", "avx512.h")):
-        sys.exit(f"CATTN_EMULATE_AVX512={path!r}: no simde/x86/avx512.h there (pip install simde-py)")
-    return path
+def emulated():
+    """(level, SIMDe include directory) for a test build, else None: CATTN_EMULATE_AVX512 or
+    CATTN_EMULATE_NEON names SIMDe's directory; x86-64 with GCC/clang only."""
+    for level, var, header in (("avx512", "CATTN_EMULATE_AVX512", "simde/x86/avx512.h"),
+                               ("neon", "CATTN_EMULATE_NEON", "simde/arm/neon.h")):
+        path = os.environ.get(var, "")
+        if not path:
+            continue
+        if not os.path.isfile(os.path.join(path, *header.split("/"))):
+            sys.exit(f"{var}={path!r}: no {header} there (pip install simde-py)")
+        if arch() != "x86_64":
+            sys.exit(f"{var}: emulation is for x86-64 test builds")
+        return level, path
+    return None
 
 
-def isa_sources():
+def isa_sources(levels):
     """ISA-specific sources present in csrc/, by level."""
     found = {}
-    for level in ISA_FLAGS:
+    for level in levels:
         files = sorted(f for f in os.listdir(CSRC) if f.endswith(f"_{level}.c"))
         if files:
             found[level] = [os.path.join(CSRC, f) for f in files]
@@ -54,23 +83,28 @@ class BuildExt(build_ext):
     """Compile each ISA file with its own flags into objects linked into the one extension."""
 
     def build_extension(self, ext):
-        if is_x86():
-            simde = emulate_avx512()
-            if simde:
-                ext.define_macros.append(("CATTN_EMULATE_AVX512", "1"))
-            for level, sources in isa_sources().items():
-                flags, includes = ISA_FLAGS[level], ext.include_dirs
-                if level == "avx512" and simde:
-                    flags, includes = ISA_FLAGS["avx2"] + ["-Wno-psabi"], includes + [simde]
-                objects = self.compiler.compile(
-                    sources,
-                    output_dir=self.build_temp,
-                    macros=ext.define_macros,
-                    include_dirs=includes,
-                    extra_postargs=ext.extra_compile_args + flags,
-                )
-                ext.extra_objects.extend(objects)
-                ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))
+        msvc = self.compiler.compiler_type == "msvc"
+        ext.extra_compile_args = list(COMMON_FLAGS[msvc])
+        ext.extra_link_args = [] if msvc or sys.platform == "win32" else ["-lpthread"]
+        levels = list(LEVELS_OF.get(arch(), []))
+        emu = None if msvc else emulated()
+        if emu:
+            ext.define_macros.append((f"CATTN_EMULATE_{emu[0].upper()}", "1"))
+            if emu[0] not in levels:
+                levels.append(emu[0])
+        for level, sources in isa_sources(levels).items():
+            flags, includes = ISA_FLAGS[level][msvc], ext.include_dirs
+            if emu and level == emu[0]:  # SIMDe's portable intrinsics, on AVX2
+                flags, includes = ISA_FLAGS["avx2"][0] + ["-Wno-psabi"], includes + [emu[1]]
+            objects = self.compiler.compile(
+                sources,
+                output_dir=self.build_temp,
+                macros=ext.define_macros,
+                include_dirs=includes,
+                extra_postargs=ext.extra_compile_args + flags,
+            )
+            ext.extra_objects.extend(objects)
+            ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))
         super().build_extension(ext)
 
 
@@ -94,13 +128,7 @@ setup(
             sources=portable,
             include_dirs=[numpy.get_include(), CSRC],
             define_macros=[],
-            # -fno-tree-loop-distribute-patterns: GCC otherwise turns the short copy and zero loops of
-            # the packing routines into memcpy/memset calls, whose call cost dominates small blocks;
-            # -fno-trapping-math: lets GCC vectorise branch-free selects such as tanh.h's (nothing
-            # here reads the floating-point exception flags: the loops clear them)
-            extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-fno-math-errno",
-                                "-fno-trapping-math", "-fno-tree-loop-distribute-patterns"],
-            extra_link_args=["-lpthread"],
+            # the compile and link flags are the compiler's: BuildExt sets them
             depends=[os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith((".h", ".inc"))],
         )
     ],

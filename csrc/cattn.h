@@ -265,8 +265,16 @@ int cattn_dmha_backward_ref(CATTN_MHA_BACKWARD_ARGS);
 
 /* ---- CPU dispatch and threads (cpu.c) ------------------------------------------------------- */
 
-/* Levels, lowest first.  CATTN_ARCH=ref|avx2|avx512 forces one (never above what the CPU has). */
-typedef enum { CATTN_LEVEL_REF = 0, CATTN_LEVEL_AVX2 = 1, CATTN_LEVEL_AVX512 = 2 } cattn_level;
+/* Levels: ref (portable C) on every CPU; avx2 and avx512 on x86-64, each needing the one before;
+ * neon on ARM64.  CATTN_ARCH=ref|avx2|avx512|neon forces one (never one the CPU lacks). */
+typedef enum {
+    CATTN_LEVEL_REF = 0,
+    CATTN_LEVEL_AVX2 = 1,
+    CATTN_LEVEL_AVX512 = 2,
+    CATTN_LEVEL_NEON = 3,
+    CATTN_LEVEL_COUNT = 4
+} cattn_level;
+int cattn_level_available(cattn_level level);  /* 1 when this CPU and build offer it */
 
 int cattn_init(void);                    /* probe the CPU, read CATTN_ARCH; idempotent          */
 cattn_level cattn_level_best(void);      /* the best level this CPU and this build support      */

@@ -1,9 +1,9 @@
 /* cpu.c -- the CPU probe and the dispatch table.
  *
  * cattn_init() probes the CPU and builds one table per level this build and this CPU support: the
- * portable kernels, with the AVX2 / AVX-512 entries written over them.  CATTN_ARCH=ref|avx2|avx512
- * caps the level; cattn_set_level changes it later.  Rule that lives here: the default scale.
- * This file is compiled without ISA flags, so nothing AVX runs before the probe says it may.
+ * portable kernels, with the AVX2 / AVX-512 or NEON entries written over them.
+ * CATTN_ARCH=ref|avx2|avx512|neon caps the level; cattn_set_level changes it later.  Rule that
+ * lives here: the default scale.  This file is compiled without ISA flags, so nothing AVX runs before the probe says it may.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -21,11 +21,15 @@ void cattn_kernels_fill_avx512(cattn_kernel_table *t);
 void cattn_grad_fill_avx512(cattn_kernel_table *t);
 void cattn_rows_fill_avx512(cattn_kernel_table *t);
 #endif
+#if defined(CATTN_HAVE_NEON)
+void cattn_kernels_fill_neon(cattn_kernel_table *t);
+#endif
 
 /* One immutable table per level, built once by cattn_init; `active` points at the current one.
  * A call loads the pointer once (cattn_kernels_now) and keeps using that table, so swapping the
  * pointer (cattn_set_level) is safe while calls run: they finish on the level they started with. */
-static cattn_kernel_table tables[CATTN_LEVEL_AVX512 + 1];
+static cattn_kernel_table tables[CATTN_LEVEL_COUNT];
+static int available[CATTN_LEVEL_COUNT];  /* the levels this CPU and build offer (probe) */
 static _Atomic(const cattn_kernel_table *) active = &tables[CATTN_LEVEL_REF];
 static cattn_level best = CATTN_LEVEL_REF;
 
@@ -48,6 +52,7 @@ const char *cattn_level_name(cattn_level level)
     switch (level) {
     case CATTN_LEVEL_AVX512: return "avx512";
     case CATTN_LEVEL_AVX2: return "avx2";
+    case CATTN_LEVEL_NEON: return "neon";
     default: return "ref";
     }
 }
@@ -81,22 +86,33 @@ static int has_avx2(void) { return 0; }
 static int has_avx512(void) { return 0; }
 #endif
 
+/* Mark the levels this CPU and build offer; returns the best of them.  x86-64: ref, then AVX2,
+ * then AVX-512, each needing the one before.  ARM64: ref and NEON, which every ARM64 CPU has. */
 static cattn_level probe(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     __builtin_cpu_init();
 #endif
+    cattn_level top = CATTN_LEVEL_REF;
+    available[CATTN_LEVEL_REF] = 1;
+#if defined(CATTN_HAVE_AVX2)
+    if (has_avx2()) available[CATTN_LEVEL_AVX2] = 1, top = CATTN_LEVEL_AVX2;
+#endif
 #if defined(CATTN_HAVE_AVX512) && defined(CATTN_EMULATE_AVX512)
     /* a test build: the AVX-512 kernels run on SIMDe's emulation, which needs AVX2 + FMA */
-    if (has_avx2()) return CATTN_LEVEL_AVX512;
+    if (has_avx2()) available[CATTN_LEVEL_AVX512] = 1, top = CATTN_LEVEL_AVX512;
 #elif defined(CATTN_HAVE_AVX512)
-    if (has_avx512()) return CATTN_LEVEL_AVX512;
+    if (has_avx512()) available[CATTN_LEVEL_AVX512] = 1, top = CATTN_LEVEL_AVX512;
 #endif
-#if defined(CATTN_HAVE_AVX2)
-    if (has_avx2()) return CATTN_LEVEL_AVX2;
+#if defined(CATTN_HAVE_NEON) && defined(CATTN_EMULATE_NEON)
+    /* a test build on x86-64: SIMDe's NEON, compiled for AVX2 + FMA; the default level, so that
+     * the suite runs it */
+    if (has_avx2()) available[CATTN_LEVEL_NEON] = 1, top = CATTN_LEVEL_NEON;
+#elif defined(CATTN_HAVE_NEON)
+    available[CATTN_LEVEL_NEON] = 1, top = CATTN_LEVEL_NEON;  /* every ARM64 CPU */
 #endif
     (void)has_avx2, (void)has_avx512;
-    return CATTN_LEVEL_REF;
+    return top;
 }
 
 const cattn_kernel_table *cattn_kernels_now(void)
@@ -106,12 +122,16 @@ const cattn_kernel_table *cattn_kernels_now(void)
 
 int cattn_set_level(cattn_level level)
 {
-    if (level < CATTN_LEVEL_REF || level > best) return -1;
+    if (level < CATTN_LEVEL_REF || level >= CATTN_LEVEL_COUNT || !available[level]) return -1;
     atomic_store_explicit(&active, &tables[level], memory_order_release);
     return 0;
 }
 
 cattn_level cattn_level_best(void) { return best; }
+int cattn_level_available(cattn_level level)
+{
+    return level >= CATTN_LEVEL_REF && level < CATTN_LEVEL_COUNT && available[level];
+}
 cattn_level cattn_level_current(void) { return cattn_kernels_now()->level; }
 
 double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) : 0.0; }
@@ -124,27 +144,35 @@ int cattn_init(void)
     static int done = 0, rc = 0;
     if (done) return rc;
     best = probe();
-    for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
-        cattn_kernel_table t = ref_table;
+    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++) {
+        if (!available[l]) continue;
+        cattn_kernel_table t = ref_table;  /* the portable kernels, each level's written over */
 #if defined(CATTN_HAVE_AVX2)
-        if (l >= CATTN_LEVEL_AVX2) cattn_kernels_fill_avx2(&t), cattn_grad_fill_avx2(&t), cattn_rows_fill_avx2(&t);
+        if (l == CATTN_LEVEL_AVX2 || l == CATTN_LEVEL_AVX512)
+            cattn_kernels_fill_avx2(&t), cattn_grad_fill_avx2(&t), cattn_rows_fill_avx2(&t);
 #endif
 #if defined(CATTN_HAVE_AVX512)
-        if (l >= CATTN_LEVEL_AVX512) cattn_kernels_fill_avx512(&t), cattn_grad_fill_avx512(&t), cattn_rows_fill_avx512(&t);
+        if (l == CATTN_LEVEL_AVX512)
+            cattn_kernels_fill_avx512(&t), cattn_grad_fill_avx512(&t), cattn_rows_fill_avx512(&t);
+#endif
+#if defined(CATTN_HAVE_NEON)
+        if (l == CATTN_LEVEL_NEON) cattn_kernels_fill_neon(&t);
 #endif
         t.level = (cattn_level)l;
         tables[l] = t;
     }
-    tables[CATTN_LEVEL_REF] = ref_table;
-    if (best >= CATTN_LEVEL_AVX512) tables[CATTN_LEVEL_AVX512].narrow = &tables[CATTN_LEVEL_AVX2];
+    if (available[CATTN_LEVEL_AVX512]) tables[CATTN_LEVEL_AVX512].narrow = &tables[CATTN_LEVEL_AVX2];
     cattn_level want = best;
     const char *env = getenv("CATTN_ARCH");
     if (env != NULL && env[0] != '\0') {
-        if (strcmp(env, "ref") == 0) want = CATTN_LEVEL_REF;
-        else if (strcmp(env, "avx2") == 0) want = CATTN_LEVEL_AVX2;
-        else if (strcmp(env, "avx512") == 0) want = CATTN_LEVEL_AVX512;
-        else rc = -1;
-        if (want > best) want = best;  /* never run what the CPU lacks */
+        int known = 0;
+        for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++)
+            if (strcmp(env, cattn_level_name((cattn_level)l)) == 0) want = (cattn_level)l, known = 1;
+        if (!known) rc = -1;
+        /* never run what the CPU lacks: an x86 level it lacks falls to the next one down it has
+         * (ref on ARM64), neon on x86-64 to the best */
+        if (want == CATTN_LEVEL_NEON && !available[want]) want = best;
+        while (!available[want]) want = want == CATTN_LEVEL_REF ? best : (cattn_level)(want - 1);
     }
     cattn_set_level(want);
     done = 1;

@@ -24,9 +24,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
+#include <unistd.h>
 #endif
 #include "loops.h"
 
@@ -239,6 +239,13 @@ static int ext_of(cattn_attn_call *c, double cap, double drop, const cattn_opera
  * from another thread, or where SIGINT is ignored, leaves the handler alone. */
 #define SIGINT_MIN_WORK 5e7 /* flops: shorter calls end sooner than a person can press Ctrl-C */
 
+#if defined(_WIN32)  /* no sigaction: Python's own handler runs after the call */
+typedef struct {
+    int active;
+} sigint_scope;
+static void sigint_begin(sigint_scope *s, double work) { (void)work, s->active = 0; }
+static int sigint_end(sigint_scope *s) { return (void)s, 0; }
+#else
 typedef struct {
     int active;
     struct sigaction old;
@@ -298,6 +305,7 @@ static int sigint_end(sigint_scope *s)
     PyGILState_Release(st);
     return 1;
 }
+#endif
 
 /* ---- running the items ---------------------------------------------------------------------- */
 

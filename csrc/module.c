@@ -201,13 +201,14 @@ static const ufunc_spec specs[] = {
 #define MAXOP 32
 
 /* Per ufunc (fast and ref): the loop functions, per-loop data and types NumPy keeps pointers to. */
-static struct {
+typedef struct {
     PyUFuncGenericFunction fn[4];
     void *data[4];
     char types[4 * MAXOP];
     cattn_loop_cfg cfg[4];
     char name[64];
-} reg[NSPECS][2];
+} registration;
+static registration reg[NSPECS][2];
 
 static const ufunc_spec *spec_of(PyUFuncObject *ufunc)
 {
@@ -287,7 +288,7 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
 
 static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 {
-    __typeof__(reg[0][0]) *r = &reg[s - specs][ref];
+    registration *r = &reg[s - specs][ref];
     const int nop = s->nin + s->nout, nloops = s->imask >= 0 ? 4 : 2;
     PyOS_snprintf(r->name, sizeof r->name, "%s%s", s->name, ref ? "_ref" : "");
     for (int l = 0; l < nloops; l++) {
@@ -328,10 +329,28 @@ static PyObject *get_config(PyObject *self, PyObject *noargs)
 #else
     const int emulated = 0;
 #endif
-    return Py_BuildValue("{s:s,s:s,s:s,s:i,s:N}", "version", CATTN_VERSION, "level",
+#if defined(CATTN_EMULATE_NEON)
+    const int neon_emulated = 1;  /* a test build: neon runs on SIMDe, on x86-64 (setup.py) */
+#else
+    const int neon_emulated = 0;
+#endif
+    PyObject *levels = PyList_New(0);  /* the levels offered here, lowest first */
+    if (levels == NULL) return NULL;
+    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++) {
+        if (!cattn_level_available((cattn_level)l)) continue;
+        PyObject *name = PyUnicode_FromString(cattn_level_name((cattn_level)l));
+        if (name == NULL || PyList_Append(levels, name) < 0) {
+            Py_XDECREF(name);
+            Py_DECREF(levels);
+            return NULL;
+        }
+        Py_DECREF(name);
+    }
+    return Py_BuildValue("{s:s,s:s,s:s,s:N,s:i,s:N,s:N}", "version", CATTN_VERSION, "level",
                          cattn_level_name(cattn_level_current()), "best",
-                         cattn_level_name(cattn_level_best()), "threads", cattn_get_num_threads(),
-                         "avx512_emulated", PyBool_FromLong(emulated));
+                         cattn_level_name(cattn_level_best()), "levels", levels, "threads",
+                         cattn_get_num_threads(), "avx512_emulated", PyBool_FromLong(emulated),
+                         "neon_emulated", PyBool_FromLong(neon_emulated));
 }
 
 static PyObject *set_level(PyObject *self, PyObject *arg)
@@ -339,7 +358,7 @@ static PyObject *set_level(PyObject *self, PyObject *arg)
     (void)self;
     const char *name = PyUnicode_AsUTF8(arg);
     if (name == NULL) return NULL;
-    for (int l = CATTN_LEVEL_REF; l <= CATTN_LEVEL_AVX512; l++) {
+    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++) {
         if (strcmp(name, cattn_level_name((cattn_level)l)) == 0) {
             if (cattn_set_level((cattn_level)l) < 0) {
                 PyErr_Format(PyExc_ValueError, "set_level: level '%s' is not available on this "
@@ -349,8 +368,8 @@ static PyObject *set_level(PyObject *self, PyObject *arg)
             Py_RETURN_NONE;
         }
     }
-    PyErr_Format(PyExc_ValueError, "set_level: unknown level '%s' (use 'ref', 'avx2' or 'avx512')",
-                 name);
+    PyErr_Format(PyExc_ValueError,
+                 "set_level: unknown level '%s' (use 'ref', 'avx2', 'avx512' or 'neon')", name);
     return NULL;
 }
 
@@ -508,7 +527,7 @@ static PyMethodDef methods[] = {
     {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},
-    {"set_level", set_level, METH_O, "Force a dispatch level: 'ref', 'avx2' or 'avx512'."},
+    {"set_level", set_level, METH_O, "Force a dispatch level: 'ref', 'avx2', 'avx512' or 'neon'."},
     {NULL, NULL, 0, NULL},
 };
 

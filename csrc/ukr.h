@@ -1,4 +1,4 @@
-/* ukr.h -- the pieces the SIMD GEMM microkernels (gemm_avx2.c, gemm_avx512.c) share.
+/* ukr.h -- the pieces the SIMD GEMM microkernels (gemm_avx2.c, gemm_avx512.c, gemm_neon.c) share.
  *
  * A microkernel keeps its tile of c in named vector variables c<i>0, c<i>1 (row i, two vectors of
  * W lanes each): GCC keeps an array of accumulators in memory and stores it on every step, which
@@ -41,8 +41,20 @@
  * (measured: 10-20 % faster GEMMs at n >= 1024, where c no longer fits the caches). */
 #define PREFETCH_C(rows, NR_)                                                                 \
     for (int r = 0; r < (rows); r++) {                                                        \
-        _mm_prefetch((const char *)(c + r * rsc), _MM_HINT_T0);                               \
-        _mm_prefetch((const char *)(c + r * rsc + ((NR_) - 1) * csc), _MM_HINT_T0);           \
+        UKR_PREFETCH(c + r * rsc);                                                            \
+        UKR_PREFETCH(c + r * rsc + ((NR_) - 1) * csc);                                        \
     }
+
+/* a hint to fetch p's cache line into L1, for each compiler and architecture */
+#if defined(__GNUC__) || defined(__clang__)
+#define UKR_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER) && defined(_M_ARM64)
+#define UKR_PREFETCH(p) __prefetch((const void *)(p))
+#elif defined(_MSC_VER)
+#include <immintrin.h>
+#define UKR_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#define UKR_PREFETCH(p) ((void)(p))
+#endif
 
 #endif /* CATTN_UKR_H */

@@ -17,8 +17,8 @@ settings.register_profile("thorough", max_examples=1000, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("default")
 
-LEVELS = ["ref", "avx2", "avx512"]
-AVAILABLE = LEVELS[: LEVELS.index(_cattn.get_config()["best"]) + 1]
+LEVELS = ["ref", "avx2", "avx512", "neon"]
+AVAILABLE = _cattn.get_config()["levels"]  # the levels this CPU and build offer
 if os.environ.get("CATTN_ARCH") in LEVELS:  # the level the module started on (capped to best)
     AVAILABLE = [_cattn.get_config()["level"]]
 

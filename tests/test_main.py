@@ -43,8 +43,10 @@ def test_show_config(capsys):
     cattn.show_config()
     out = capsys.readouterr().out
     assert cattn.__version__ in out and _cattn.get_config()["level"] in out
-    # a SIMDe test build (scripts/emulate_avx512.sh) says so; a normal build never does
-    assert ("emulation" in out) == _cattn.get_config()["avx512_emulated"]
+    # a SIMDe test build (scripts/emulate.sh avx512|neon) says so; a normal build never does
+    c = _cattn.get_config()
+    assert ("emulation" in out) == (c["avx512_emulated"] or c["neon_emulated"])
+    assert ", ".join(c["levels"]) in out and c["levels"][0] == "ref" and c["best"] in c["levels"]
 
 
 def test_set_level_errors():

@@ -11,7 +11,8 @@ c = cattn.matmul(x, x.T)
 cfg = _cattn.get_config()
 level: str = cfg["level"]
 threads: int = cfg["threads"]
-emulated: bool = cfg["avx512_emulated"]
+emulated: bool = cfg["avx512_emulated"] or cfg["neon_emulated"]
+levels: list[str] = cfg["levels"]
 cattn.set_num_threads(2)
 scale: float = _cattn.default_scale(64)
 out = cattn.scaled_dot_product_attention(x, x, x)

@@ -7,10 +7,12 @@ import numpy.typing as npt
 
 class _Config(TypedDict):
     version: str
-    level: Literal["ref", "avx2", "avx512"]
-    best: Literal["ref", "avx2", "avx512"]
+    level: Literal["ref", "avx2", "avx512", "neon"]
+    best: Literal["ref", "avx2", "avx512", "neon"]
+    levels: list[str]
     threads: int
     avx512_emulated: bool
+    neon_emulated: bool
 
 # the generalized ufuncs (see their docstrings for the signatures)
 

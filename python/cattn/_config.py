@@ -8,14 +8,15 @@ if _cattn.bad_arch:
 
     warnings.warn(
         f"cattn: CATTN_ARCH={os.environ.get('CATTN_ARCH')!r} is not one of 'ref', 'avx2', "
-        f"'avx512'; using {_cattn.get_config()['level']!r}",
+        f"'avx512', 'neon'; using {_cattn.get_config()['level']!r}",
         RuntimeWarning,
         stacklevel=2,
     )
 
 
 def config():
-    """The configuration as a dict: version, level (the code path in use), best (the CPU's)."""
+    """The configuration as a dict: version, level (the code path in use), best (the CPU's),
+    levels (every code path this CPU and build offer, lowest first)."""
     return _cattn.get_config()
 
 
@@ -26,13 +27,14 @@ def show_config():
     cattn ...
     """
     c = config()
-    levels = ["ref", "avx2", "avx512"]
-    available = levels[: levels.index(c["best"]) + 1]
     print(f"cattn {c['version']}")
-    print(f"  code paths: {', '.join(available)} available on this CPU and build")
+    print(f"  code paths: {', '.join(c['levels'])} available on this CPU and build")
     if c.get("avx512_emulated"):
         print("  note      : a test build -- avx512 runs on SIMDe's emulation, not the CPU's AVX-512")
-    print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512 or cattn.set_level caps it)")
+    if c.get("neon_emulated"):
+        print("  note      : a test build -- neon runs on SIMDe's emulation on x86-64, not on ARM")
+    print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512|neon or cattn.set_level "
+          "caps it)")
     print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
 
 
@@ -61,7 +63,8 @@ def get_num_threads():
 
 
 def set_level(level):
-    """Force the CPU code path: 'ref' (portable C), 'avx2' or 'avx512' (up to what the CPU has).
+    """Force the CPU code path: 'ref' (portable C), 'avx2' or 'avx512' (x86-64), 'neon' (ARM64):
+    one of config()["levels"].
 
     >>> import cattn
     >>> best = cattn._config.config()["best"]
