@@ -19,6 +19,7 @@ import os
 import platform
 import re
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy
 from setuptools import Extension, setup
@@ -80,7 +81,8 @@ def isa_sources(levels):
 
 
 class BuildExt(build_ext):
-    """Compile each ISA file with its own flags into objects linked into the one extension."""
+    """Compile each ISA file with its own flags, and every file on every core, into objects linked
+    into the one extension."""
 
     def build_extension(self, ext):
         msvc = self.compiler.compiler_type == "msvc"
@@ -92,19 +94,30 @@ class BuildExt(build_ext):
             ext.define_macros.append((f"CATTN_EMULATE_{emu[0].upper()}", "1"))
             if emu[0] not in levels:
                 levels.append(emu[0])
+        jobs = []  # (source, its flags, its include directories)
         for level, sources in isa_sources(levels).items():
             flags, includes = ISA_FLAGS[level][msvc], ext.include_dirs
             if emu and level == emu[0]:  # SIMDe's portable intrinsics, on AVX2
                 flags, includes = ISA_FLAGS["avx2"][0] + ["-Wno-psabi"], includes + [emu[1]]
-            objects = self.compiler.compile(
-                sources,
-                output_dir=self.build_temp,
-                macros=ext.define_macros,
-                include_dirs=includes,
-                extra_postargs=ext.extra_compile_args + flags,
-            )
-            ext.extra_objects.extend(objects)
+            jobs += [(src, flags, includes) for src in sources]
             ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))
+        jobs += [(src, [], ext.include_dirs) for src in ext.sources]
+
+        def compile_one(job):
+            src, flags, includes = job
+            return self.compiler.compile([src], output_dir=self.build_temp,
+                                         macros=ext.define_macros, include_dirs=includes,
+                                         extra_postargs=ext.extra_compile_args + flags)
+
+        # one compiler process per file, as many at once as there are cores (the first alone:
+        # it sets the compiler up); then setuptools links them, relinking when a source changed
+        objects = compile_one(jobs[0])
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            for objs in pool.map(compile_one, jobs[1:]):
+                objects += objs
+        ext.extra_objects.extend(objects)
+        ext.depends = list(ext.depends) + list(ext.sources)
+        ext.sources = []
         super().build_extension(ext)
 
 
