@@ -50,15 +50,7 @@ void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t 
 #define FMA _mm256_fmadd_ps
 #define ADD _mm256_add_ps
     UKR_BODY(SNR)
-#undef TY
-#undef VEC
-#undef W
-#undef ZERO
-#undef LOAD
-#undef STORE
-#undef BCAST
-#undef FMA
-#undef ADD
+#include "ukr_undef.h"
 }
 
 void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
@@ -74,15 +66,7 @@ void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t
 #define FMA _mm256_fmadd_pd
 #define ADD _mm256_add_pd
     UKR_BODY(DNR)
-#undef TY
-#undef VEC
-#undef W
-#undef ZERO
-#undef LOAD
-#undef STORE
-#undef BCAST
-#undef FMA
-#undef ADD
+#include "ukr_undef.h"
 }
 
 float cattn_sexp_sum_avx2(float *y, const float *x, float scale, float shift, ptrdiff_t n);

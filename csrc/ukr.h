@@ -57,4 +57,38 @@
 #define UKR_PREFETCH(p) ((void)(p))
 #endif
 
+/* The body of a 12-row microkernel (gemm_avx512.c, gemm_neon.c): 24 accumulators, c (12, 2W).  a
+ * is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9.  Rows 10 and 11
+ * of the tile are named A and B in the accumulators' names.  BCAST takes a value. */
+#define UKR_BODY_12(NR_)                                                                      \
+    VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
+    VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \
+    VEC c60 = ZERO(), c61 = ZERO(), c70 = ZERO(), c71 = ZERO(), c80 = ZERO(), c81 = ZERO();   \
+    VEC c90 = ZERO(), c91 = ZERO(), cA0 = ZERO(), cA1 = ZERO(), cB0 = ZERO(), cB1 = ZERO();   \
+    PREFETCH_C(12, NR_)                                                                       \
+    const TY *a0 = a, *a3 = a + 3 * rsa, *a6 = a + 6 * rsa, *a9 = a + 9 * rsa;                \
+    for (ptrdiff_t p = 0; p < k; p++) {                                                       \
+        VEC b0 = LOAD(b), b1 = LOAD(b + W), ai;                                               \
+        ai = BCAST(*a0); ROW_FMA(0, ai)                                                       \
+        ai = BCAST(a0[rsa]); ROW_FMA(1, ai)                                                   \
+        ai = BCAST(a0[2 * rsa]); ROW_FMA(2, ai)                                               \
+        ai = BCAST(*a3); ROW_FMA(3, ai)                                                       \
+        ai = BCAST(a3[rsa]); ROW_FMA(4, ai)                                                   \
+        ai = BCAST(a3[2 * rsa]); ROW_FMA(5, ai)                                               \
+        ai = BCAST(*a6); ROW_FMA(6, ai)                                                       \
+        ai = BCAST(a6[rsa]); ROW_FMA(7, ai)                                                   \
+        ai = BCAST(a6[2 * rsa]); ROW_FMA(8, ai)                                               \
+        ai = BCAST(*a9); ROW_FMA(9, ai)                                                       \
+        ai = BCAST(a9[rsa]); ROW_FMA(A, ai)                                                   \
+        ai = BCAST(a9[2 * rsa]); ROW_FMA(B, ai)                                               \
+        a0 += csa;                                                                            \
+        a3 += csa;                                                                            \
+        a6 += csa;                                                                            \
+        a9 += csa;                                                                            \
+        b += NR_;                                                                             \
+    }                                                                                         \
+    STORE_ROW(0, 0); STORE_ROW(1, 1); STORE_ROW(2, 2); STORE_ROW(3, 3); STORE_ROW(4, 4);      \
+    STORE_ROW(5, 5); STORE_ROW(6, 6); STORE_ROW(7, 7); STORE_ROW(8, 8); STORE_ROW(9, 9);      \
+    STORE_ROW(A, 10); STORE_ROW(B, 11);
+
 #endif /* CATTN_UKR_H */
