@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${CATTN_C_CHECK_DIR:-build/c_check}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 flags=(-O2 -std=c11 -Wall -Wextra -Werror -Wvla -fno-math-errno -fno-trapping-math -Icsrc)
 portable=()
 for f in csrc/*.c; do
@@ -59,7 +60,7 @@ for t in "${targets[@]}"; do
         windows)
             LINK=-static build x86_64-w64-mingw32-gcc kernels_check.exe avx2 avx512
             wine=$(command -v wine || echo /usr/lib/wine/wine64)  # Debian's wine64 alone: no `wine`
-            WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$PWD/$out/wine} "$wine" "$out/kernels_check.exe" ;;
+            WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$out/wine} "$wine" "$out/kernels_check.exe" ;;
         *) echo "unknown target $t (native, aarch64, windows)"; exit 2 ;;
     esac
 done
