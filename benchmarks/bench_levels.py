@@ -13,6 +13,7 @@ import numpy as np
 
 import cattn
 from cattn import _cattn
+from bench_softmax import numpy_softmax
 from common import median_time
 
 LEVELS = ("avx2", "avx512")
@@ -39,22 +40,19 @@ def _cases(quick, torch):
 
 
 def _funcs(kind, args, torch):
-    f = {"matmul": (cattn.matmul, lambda a, b: a @ b),
-         "softmax": (lambda x: cattn.softmax(x, axis=-1), None),
-         "sdpa": (cattn.scaled_dot_product_attention, None)}[kind]
-    cat = lambda: f[0](*args)  # noqa: E731
+    """cattn's call, and {who: call} for NumPy (none for SDPA) and PyTorch."""
+    cat = {"matmul": cattn.matmul, "softmax": lambda x: cattn.softmax(x, axis=-1),
+           "sdpa": cattn.scaled_dot_product_attention}[kind]
     others = {}
-    if kind == "matmul":
-        others["numpy"] = lambda: f[1](*args)
-    elif kind == "softmax":
-        x = args[0]
-        others["numpy"] = lambda: (lambda e: e / e.sum(-1, keepdims=True))(np.exp(x - x.max(-1, keepdims=True)))
+    if kind in ("matmul", "softmax"):
+        np_f = np.matmul if kind == "matmul" else numpy_softmax
+        others["numpy"] = lambda: np_f(*args)
     if torch is not None:
         t = [torch.from_numpy(a) for a in args]
-        others["torch"] = {"matmul": lambda: torch.matmul(*t),
-                           "softmax": lambda: torch.softmax(t[0], -1),
-                           "sdpa": lambda: torch.nn.functional.scaled_dot_product_attention(*t)}[kind]
-    return cat, others
+        tf = {"matmul": torch.matmul, "softmax": lambda x: torch.softmax(x, -1),
+              "sdpa": torch.nn.functional.scaled_dot_product_attention}[kind]
+        others["torch"] = lambda: tf(*t)
+    return (lambda: cat(*args)), others
 
 
 def rows(quick, torch, budget, copy_gbs):

@@ -3,7 +3,8 @@
  * cattn_init() probes the CPU and builds one table per level this build and this CPU support: the
  * portable kernels, with the AVX2 / AVX-512 or NEON entries written over them.
  * CATTN_ARCH=ref|avx2|avx512|neon caps the level; cattn_set_level changes it later.  Rule that
- * lives here: the default scale.  This file is compiled without ISA flags, so nothing AVX runs before the probe says it may.
+ * lives here: the default scale.  This file is compiled without ISA flags, so nothing AVX runs
+ * before the probe says it may.
  */
 #include <math.h>
 #include <stdatomic.h>
@@ -172,7 +173,7 @@ int cattn_init(void)
         /* never run what the CPU lacks: an x86 level it lacks falls to the next one down it has
          * (ref on ARM64), neon on x86-64 to the best */
         if (want == CATTN_LEVEL_NEON && !available[want]) want = best;
-        while (!available[want]) want = want == CATTN_LEVEL_REF ? best : (cattn_level)(want - 1);
+        while (!available[want]) want = (cattn_level)(want - 1);  /* ref always is */
     }
     cattn_set_level(want);
     done = 1;
