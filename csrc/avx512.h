@@ -19,6 +19,9 @@
 #if defined(CATTN_EMULATE_AVX512)
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
+/* SIMDe has no streaming store; an aligned store leaves the same bytes in memory */
+#define _mm512_stream_ps(p, v) _mm512_store_ps((p), (v))
+#define _mm512_stream_pd(p, v) _mm512_store_pd((p), (v))
 #else
 #include <immintrin.h>
 #endif

@@ -40,6 +40,7 @@ static const cattn_kernel_table ref_table = {
     CATTN_REF_DMR, CATTN_REF_DNR, cattn_dgemm_ukr_ref,
     cattn_sexp_sum_ref, cattn_dexp_sum_ref,
     cattn_smax_ref, cattn_dmax_ref,
+    cattn_sscale_nt_ref, cattn_dscale_nt_ref,
     cattn_sdot_ref, cattn_ddot_ref,
     cattn_ssoftmax_grad_ref, cattn_dsoftmax_grad_ref,
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,

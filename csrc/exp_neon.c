@@ -2,7 +2,8 @@
  *
  * The same algorithm and constants as exp_avx2.c: exp(x) = 2^n · exp(r), n = round(x / ln 2),
  * r = x - n ln 2 with ln 2 in a high and a low part (Cody-Waite), exp(r) a polynomial (float:
- * Cephes' degree 7; double: Taylor to degree 13), 2^n built in the exponent field as 2^n1 · 2^n2.
+ * Cephes' degree 7; double: Taylor to degree 13), 2^n built in the exponent field: one field below
+ * 88 (709 in double), where every softmax argument lies, and 2^n1 · 2^n2 above.
  * Inputs below the smallest normal result (-inf included) give exactly 0, inputs above log(max)
  * give +inf, NaN gives NaN: NEON's fmin/fmax pass a NaN on, so the clamp keeps it.
  * The row max ignores NaN (fmaxnm returns the number when one operand is NaN), as the AVX2 one.
@@ -11,7 +12,7 @@
 #include <stddef.h>
 #include "neon.h"
 
-static inline float32x4_t exp4f(float32x4_t x)
+static float32x4_t exp4f_wide(float32x4_t x)
 {
     const float32x4_t hi = vdupq_n_f32(88.7228394f), lo = vdupq_n_f32(-87.3365447505531f);
     const uint32x4_t under = vcltq_f32(x, lo), over = vcgtq_f32(x, hi);
@@ -36,7 +37,7 @@ static inline float32x4_t exp4f(float32x4_t x)
     return vbslq_f32(over, vdupq_n_f32(INFINITY), y);
 }
 
-static inline float64x2_t exp2d(float64x2_t x)
+static float64x2_t exp2d_wide(float64x2_t x)
 {
     const float64x2_t hi = vdupq_n_f64(709.782712893383973), lo = vdupq_n_f64(-708.3964185322641);
     const uint64x2_t under = vcltq_f64(x, lo), over = vcgtq_f64(x, hi);
@@ -57,6 +58,50 @@ static inline float64x2_t exp2d(float64x2_t x)
     float64x2_t y = vmulq_f64(vmulq_f64(p, e1), e2);
     y = vbslq_f64(under, vdupq_n_f64(0.0), y);
     return vbslq_f64(over, vdupq_n_f64(INFINITY), y);
+}
+
+/* exp of every lane.  Below 88 (709 in double) n <= 127 (1023) and 2^n is one exponent field, so
+ * one multiply, no overflow test; a vector with a lane above takes the wide path (the same bits
+ * where both apply: 2^n exactly either way). */
+static inline float32x4_t exp4f(float32x4_t x)
+{
+    if (vmaxvq_u32(vcgtq_f32(x, vdupq_n_f32(88.0f)))) return exp4f_wide(x);
+    const float32x4_t lo = vdupq_n_f32(-87.3365447505531f);
+    const uint32x4_t under = vcltq_f32(x, lo);
+    const float32x4_t xc = vmaxq_f32(lo, x);  /* NaN stays NaN */
+    const float32x4_t n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    float32x4_t p = vdupq_n_f32(1.9875691500E-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507E-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073E-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894E-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459E-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201E-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const float32x4_t e = vreinterpretq_f32_s32(
+        vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
+    return vbslq_f32(under, vdupq_n_f32(0.0f), vmulq_f32(p, e));
+}
+
+static inline float64x2_t exp2d(float64x2_t x)
+{
+    if (vmaxvq_u32(vreinterpretq_u32_u64(vcgtq_f64(x, vdupq_n_f64(709.0)))))
+        return exp2d_wide(x);
+    const float64x2_t lo = vdupq_n_f64(-708.3964185322641);
+    const uint64x2_t under = vcltq_f64(x, lo);
+    const float64x2_t xc = vmaxq_f64(lo, x);
+    const float64x2_t n = vrndnq_f64(vmulq_f64(xc, vdupq_n_f64(1.4426950408889634)));
+    float64x2_t r = vfmsq_f64(xc, n, vdupq_n_f64(6.93147180369123816490e-01));
+    r = vfmsq_f64(r, n, vdupq_n_f64(1.90821492927058770002e-10));
+    static const double c[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
+                               1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
+                               1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+    float64x2_t p = vdupq_n_f64(c[0]);
+    for (int i = 1; i < 14; i++) p = vfmaq_f64(vdupq_n_f64(c[i]), p, r);
+    const float64x2_t e = vreinterpretq_f64_s64(
+        vshlq_n_s64(vaddq_s64(vcvtq_s64_f64(n), vdupq_n_s64(1023)), 52));
+    return vbslq_f64(under, vdupq_n_f64(0.0), vmulq_f64(p, e));
 }
 
 /* y[i] = exp(scale*x[i] - shift), returns the sum (the tail goes through a final vector). */

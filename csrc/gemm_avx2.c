@@ -73,6 +73,8 @@ float cattn_sexp_sum_avx2(float *y, const float *x, float scale, float shift, pt
 double cattn_dexp_sum_avx2(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 float cattn_smax_avx2(const float *x, ptrdiff_t n);
 double cattn_dmax_avx2(const double *x, ptrdiff_t n);
+void cattn_sscale_nt_avx2(float *y, const float *x, float a, ptrdiff_t n);
+void cattn_dscale_nt_avx2(double *y, const double *x, double a, ptrdiff_t n);
 
 /* Overwrite the table entries this level provides (called by cpu.c after the probe). */
 void cattn_kernels_fill_avx2(cattn_kernel_table *t)
@@ -87,4 +89,6 @@ void cattn_kernels_fill_avx2(cattn_kernel_table *t)
     t->dexp_sum = cattn_dexp_sum_avx2;
     t->smax = cattn_smax_avx2;
     t->dmax = cattn_dmax_avx2;
+    t->sscale_nt = cattn_sscale_nt_avx2;
+    t->dscale_nt = cattn_dscale_nt_avx2;
 }

@@ -53,6 +53,8 @@ float cattn_sexp_sum_avx512(float *y, const float *x, float scale, float shift, 
 double cattn_dexp_sum_avx512(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 float cattn_smax_avx512(const float *x, ptrdiff_t n);
 double cattn_dmax_avx512(const double *x, ptrdiff_t n);
+void cattn_sscale_nt_avx512(float *y, const float *x, float a, ptrdiff_t n);
+void cattn_dscale_nt_avx512(double *y, const double *x, double a, ptrdiff_t n);
 
 /* Overwrite the table entries this level provides (called by cpu.c after the probe). */
 void cattn_kernels_fill_avx512(cattn_kernel_table *t)
@@ -67,4 +69,6 @@ void cattn_kernels_fill_avx512(cattn_kernel_table *t)
     t->dexp_sum = cattn_dexp_sum_avx512;
     t->smax = cattn_smax_avx512;
     t->dmax = cattn_dmax_avx512;
+    t->sscale_nt = cattn_sscale_nt_avx512;
+    t->dscale_nt = cattn_dscale_nt_avx512;
 }

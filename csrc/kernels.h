@@ -21,6 +21,33 @@
 #define CATTN_THREAD_LOCAL _Thread_local
 #endif
 
+/* A hint to fetch p's cache line into L1, for each compiler and architecture. */
+#if defined(__GNUC__) || defined(__clang__)
+#define CATTN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#elif defined(_MSC_VER) && defined(_M_ARM64)
+#define CATTN_PREFETCH(p) __prefetch((const void *)(p))
+#elif defined(_MSC_VER)
+#include <immintrin.h>
+#define CATTN_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#else
+#define CATTN_PREFETCH(p) ((void)(p))
+#endif
+
+/* Make this thread's non-temporal stores (the scale_nt kernels) visible before another thread
+ * reads them: x86's weakly ordered streaming stores need an sfence; elsewhere a release fence. */
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
+#include <xmmintrin.h>
+static inline void cattn_store_fence(void) { _mm_sfence(); }
+#else
+#include <stdatomic.h>
+static inline void cattn_store_fence(void) { atomic_thread_fence(memory_order_release); }
+#endif
+
+/* Outputs of at least this many bytes are written around the caches (softmax's last pass): they
+ * would not stay in a last-level cache anyway (32 MiB on the EPYC this was measured on), and a
+ * write that misses the cache first reads the line it overwrites. */
+#define CATTN_STREAM_BYTES ((double)(32 << 20))
+
 /* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b_packed (k,NR).
  * b is packed row by row (NR values per step p); a is read with its strides: element (i, p) at
  * a[i*rsa + p*csa] -- a packed panel (MR values per step p) is rsa = 1, csa = MR, and rows of a
@@ -43,6 +70,12 @@ typedef double (*cattn_dexp_sum)(double *y, const double *x, double scale, doubl
  * NaN and -inf only): softmax's first pass.  Callers that must see a NaN find it through exp. */
 typedef float (*cattn_smax)(const float *x, ptrdiff_t n);
 typedef double (*cattn_dmax)(const double *x, ptrdiff_t n);
+
+/* y = a·x (n, contiguous; y may be x) with non-temporal stores, which go around the caches:
+ * softmax's last pass on outputs of CATTN_STREAM_BYTES or more.  The writing thread calls
+ * cattn_store_fence() before any other thread reads y.  ref: plain stores. */
+typedef void (*cattn_sscale_nt)(float *y, const float *x, float a, ptrdiff_t n);
+typedef void (*cattn_dscale_nt)(double *y, const double *x, double a, ptrdiff_t n);
 
 /* The backward passes' rows (grad.inc): the dot product x·y of two contiguous rows, and
  * dx_i = y_i·(g_i − d), softmax's backward with d = y·g (dx may be y or g). */
@@ -99,6 +132,8 @@ struct cattn_kernel_table {
     cattn_dexp_sum dexp_sum;
     cattn_smax smax;
     cattn_dmax dmax;
+    cattn_sscale_nt sscale_nt;
+    cattn_dscale_nt dscale_nt;
     cattn_sdot sdot;
     cattn_ddot ddot;
     cattn_ssoftmax_grad ssoftmax_grad;
@@ -131,6 +166,8 @@ float cattn_sexp_sum_ref(float *y, const float *x, float scale, float shift, ptr
 double cattn_dexp_sum_ref(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 float cattn_smax_ref(const float *x, ptrdiff_t n);
 double cattn_dmax_ref(const double *x, ptrdiff_t n);
+void cattn_sscale_nt_ref(float *y, const float *x, float a, ptrdiff_t n);
+void cattn_dscale_nt_ref(double *y, const double *x, double a, ptrdiff_t n);
 float cattn_sdot_ref(const float *x, const float *y, ptrdiff_t n);
 double cattn_ddot_ref(const double *x, const double *y, ptrdiff_t n);
 void cattn_ssoftmax_grad_ref(float *dx, const float *y, const float *g, float d, ptrdiff_t n);
@@ -169,6 +206,21 @@ void cattn_sgemm_ex(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrd
 void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
                     ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
                     ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
+/* softmax / log_softmax of m rows of n (softmax.c): row r at x + r·ldx, its elements incx apart;
+ * stream = 1 writes softmax's rows around the caches (contiguous rows; the caller decides from
+ * the whole output's size, CATTN_STREAM_BYTES) and fences before returning. */
+void cattn_ssoftmax_rows(float *y, ptrdiff_t ldy, ptrdiff_t incy, const float *x, ptrdiff_t ldx,
+                         ptrdiff_t incx, ptrdiff_t m, ptrdiff_t n, int stream,
+                         const cattn_kernel_table *kt);
+void cattn_dsoftmax_rows(double *y, ptrdiff_t ldy, ptrdiff_t incy, const double *x,
+                         ptrdiff_t ldx, ptrdiff_t incx, ptrdiff_t m, ptrdiff_t n, int stream,
+                         const cattn_kernel_table *kt);
+void cattn_slog_softmax_rows(float *y, ptrdiff_t ldy, ptrdiff_t incy, const float *x,
+                             ptrdiff_t ldx, ptrdiff_t incx, ptrdiff_t m, ptrdiff_t n,
+                             const cattn_kernel_table *kt);
+void cattn_dlog_softmax_rows(double *y, ptrdiff_t ldy, ptrdiff_t incy, const double *x,
+                             ptrdiff_t ldx, ptrdiff_t incx, ptrdiff_t m, ptrdiff_t n,
+                             const cattn_kernel_table *kt);
 /* softmax / log_softmax of one row (softmax.c) */
 void cattn_ssoftmax_kt(float *y, ptrdiff_t incy, const float *x, ptrdiff_t incx, ptrdiff_t n,
                        const cattn_kernel_table *kt);

@@ -13,6 +13,7 @@
 #define LOG logf
 #define EXP_SUM (kt->sexp_sum)
 #define MAX (kt->smax)
+#define SCALE_NT (kt->sscale_nt)
 #define DOT (kt->sdot)
 #define SOFTMAX_GRAD (kt->ssoftmax_grad)
 #include "softmax.inc"
@@ -22,6 +23,10 @@
 #undef LOG
 #undef EXP_SUM
 #undef MAX
+#undef SCALE_NT
+#undef STREAM_ROW
+#undef PREFETCH_BYTES
+#undef PREFETCH_ROW
 #undef DOT
 #undef SOFTMAX_GRAD
 
@@ -31,6 +36,7 @@
 #define LOG log
 #define EXP_SUM (kt->dexp_sum)
 #define MAX (kt->dmax)
+#define SCALE_NT (kt->dscale_nt)
 #define DOT (kt->ddot)
 #define SOFTMAX_GRAD (kt->dsoftmax_grad)
 #include "softmax.inc"

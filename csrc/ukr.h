@@ -41,21 +41,10 @@
  * (measured: 10-20 % faster GEMMs at n >= 1024, where c no longer fits the caches). */
 #define PREFETCH_C(rows, NR_)                                                                 \
     for (int r = 0; r < (rows); r++) {                                                        \
-        UKR_PREFETCH(c + r * rsc);                                                            \
-        UKR_PREFETCH(c + r * rsc + ((NR_) - 1) * csc);                                        \
+        CATTN_PREFETCH(c + r * rsc);                                                            \
+        CATTN_PREFETCH(c + r * rsc + ((NR_) - 1) * csc);                                        \
     }
 
-/* a hint to fetch p's cache line into L1, for each compiler and architecture */
-#if defined(__GNUC__) || defined(__clang__)
-#define UKR_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#elif defined(_MSC_VER) && defined(_M_ARM64)
-#define UKR_PREFETCH(p) __prefetch((const void *)(p))
-#elif defined(_MSC_VER)
-#include <immintrin.h>
-#define UKR_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
-#else
-#define UKR_PREFETCH(p) ((void)(p))
-#endif
 
 /* The body of a 12-row microkernel (gemm_avx512.c, gemm_neon.c): 24 accumulators, c (12, 2W).  a
  * is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9.  Rows 10 and 11

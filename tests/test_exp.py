@@ -39,6 +39,21 @@ def test_special_values(dtype):
     assert np.all(y[7:] == 1)  # lanes after a special value are unaffected
 
 
+@pytest.mark.parametrize("dtype,big", [(np.float32, 88.5), (np.float64, 709.5)])
+def test_both_paths_give_the_same_bits(dtype, big):
+    """A vector with a lane past 88 (709) takes the wide path: its other lanes' bits are those of
+    the short path that every softmax argument takes."""
+    x = np.linspace(-90, 80, 4096).astype(dtype)
+    short, _ = _cattn.exp_sum(x, dtype(0))
+    mixed = x.copy()
+    mixed[::16] = big  # one lane in every vector of 16, 8, 4 or 2
+    wide, _ = _cattn.exp_sum(mixed, dtype(0))
+    keep = np.ones(x.size, bool)
+    keep[::16] = False
+    np.testing.assert_array_equal(wide[keep], short[keep])
+    assert np.all(np.isfinite(wide[::16])) and np.all(wide[::16] > 1e38 if dtype == np.float32 else wide[::16] > 1e307)
+
+
 def nan_ignoring_max(x):
     """float64 reference: the max over the non-NaN entries, -inf when there are none."""
     x = np.asarray(x, np.float64)

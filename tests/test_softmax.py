@@ -101,6 +101,23 @@ def test_layouts_match_contiguous(func, dtype):
         np.testing.assert_allclose(func[0](xv), want, *tol(dtype), err_msg=name)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_large_output_is_streamed_with_the_same_bits(dtype):
+    """An output of 32 MiB or more is written around the caches (non-temporal stores, rows of
+    every alignment): the same bits as the same rows computed in smaller calls, and the
+    reference's values; in place too."""
+    n = 1025  # odd: the rows start at every alignment, so the stores' aligned start is exercised
+    rows = (32 << 20) // (n * np.dtype(dtype).itemsize) + 3
+    x = (np.random.default_rng(1).standard_normal((rows, n)) * 4).astype(dtype)
+    x[5, :7] = -np.inf
+    got = cattn.softmax(x)
+    cached = np.concatenate([cattn.softmax(x[i:i + 1000]) for i in range(0, rows, 1000)])
+    np.testing.assert_array_equal(got, cached)
+    np.testing.assert_allclose(got[::97], ref.softmax(x[::97]), *tol(dtype))
+    cattn.softmax(x, out=x)
+    np.testing.assert_array_equal(x, cached)
+
+
 def test_integers_compute_in_float64():
     assert cattn.softmax(np.arange(4)).dtype == np.float64
 

@@ -61,6 +61,19 @@ static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table 
         for (ptrdiff_t i = 0; i < n; i++) near("sexp_sum y", n, a[i], b[i], 1e-6);
         near("dexp_sum", n, t->dexp_sum(da, dx, 0.7, 2.0, n), r->dexp_sum(db, dx, 0.7, 2.0, n), 1e-13);
         for (ptrdiff_t i = 0; i < n; i++) near("dexp_sum y", n, da[i], db[i], 1e-14);
+        /* arguments up to 90 (float) and 720 (double): vectors with a lane past the short path */
+        t->sexp_sum(a, x, 11.25f, 0, n), r->sexp_sum(b, x, 11.25f, 0, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("sexp_sum wide y", n, a[i], b[i], 1e-6);
+        t->dexp_sum(da, dx, 90, 0, n), r->dexp_sum(db, dx, 90, 0, n);
+        for (ptrdiff_t i = 0; i < n; i++) near("dexp_sum wide y", n, da[i], db[i], 1e-14);
+        /* the streamed scaling, from every alignment of y */
+        for (ptrdiff_t o = 0; o < 3 && o < n; o++) {
+            t->sscale_nt(a + o, x, 0.3f, n - o), r->sscale_nt(b + o, x, 0.3f, n - o);
+            t->dscale_nt(da + o, dx, 0.3, n - o), r->dscale_nt(db + o, dx, 0.3, n - o);
+            cattn_store_fence();
+            for (ptrdiff_t i = o; i < n; i++) near("sscale_nt", n, a[i], b[i], 0);
+            for (ptrdiff_t i = o; i < n; i++) near("dscale_nt", n, da[i], db[i], 0);
+        }
         near("sdot", n, t->sdot(x, y, n), r->sdot(x, y, n), 1e-5);
         near("ddot", n, t->ddot(dx, dy, n), r->ddot(dx, dy, n), 1e-13);
         t->ssoftmax_grad(a, y, x, 0.25f, n), r->ssoftmax_grad(b, y, x, 0.25f, n);
@@ -116,6 +129,37 @@ static void softmax(void)
         for (ptrdiff_t i = 0; i < n; i++) near("slog_softmax", n, y[i], y2[i], 1e-5);
         cattn_dsoftmax(dy, 1, dx, 1, n), cattn_dsoftmax_ref(dy2, 1, dx, 1, n);
         for (ptrdiff_t i = 0; i < n; i++) near("dsoftmax", n, dy[i], dy2[i], 1e-14);
+        free(x), free(y), free(y2), free(dx), free(dy), free(dy2);
+    }
+    /* the row drivers: m rows, streamed or not (the same bits), against the reference */
+    const cattn_kernel_table *kt = cattn_kernels_now();
+    for (ptrdiff_t n = 1; n <= 1100; n += 137) {
+        const ptrdiff_t m = 9, ld = n + 3;
+        float *x = frand(m * ld, 20), *y = frand(m * ld, 1), *y2 = frand(m * ld, 1);
+        double *dx = drand(m * ld, 20), *dy = drand(m * ld, 1), *dy2 = drand(m * ld, 1);
+        cattn_ssoftmax_rows(y, ld, 1, x, ld, 1, m, n, 1, kt);
+        cattn_ssoftmax_rows(y2, ld, 1, x, ld, 1, m, n, 0, kt);
+        cattn_dsoftmax_rows(dy, ld, 1, dx, ld, 1, m, n, 1, kt);
+        cattn_dsoftmax_rows(dy2, ld, 1, dx, ld, 1, m, n, 0, kt);
+        for (ptrdiff_t r = 0; r < m; r++)
+            for (ptrdiff_t i = 0; i < n; i++) {
+                near("ssoftmax_rows stream", n, y[r * ld + i], y2[r * ld + i], 0);
+                near("dsoftmax_rows stream", n, dy[r * ld + i], dy2[r * ld + i], 0);
+            }
+        for (ptrdiff_t r = 0; r < m; r++) {
+            float want[1100];
+            double dwant[1100];
+            cattn_ssoftmax_ref(want, 1, x + r * ld, 1, n);
+            cattn_dsoftmax_ref(dwant, 1, dx + r * ld, 1, n);
+            for (ptrdiff_t i = 0; i < n; i++) near("ssoftmax_rows", n, y[r * ld + i], want[i], 1e-6);
+            for (ptrdiff_t i = 0; i < n; i++) near("dsoftmax_rows", n, dy[r * ld + i], dwant[i], 1e-14);
+        }
+        cattn_slog_softmax_rows(y, ld, 1, x, ld, 1, m, n, kt);
+        for (ptrdiff_t r = 0; r < m; r++) {
+            float want[1100];
+            cattn_slog_softmax_ref(want, 1, x + r * ld, 1, n);
+            for (ptrdiff_t i = 0; i < n; i++) near("slog_softmax_rows", n, y[r * ld + i], want[i], 1e-5);
+        }
         free(x), free(y), free(y2), free(dx), free(dy), free(dy2);
     }
 }
