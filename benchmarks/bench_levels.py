@@ -6,8 +6,9 @@ PyTorch; and softmax against the machine's single-thread copy bandwidth.
   path's: below 1 would mean the wider unit made cattn slower (issue 14's rule: never).  On an
   AVX2 machine only the avx2 column is measured, and the table says so.
 - softmax (64, 512, 512) float32 reads and writes 64 MiB each way: its bytes moved per second
-  over a copy's (np.copyto of the same bytes, NumPy on one thread, in its own process), for a
-  fresh output and for out= (an output that exists already, as the copy's does).
+  over a copy's (NumPy on one thread, in its own process), each against its like: softmax with
+  out= against np.copyto (both write into an array that exists), and softmax returning a new
+  array against x.copy() (both pay the new pages' faults).
 """
 import numpy as np
 
@@ -56,7 +57,8 @@ def _funcs(kind, args, torch):
 
 
 def rows(quick, torch, budget, copy_gbs):
-    """[(case, {who: seconds}, [(ratio name, value, note)])]: cattn per level, NumPy, PyTorch."""
+    """[(case, {who: seconds}, [(ratio name, value, note)])]: cattn per level, NumPy, PyTorch.
+    copy_gbs: (into an existing array, into a new array), GB/s moved on one thread."""
     here = [lv for lv in LEVELS if _try_level(lv)]
     start = _cattn.get_config()["level"]
     out = []
@@ -79,18 +81,19 @@ def rows(quick, torch, budget, copy_gbs):
                 for who in others:
                     ratios.append((f"{who} / {lv}", t[who] / t[f"cattn {lv}"], ""))
             if kind == "softmax":
-                # the copy writes into an array it already has: so does softmax with out=; a
-                # fresh 64 MiB output first costs its page faults
+                # softmax with out= against the copy into an array that exists; softmax's new
+                # output against the copy into a new array (both pay the pages' faults)
                 x, y = args[0], np.empty_like(args[0])
                 moved = 2 * x.nbytes
                 for lv in here:
                     _cattn.set_level(lv)
                     t[f"cattn {lv}, out="] = median_time(lambda: cattn.softmax(x, axis=-1, out=y),
                                                          budget)
-                    for how in (f"cattn {lv}", f"cattn {lv}, out="):
+                    for how, copy, like in ((f"cattn {lv}, out=", copy_gbs[0], "np.copyto"),
+                                            (f"cattn {lv}", copy_gbs[1], "x.copy()")):
                         gbs = moved / t[how] / 1e9
-                        ratios.append((f"{how[6:]}: GB/s moved / copy's", gbs / copy_gbs,
-                                       f"{gbs:.1f} of {copy_gbs:.1f} GB/s; goal >= 0.70 at 1 thread"))
+                        ratios.append((f"{how[6:]}: GB/s moved / {like}'s", gbs / copy,
+                                       f"{gbs:.1f} of {copy:.1f} GB/s; goal >= 0.70 at 1 thread"))
             out.append((name, t, ratios))
     finally:
         _cattn.set_level(start)

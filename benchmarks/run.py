@@ -268,9 +268,10 @@ def main():
         import bench_levels
         import bench_modern
 
-        copy = bench_modern.bandwidth(budget)[1]
+        copy = bench_modern.bandwidth(budget)[1:]
         levels = bench_levels.rows(ARGS.quick, torch, budget, copy)
-        print(f"  levels  here: {', '.join(levels[1])}; copy bandwidth (1 thread) {copy:.1f} GB/s")
+        print(f"  levels  here: {', '.join(levels[1])}; copy bandwidth (1 thread) {copy[0]:.1f} GB/s,"
+              f" into a new array {copy[1]:.1f} GB/s")
         for name, times, ratios in levels[0]:
             print(f"  levels  {name}: " + ", ".join(f"{w} {r:.2f}" for w, r, _ in ratios))
     paths = None
