@@ -6,16 +6,16 @@ PyTorch; and softmax against the machine's single-thread copy bandwidth.
   path's: below 1 would mean the wider unit made cattn slower (issue 14's rule: never).  On an
   AVX2 machine only the avx2 column is measured, and the table says so.
 - softmax (64, 512, 512) float32 reads and writes 64 MiB each way: its bytes moved per second
-  over a copy's (NumPy on one thread, in its own process), each against its like: softmax with
-  out= against np.copyto (both write into an array that exists), and softmax returning a new
-  array against x.copy() (both pay the new pages' faults).
+  over a copy's of the same array (NumPy copies on one thread), timed in turns with it, each
+  against its like: softmax with out= against np.copyto (both write into an array that exists),
+  softmax returning a new array against x.copy() (both pay the new pages' faults).
 """
 import numpy as np
 
 import cattn
 from cattn import _cattn
 from bench_softmax import numpy_softmax
-from common import median_time
+from common import take_turns
 
 LEVELS = ("avx2", "avx512")
 
@@ -56,9 +56,14 @@ def _funcs(kind, args, torch):
     return (lambda: cat(*args)), others
 
 
-def rows(quick, torch, budget, copy_gbs):
-    """[(case, {who: seconds}, [(ratio name, value, note)])]: cattn per level, NumPy, PyTorch.
-    copy_gbs: (into an existing array, into a new array), GB/s moved on one thread."""
+def setup(who):
+    """Before a turn of "cattn <level>...": that level."""
+    if who.startswith("cattn "):
+        _cattn.set_level(who.split()[1].rstrip(","))
+
+
+def rows(quick, torch, budget):
+    """[(case, {who: seconds}, [(ratio name, value, note)])]: cattn per level, NumPy, PyTorch."""
     here = [lv for lv in LEVELS if _try_level(lv)]
     start = _cattn.get_config()["level"]
     out = []
@@ -66,13 +71,13 @@ def rows(quick, torch, budget, copy_gbs):
         for name, args, kind in _cases(quick, torch):
             cat, others = _funcs(kind, args, torch)
             want = cat()
-            t = {}
+            funcs = {}
             for lv in here:
                 _cattn.set_level(lv)
                 np.testing.assert_allclose(cat(), want, rtol=1e-4, atol=1e-4)
-                t[f"cattn {lv}"] = median_time(cat, budget)
-            for who, f in others.items():
-                t[who] = median_time(f, budget)
+                funcs[f"cattn {lv}"] = cat
+            funcs.update(others)
+            t = take_turns(funcs, budget, setup)
             ratios = []
             if len(here) == 2:
                 ratios.append(("avx2 / avx512", t["cattn avx2"] / t["cattn avx512"],
@@ -81,19 +86,25 @@ def rows(quick, torch, budget, copy_gbs):
                 for who in others:
                     ratios.append((f"{who} / {lv}", t[who] / t[f"cattn {lv}"], ""))
             if kind == "softmax":
-                # softmax with out= against the copy into an array that exists; softmax's new
-                # output against the copy into a new array (both pay the pages' faults)
-                x, y = args[0], np.empty_like(args[0])
+                # softmax with out= against a copy into an array that exists; softmax's new
+                # output against a copy into a new array (both pay the new pages' faults): the
+                # same bytes read and written, timed in turns with softmax
+                x, y, y2 = args[0], np.empty_like(args[0]), np.empty_like(args[0])
+                copies = {"np.copyto(y, x)": lambda: np.copyto(y2, x), "x.copy()": x.copy}
+                funcs = {}
+                for lv in here:
+                    funcs[f"cattn {lv}, out="] = lambda: cattn.softmax(x, axis=-1, out=y)
+                    funcs[f"cattn {lv}, new array"] = cat
+                funcs.update(copies)
+                t.update(take_turns(funcs, budget, setup))
                 moved = 2 * x.nbytes
                 for lv in here:
-                    _cattn.set_level(lv)
-                    t[f"cattn {lv}, out="] = median_time(lambda: cattn.softmax(x, axis=-1, out=y),
-                                                         budget)
-                    for how, copy, like in ((f"cattn {lv}, out=", copy_gbs[0], "np.copyto"),
-                                            (f"cattn {lv}", copy_gbs[1], "x.copy()")):
+                    for how, like in ((f"cattn {lv}, out=", "np.copyto(y, x)"),
+                                      (f"cattn {lv}, new array", "x.copy()")):
                         gbs = moved / t[how] / 1e9
-                        ratios.append((f"{how[6:]}: GB/s moved / {like}'s", gbs / copy,
-                                       f"{gbs:.1f} of {copy:.1f} GB/s; goal >= 0.70 at 1 thread"))
+                        ratios.append((f"{how[6:]}: GB/s moved / {like}'s", t[like] / t[how],
+                                       f"{gbs:.1f} of {moved / t[like] / 1e9:.1f} GB/s; "
+                                       f"goal >= 0.70 at 1 thread (the copy's one)"))
             out.append((name, t, ratios))
     finally:
         _cattn.set_level(start)

@@ -13,7 +13,7 @@ is compared with in the same run.
 
 The bandwidth: single-thread reads, np.dot of two float32 vectors of 128 MiB each (OpenBLAS's
 sdot, which streams both at the memory's speed), and a copy (np.copyto, 128 MiB read and
-written; and x.copy(), into a new array), both with NumPy's BLAS on one thread -- the decode case reads K and V once, so reading
+written), both with NumPy's BLAS on one thread -- the decode case reads K and V once, so reading
 is its bound.
 """
 import os
@@ -37,20 +37,18 @@ def best(f):
     while len(ts) < 3 or time.perf_counter() - start < budget:
         t0 = time.perf_counter(); f(); ts.append(time.perf_counter() - t0)
     return min(ts)
-print(2 * x.nbytes / best(lambda: np.dot(x, y)) / 1e9, 2 * x.nbytes / best(lambda: np.copyto(y, x)) / 1e9,
-      2 * x.nbytes / best(lambda: x.copy()) / 1e9)
+print(2 * x.nbytes / best(lambda: np.dot(x, y)) / 1e9, 2 * x.nbytes / best(lambda: np.copyto(y, x)) / 1e9)
 """
 
 
 def bandwidth(budget):
-    """(read GB/s, copy GB/s, fresh copy GB/s) on one thread, whatever --threads says: measured
-    in a process whose BLAS has one thread.  The fresh copy (x.copy()) writes into a new array,
-    so it pays the new pages' faults, as any function that returns a new array does."""
+    """(read GB/s, copy GB/s) on one thread, whatever --threads says: measured in a process whose
+    BLAS has one thread."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     r = subprocess.run([sys.executable, "-c", BANDWIDTH_SCRIPT, str(budget)], env=env,
                        capture_output=True, text=True, check=True)
-    read, copy, fresh = map(float, r.stdout.split())
-    return read, copy, fresh
+    read, copy = map(float, r.stdout.split())
+    return read, copy
 
 
 def _numpy_gqa_decode(q, k, v):
@@ -121,7 +119,7 @@ def rows(quick, torch, budget):
 
 
 def table(rows, bw):
-    read, copy = bw[:2]
+    read, copy = bw
     lines = ["| case | shape | times | ratios |", "| --- | --- | --- | --- |"]
     for case, name, t, ratios, gbs in rows:
         times = "; ".join(f"{who} {v * 1e3:.2f} ms" for who, v in t.items())

@@ -54,6 +54,25 @@ def median_time(f: Callable[[], object], budget: float, min_runs: int = 3, max_r
     return times if samples else float(np.median(times))
 
 
+ROUNDS = 3  # the libraries take turns, so that a slow spell of the machine hits them all
+
+
+def take_turns(funcs: Dict[str, Callable[[], object]], budget: float,
+               setup: Optional[Callable[[str], object]] = None) -> Dict[str, float]:
+    """{who: median seconds}: the callables timed in ROUNDS turns of budget / ROUNDS s each, one
+    after the other; setup(who), when given, runs (untimed) before each of who's turns."""
+    samples = {who: [] for who in funcs}
+    for _ in range(ROUNDS):
+        for who, f in funcs.items():
+            # OpenBLAS's (and PyTorch's) idle threads spin for a while after a call and would
+            # steal the cores from whoever is timed next: let them settle first
+            time.sleep(0.3)
+            if setup is not None:
+                setup(who)
+            samples[who] += median_time(f, budget / ROUNDS, min_runs=1, samples=True)
+    return {who: float(np.median(ts)) for who, ts in samples.items()}
+
+
 def median_time_per_call(f: Callable[[], object], calls: int = 2000, repeats: int = 7):
     """For tiny calls: the median over repeats of (time of `calls` calls) / calls."""
     f()

@@ -41,7 +41,7 @@ sys.path.insert(0, HERE)
 import numpy as np  # noqa: E402
 
 import cattn  # noqa: E402
-from common import check, median_time, median_time_per_call  # noqa: E402
+from common import check, median_time, median_time_per_call, take_turns  # noqa: E402
 
 try:
     import torch  # noqa: E402
@@ -79,21 +79,11 @@ def machine():
             f"PyTorch {torch.__version__ if torch else 'not installed'}")
 
 
-ROUNDS = 3  # the libraries take turns, so that a slow spell of the machine hits them all
-
-
 def run_cases(cases, budget):
     rows = []
     for case in cases:
         check(case)
-        samples = {who: [] for who in case.funcs}
-        for _ in range(ROUNDS):
-            for who, f in case.funcs.items():
-                # OpenBLAS's idle threads spin for a while after a call and would steal the
-                # cores from whoever is timed next: let them settle first
-                time.sleep(0.3)
-                samples[who] += median_time(f, budget / ROUNDS, min_runs=1, samples=True)
-        case.times = {who: float(np.median(ts)) for who, ts in samples.items()}
+        case.times = take_turns(case.funcs, budget)
         rows.append(case)
         t = case.times
         print(f"  {case.group:<8}{case.name:<40}" + "".join(
@@ -266,12 +256,9 @@ def main():
     levels = None
     if want("levels"):
         import bench_levels
-        import bench_modern
 
-        copy = bench_modern.bandwidth(budget)[1:]
-        levels = bench_levels.rows(ARGS.quick, torch, budget, copy)
-        print(f"  levels  here: {', '.join(levels[1])}; copy bandwidth (1 thread) {copy[0]:.1f} GB/s,"
-              f" into a new array {copy[1]:.1f} GB/s")
+        levels = bench_levels.rows(ARGS.quick, torch, budget)
+        print(f"  levels  here: {', '.join(levels[1])}")
         for name, times, ratios in levels[0]:
             print(f"  levels  {name}: " + ", ".join(f"{w} {r:.2f}" for w, r, _ in ratios))
     paths = None
