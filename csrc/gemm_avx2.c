@@ -32,13 +32,14 @@
         ai = BCAST(a3 + 2 * rsa); ROW_FMA(5, ai)                                              \
         a0 += csa;                                                                            \
         a3 += csa;                                                                            \
-        b += NR_;                                                                             \
+        b += ldb;                                                                             \
     }                                                                                         \
     STORE_ROW(0, 0); STORE_ROW(1, 1); STORE_ROW(2, 2);                                        \
     STORE_ROW(3, 3); STORE_ROW(4, 4); STORE_ROW(5, 5);
 
 void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                          const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                          const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
+                          ptrdiff_t csc, int accumulate)
 {
 #define TY float
 #define VEC __m256
@@ -54,7 +55,8 @@ void cattn_sgemm_ukr_avx2(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t 
 }
 
 void cattn_dgemm_ukr_avx2(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                          const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                          const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
+                          ptrdiff_t csc, int accumulate)
 {
 #define TY double
 #define VEC __m256d

@@ -18,7 +18,8 @@
 #define DNR 16
 
 void cattn_sgemm_ukr_avx512(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                            const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
+                            ptrdiff_t csc, int accumulate)
 {
 #define TY float
 #define VEC __m512
@@ -34,7 +35,8 @@ void cattn_sgemm_ukr_avx512(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_
 }
 
 void cattn_dgemm_ukr_avx512(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                            const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                            const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
+                            ptrdiff_t csc, int accumulate)
 {
 #define TY double
 #define VEC __m512d

@@ -18,7 +18,8 @@
 #define DNR 4
 
 void cattn_sgemm_ukr_neon(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                          const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                          const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
+                          ptrdiff_t csc, int accumulate)
 {
 #define TY float
 #define VEC float32x4_t
@@ -34,7 +35,8 @@ void cattn_sgemm_ukr_neon(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t 
 }
 
 void cattn_dgemm_ukr_neon(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                          const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
+                          const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
+                          ptrdiff_t csc, int accumulate)
 {
 #define TY double
 #define VEC float64x2_t

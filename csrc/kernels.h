@@ -48,17 +48,19 @@ static inline void cattn_store_fence(void) { atomic_thread_fence(memory_order_re
  * write that misses the cache first reads the line it overwrites. */
 #define CATTN_STREAM_BYTES ((double)(32 << 20))
 
-/* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b_packed (k,NR).
- * b is packed row by row (NR values per step p); a is read with its strides: element (i, p) at
+/* GEMM microkernel: c (MR,NR) (+)= a (MR,k) · b (k,NR).
+ * b is read a row of NR values per step p, rows ldb apart: a packed panel (ldb = NR), or NR
+ * contiguous columns of a row-major b read in place (ldb = its row stride, a small product's b
+ * that is not worth packing); a is read with its strides: element (i, p) at
  * a[i*rsa + p*csa] -- a packed panel (MR values per step p) is rsa = 1, csa = MR, and rows of a
  * row-major matrix that stays in cache (attention's score tile) are read in place with rsa = lda,
  * csa = 1, saving a packing pass.  accumulate = 0 overwrites c, 1 adds to it. */
 typedef void (*cattn_sgemm_ukr)(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                                const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
-                                int accumulate);
+                                const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
+                                ptrdiff_t csc, int accumulate);
 typedef void (*cattn_dgemm_ukr)(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                                const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc,
-                                int accumulate);
+                                const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
+                                ptrdiff_t csc, int accumulate);
 
 /* y[i] = exp(scale*x[i] - shift) for i < n (one fused multiply-add before the exp), returns
  * the sum of the y[i] (contiguous rows; y may be x). */
@@ -159,9 +161,11 @@ struct cattn_kernel_table {
 
 /* Portable kernels (level "ref"). */
 void cattn_sgemm_ukr_ref(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                         const float *b, float *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+                         const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc, ptrdiff_t csc,
+                         int accumulate);
 void cattn_dgemm_ukr_ref(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                         const double *b, double *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+                         const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc, ptrdiff_t csc,
+                         int accumulate);
 float cattn_sexp_sum_ref(float *y, const float *x, float scale, float shift, ptrdiff_t n);
 double cattn_dexp_sum_ref(double *y, const double *x, double scale, double shift, ptrdiff_t n);
 float cattn_smax_ref(const float *x, ptrdiff_t n);

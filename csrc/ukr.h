@@ -74,7 +74,7 @@
         a3 += csa;                                                                            \
         a6 += csa;                                                                            \
         a9 += csa;                                                                            \
-        b += NR_;                                                                             \
+        b += ldb;                                                                             \
     }                                                                                         \
     STORE_ROW(0, 0); STORE_ROW(1, 1); STORE_ROW(2, 2); STORE_ROW(3, 3); STORE_ROW(4, 4);      \
     STORE_ROW(5, 5); STORE_ROW(6, 6); STORE_ROW(7, 7); STORE_ROW(8, 8); STORE_ROW(9, 9);      \
