@@ -12,22 +12,42 @@
 #include <stddef.h>
 #include "neon.h"
 
-static float32x4_t exp4f_wide(float32x4_t x)
+/* n = round(x / ln 2) and exp(r), r = x - n ln 2 (Cody-Waite), for x already clamped */
+static inline float32x4_t exp4f_reduced(float32x4_t xc, float32x4_t *n)
 {
-    const float32x4_t hi = vdupq_n_f32(88.7228394f), lo = vdupq_n_f32(-87.3365447505531f);
-    const uint32x4_t under = vcltq_f32(x, lo), over = vcgtq_f32(x, hi);
-    const float32x4_t xc = vminq_f32(hi, vmaxq_f32(lo, x));
-    const float32x4_t n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504088896341f)));
-    float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
+    *n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504088896341f)));
+    float32x4_t r = vfmsq_f32(xc, *n, vdupq_n_f32(0.693359375f));
+    r = vfmsq_f32(r, *n, vdupq_n_f32(-2.12194440e-4f));
     float32x4_t p = vdupq_n_f32(1.9875691500E-4f);
     p = vfmaq_f32(vdupq_n_f32(1.3981999507E-3f), p, r);
     p = vfmaq_f32(vdupq_n_f32(8.3334519073E-3f), p, r);
     p = vfmaq_f32(vdupq_n_f32(4.1665795894E-2f), p, r);
     p = vfmaq_f32(vdupq_n_f32(1.6666665459E-1f), p, r);
     p = vfmaq_f32(vdupq_n_f32(5.0000001201E-1f), p, r);
-    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
-    /* n in [-126, 128] after the clamp; 2^128 alone would not fit, so 2^n1 · 2^n2 */
+    return vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+}
+
+static inline float64x2_t exp2d_reduced(float64x2_t xc, float64x2_t *n)
+{
+    *n = vrndnq_f64(vmulq_f64(xc, vdupq_n_f64(1.4426950408889634)));
+    float64x2_t r = vfmsq_f64(xc, *n, vdupq_n_f64(6.93147180369123816490e-01));
+    r = vfmsq_f64(r, *n, vdupq_n_f64(1.90821492927058770002e-10));
+    static const double c[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
+                               1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
+                               1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+    float64x2_t p = vdupq_n_f64(c[0]);
+    for (int i = 1; i < 14; i++) p = vfmaq_f64(vdupq_n_f64(c[i]), p, r);
+    return p;
+}
+
+/* exp over the whole range: n in [-126, 128] after the clamp, and 2^128 alone would not fit, so
+ * 2^n1 · 2^n2 (n1 = floor(n/2), n2 = n - n1); overflow to +inf */
+static float32x4_t exp4f_wide(float32x4_t x)
+{
+    const float32x4_t hi = vdupq_n_f32(88.7228394f), lo = vdupq_n_f32(-87.3365447505531f);
+    const uint32x4_t under = vcltq_f32(x, lo), over = vcgtq_f32(x, hi);
+    float32x4_t n;
+    const float32x4_t p = exp4f_reduced(vminq_f32(hi, vmaxq_f32(lo, x)), &n);
     const int32x4_t ni = vcvtq_s32_f32(n), n1 = vshrq_n_s32(ni, 1), n2 = vsubq_s32(ni, n1);
     const int32x4_t bias = vdupq_n_s32(127);
     const float32x4_t e1 = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(n1, bias), 23));
@@ -37,20 +57,13 @@ static float32x4_t exp4f_wide(float32x4_t x)
     return vbslq_f32(over, vdupq_n_f32(INFINITY), y);
 }
 
+/* n in [-1022, 1024] after the clamp: 2^n1 · 2^n2 likewise */
 static float64x2_t exp2d_wide(float64x2_t x)
 {
     const float64x2_t hi = vdupq_n_f64(709.782712893383973), lo = vdupq_n_f64(-708.3964185322641);
     const uint64x2_t under = vcltq_f64(x, lo), over = vcgtq_f64(x, hi);
-    const float64x2_t xc = vminq_f64(hi, vmaxq_f64(lo, x));
-    const float64x2_t n = vrndnq_f64(vmulq_f64(xc, vdupq_n_f64(1.4426950408889634)));
-    float64x2_t r = vfmsq_f64(xc, n, vdupq_n_f64(6.93147180369123816490e-01));
-    r = vfmsq_f64(r, n, vdupq_n_f64(1.90821492927058770002e-10));
-    static const double c[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
-                               1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
-                               1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
-    float64x2_t p = vdupq_n_f64(c[0]);
-    for (int i = 1; i < 14; i++) p = vfmaq_f64(vdupq_n_f64(c[i]), p, r);
-    /* n in [-1022, 1024] after the clamp: 2^n1 · 2^n2, n1 = floor(n/2), n2 = n - n1 */
+    float64x2_t n;
+    const float64x2_t p = exp2d_reduced(vminq_f64(hi, vmaxq_f64(lo, x)), &n);
     const float64x2_t n1 = vrndmq_f64(vmulq_f64(n, vdupq_n_f64(0.5))), n2 = vsubq_f64(n, n1);
     const int64x2_t bias = vdupq_n_s64(1023);
     const float64x2_t e1 = vreinterpretq_f64_s64(vshlq_n_s64(vaddq_s64(vcvtq_s64_f64(n1), bias), 52));
@@ -68,17 +81,8 @@ static inline float32x4_t exp4f(float32x4_t x)
     if (vmaxvq_u32(vcgtq_f32(x, vdupq_n_f32(88.0f)))) return exp4f_wide(x);
     const float32x4_t lo = vdupq_n_f32(-87.3365447505531f);
     const uint32x4_t under = vcltq_f32(x, lo);
-    const float32x4_t xc = vmaxq_f32(lo, x);  /* NaN stays NaN */
-    const float32x4_t n = vrndnq_f32(vmulq_f32(xc, vdupq_n_f32(1.44269504088896341f)));
-    float32x4_t r = vfmsq_f32(xc, n, vdupq_n_f32(0.693359375f));
-    r = vfmsq_f32(r, n, vdupq_n_f32(-2.12194440e-4f));
-    float32x4_t p = vdupq_n_f32(1.9875691500E-4f);
-    p = vfmaq_f32(vdupq_n_f32(1.3981999507E-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(8.3334519073E-3f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(4.1665795894E-2f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(1.6666665459E-1f), p, r);
-    p = vfmaq_f32(vdupq_n_f32(5.0000001201E-1f), p, r);
-    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    float32x4_t n;
+    const float32x4_t p = exp4f_reduced(vmaxq_f32(lo, x), &n);  /* (NaN stays NaN) */
     const float32x4_t e = vreinterpretq_f32_s32(
         vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23));
     return vbslq_f32(under, vdupq_n_f32(0.0f), vmulq_f32(p, e));
@@ -90,15 +94,8 @@ static inline float64x2_t exp2d(float64x2_t x)
         return exp2d_wide(x);
     const float64x2_t lo = vdupq_n_f64(-708.3964185322641);
     const uint64x2_t under = vcltq_f64(x, lo);
-    const float64x2_t xc = vmaxq_f64(lo, x);
-    const float64x2_t n = vrndnq_f64(vmulq_f64(xc, vdupq_n_f64(1.4426950408889634)));
-    float64x2_t r = vfmsq_f64(xc, n, vdupq_n_f64(6.93147180369123816490e-01));
-    r = vfmsq_f64(r, n, vdupq_n_f64(1.90821492927058770002e-10));
-    static const double c[] = {1.0 / 6227020800.0, 1.0 / 479001600.0, 1.0 / 39916800.0,
-                               1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0,
-                               1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
-    float64x2_t p = vdupq_n_f64(c[0]);
-    for (int i = 1; i < 14; i++) p = vfmaq_f64(vdupq_n_f64(c[i]), p, r);
+    float64x2_t n;
+    const float64x2_t p = exp2d_reduced(vmaxq_f64(lo, x), &n);
     const float64x2_t e = vreinterpretq_f64_s64(
         vshlq_n_s64(vaddq_s64(vcvtq_s64_f64(n), vdupq_n_s64(1023)), 52));
     return vbslq_f64(under, vdupq_n_f64(0.0), vmulq_f64(p, e));
