@@ -24,7 +24,7 @@
 #undef EXP_SUM
 #undef MAX
 #undef SCALE_NT
-#undef STREAM_ROW
+#undef ROW_BUF
 #undef PREFETCH_BYTES
 #undef PREFETCH_ROW
 #undef DOT

@@ -1,6 +1,7 @@
 """Shared fixtures: every kernel test runs on every CPU code path this machine has -- or, when
 CATTN_ARCH names one, on that one only, so that each (build, level) pair runs the suite once."""
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -75,6 +76,15 @@ def pytest_sessionfinish(session, exitstatus):
         import threading
         import time
 
+        # dask's thread pool (test_interop) outlives the tests, its workers idle until exit:
+        # shut it down, so that they end now, like every other thread the tests started
+        dask_threaded = sys.modules.get("dask.threaded")
+        if dask_threaded is not None:
+            pools = [dask_threaded.default_pool] + [p for by_n in dask_threaded.pools.values()
+                                                    for p in by_n.values()]
+            for pool in pools:
+                if pool is not None:
+                    pool.shutdown(wait=True)
         # Threads the tests started and joined may still be inside their exit, freeing their
         # TLS: Python's join returns before the OS thread is gone, and LeakSanitizer's tracer
         # reading a half-freed TLS block is one way it crashed. Let them finish first.
