@@ -126,8 +126,8 @@ static span span_of(const cattn_operand *v)
     do {                                                                                          \
         cattn_operand v_ = item_of((o), (it));                                                    \
         span s_ = span_of(&v_);                                                                   \
-        for (const char *p_ = s_.lo; p_ < s_.hi && p_ < s_.lo + 32768; p_ += 64)                 \
-            CATTN_PREFETCH(p_);                                                                   \
+        for (ptrdiff_t b_ = 0; b_ < s_.hi - s_.lo && b_ < 32768; b_ += 64)                        \
+            CATTN_PREFETCH(s_.lo + b_);                                                           \
     } while (0)
 
 /* ---- outputs that overlap an input -------------------------------------------------------- */
