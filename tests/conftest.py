@@ -66,11 +66,11 @@ def is_a_view_numpy_passes_as_is(x):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Under the sanitizers (scripts/sanitize.sh): LeakSanitizer's check, now, while every
-    thread is parked, instead of at exit. At exit it stops the world while the interpreter tears
-    threads down, and sometimes crashes on one ("Tracer caught signal 11 ... LeakSanitizer has
-    encountered a fatal error"). The check is the same; a leak still ends the run with a report,
-    and LeakSanitizer does not check again at exit."""
+    """Under the sanitizers (scripts/sanitize.sh): LeakSanitizer's check, now, with every thread
+    the tests started ended or parked, instead of at exit while the interpreter tears threads
+    down. The check is the same; a leak still ends the run with a report, and LeakSanitizer does
+    not check again at exit. (Its tracer's crashes, "Tracer caught signal 11", came from the
+    runtime's __tls_get_addr interceptor: sanitize.sh turns it off.)"""
     if "libasan" in os.environ.get("LD_PRELOAD", ""):
         import ctypes
         import threading
@@ -85,9 +85,8 @@ def pytest_sessionfinish(session, exitstatus):
             for pool in pools:
                 if pool is not None:
                     pool.shutdown(wait=True)
-        # Threads the tests started and joined may still be inside their exit, freeing their
-        # TLS: Python's join returns before the OS thread is gone, and LeakSanitizer's tracer
-        # reading a half-freed TLS block is one way it crashed. Let them finish first.
+        # Threads the tests started and joined may still be inside their exit: Python's join
+        # returns before the OS thread is gone. Let them finish first.
         for t in threading.enumerate():
             if t is not threading.main_thread() and not t.daemon:
                 t.join(timeout=5)
