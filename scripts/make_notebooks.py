@@ -384,6 +384,29 @@ for n in (1024, 4096, 16384):
     fused = threads * 72 * n * 4 + 2 * n * d * 4
     print(f"N={n:6d}: NumPy's scores {composite / 2**20:10.1f} MiB   cattn's scratch {fused / 2**20:6.2f} MiB")
 """),
+    md("""
+## A new array costs more than you think: pass `out=` in loops
+
+Every call that returns a large new array (tens of MiB) asks the operating system for fresh
+memory, and the system clears each new page to zero before the call may write it. That clearing
+is one more pass over memory: for softmax, which reads and writes each number only once, it adds a
+good part of the softmax's own time. (How large is large depends on the C library: on Linux,
+glibc keeps freed blocks below 32 MiB for reuse, so a 16 MiB result costs no clearing, and hands
+larger ones back to the system, so a 64 MiB result always does.) A loop that calls the same function again and again (a training
+step, an animation, a benchmark) can allocate its result once and hand it back with `out=`. Every
+cattn function and gufunc takes `out=`, like NumPy's ufuncs.
+"""),
+    code("""
+x = rng.standard_normal((64, 512, 512)).astype(np.float32)      # 64 MiB
+y = np.empty_like(x)
+t_new = median_time(lambda: cattn.softmax(x))                  # a new 64 MiB array every call
+t_out = median_time(lambda: cattn.softmax(x, out=y))           # the same array every call
+t_copy = median_time(lambda: np.copyto(y, x))                  # reading and writing 64 MiB, nothing else
+assert np.array_equal(cattn.softmax(x, out=y), cattn.softmax(x))
+print(f"softmax into a new array {t_new[0]*1e3:6.2f} ms")
+print(f"softmax with out=        {t_out[0]*1e3:6.2f} ms   ({t_new[0] / t_out[0]:.1f}x faster)")
+print(f"np.copyto, for scale     {t_copy[0]*1e3:6.2f} ms   (softmax with out= takes {t_out[0] / t_copy[0]:.1f}x a copy)")
+"""),
     code("""
 # key results (timings vary by machine; the correctness and the memory model do not)
 q, k, v = (rng.standard_normal((2, 300, 64)) for _ in range(3))
