@@ -33,6 +33,25 @@ def level(request):
     cattn.set_level(before)
 
 
+def prefetches(function):
+    """How many prefetch instructions the compiled `function` (a symbol of _cattn, static ones
+    too) holds, from objdump's disassembly. GCC 12 silently drops __builtin_prefetch from a small
+    helper that only prefetches, so a prefetch that matters is checked in the binary itself.
+    Skips where the binary is not x86-64 ELF or objdump is missing."""
+    import platform
+    import shutil
+    import subprocess
+    if not sys.platform.startswith("linux") or platform.machine() != "x86_64":
+        pytest.skip("the check reads x86-64 ELF disassembly")
+    objdump = shutil.which("objdump")
+    if objdump is None:
+        pytest.skip("objdump (binutils) is not installed")
+    text = subprocess.run([objdump, "-d", "--no-show-raw-insn", f"--disassemble={function}",
+                           _cattn.__file__], capture_output=True, text=True, check=True).stdout
+    assert f"<{function}>:" in text, f"{function} is not in {_cattn.__file__}"
+    return text.count("prefetch")
+
+
 def tol(dtype):
     """(rtol, atol) for comparing a result computed in `dtype` with the float64 reference."""
     return (2e-5, 2e-5) if np.dtype(dtype) == np.float32 else (1e-11, 1e-11)

@@ -5,7 +5,7 @@ import pytest
 import cattn
 import reference as ref
 from cattn import _cattn
-from conftest import layouts, tol
+from conftest import layouts, prefetches, tol
 
 pytestmark = pytest.mark.usefixtures("level")
 KERNELS = {"fast": cattn.matmul, "ref": _cattn.matmul_ref}
@@ -160,3 +160,10 @@ def test_raises_type_error_for_non_real(bad):
 def test_unsafe_out_dtype_is_type_error():
     with pytest.raises(TypeError):
         cattn.matmul(np.ones((2, 2)), np.ones((2, 2)), out=np.empty((2, 2), np.int64))
+
+
+@pytest.mark.parametrize("function", ["matmul_items_f", "matmul_items_d"])
+def test_batched_loop_prefetches_the_next_item(function):
+    # loops.c's PREFETCH_ITEM, for a's and b's next item (compiled to nothing, the results would
+    # be the same and a batch of small products would wait on memory)
+    assert prefetches(function) >= 2

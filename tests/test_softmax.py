@@ -5,7 +5,7 @@ import pytest
 import cattn
 import reference as ref
 from cattn import _cattn
-from conftest import layouts, tol
+from conftest import layouts, prefetches, tol
 
 pytestmark = pytest.mark.usefixtures("level")
 FUNCS = {
@@ -131,3 +131,11 @@ def test_bad_dtype_is_type_error(bad):
 def test_zero_dim_is_value_error():
     with pytest.raises(ValueError, match="softmax"):
         cattn.softmax(np.float64(1.0))
+
+
+@pytest.mark.parametrize("function", ["cattn_ssoftmax_rows", "cattn_dsoftmax_rows",
+                                      "cattn_slog_softmax_rows", "cattn_dlog_softmax_rows"])
+def test_row_drivers_keep_their_prefetch(function):
+    # the rows ahead are prefetched (softmax.inc's PREFETCH_ROW); compiled to nothing, the
+    # results would be the same, only slower on arrays larger than the caches
+    assert prefetches(function) >= 1
