@@ -387,14 +387,14 @@ for n in (1024, 4096, 16384):
     md("""
 ## A new array costs more than you think: pass `out=` in loops
 
-Every call that returns a large new array (tens of MiB) asks the operating system for fresh
-memory, and the system clears each new page to zero before the call may write it. That clearing
-is one more pass over memory: for softmax, which reads and writes each number only once, it adds a
-good part of the softmax's own time. (How large is large depends on the C library: on Linux,
-glibc keeps freed blocks below 32 MiB for reuse, so a 16 MiB result costs no clearing, and hands
-larger ones back to the system, so a 64 MiB result always does.) A loop that calls the same function again and again (a training
-step, an animation, a benchmark) can allocate its result once and hand it back with `out=`. Every
-cattn function and gufunc takes `out=`, like NumPy's ufuncs.
+Every call that returns a large new array (tens of MiB) asks the operating system for fresh memory,
+and the system clears each new page to zero before the call may write it. That clearing is one more
+pass over memory: for softmax, which reads and writes each number only once, it adds a good part of
+the softmax's own time. (How large is large depends on the C library: on Linux, glibc keeps freed
+blocks below 32 MiB for reuse, so a 16 MiB result costs no clearing, and hands larger ones back to
+the system, so a 64 MiB result always does.) A loop that calls the same function again and again (a
+training step, an animation, a benchmark) can allocate its result once and hand it back with
+`out=`. Every cattn function and gufunc takes `out=`, like NumPy's ufuncs.
 """),
     code("""
 x = rng.standard_normal((64, 512, 512)).astype(np.float32)      # 64 MiB
