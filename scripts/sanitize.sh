@@ -35,13 +35,15 @@ sanitized() { LD_PRELOAD="$preload" "$@"; }
 # out-of-memory paths are tested instead of reported; reports go to files, because pytest
 # captures the test process's stderr and an abort would swallow them
 export LSAN_OPTIONS="suppressions=$here/scripts/lsan.supp:print_suppressions=0:malloc_context_size=2"
-# intercept_tls_get_addr=0: up to GCC 13 the runtime's __tls_get_addr interceptor takes a block
-# of dynamic TLS (cattn's per-thread rows) that malloc placed 16 bytes past a page boundary for
-# a pre-2.25 glibc header, reads its start and size from the two words before it, and the
-# LeakSanitizer tracer then dies scanning that range ("Tracer caught signal 11: addr=0x500") --
-# an accident of the heap's layout that failed 3 sanitized runs of 6 in a day, once on a retry too
-# (google/sanitizers#1322).  Without the interceptor the blocks are plain heap blocks, reached
-# from glibc's per-thread vector like any other.
+# intercept_tls_get_addr=0: up to GCC 13 the runtime's __tls_get_addr interceptor takes any
+# block of dynamic TLS that malloc placed 16 bytes past a page boundary for a pre-2.25 glibc
+# header, reads a start and a size from the two words before it, and LeakSanitizer's tracer then
+# dies scanning that range ("Tracer caught signal 11: addr=0x500"; google/sanitizers#1322).  The
+# blocks at risk are the small ones: every extension module with thread-locals (matplotlib's,
+# libstdc++'s, ...) has one per thread, and ASan's allocator puts a small block 16 bytes past a
+# page now and then (cattn's own, 144 KiB, always lands 2048 bytes past one).  It failed 3
+# sanitized runs of 6 in a day, once on a retry too.  Without the interceptor the blocks are
+# plain heap blocks, reached from glibc's per-thread vector like any other.
 export ASAN_OPTIONS="intercept_tls_get_addr=0:detect_leaks=1:abort_on_error=1:halt_on_error=1:print_summary=1:allocator_may_return_null=1:log_path=$work/report"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
 export PYTHONMALLOC=malloc PYTHONPATH="$work/python"
