@@ -1,0 +1,125 @@
+"""Two builds of cattn in one process, timed in turns: did a kernel change make it faster?
+
+On a shared or virtual machine the same call drifts by 10-20 % between runs, more than most
+kernel changes are worth. Alternating two processes does not cancel that drift. Loading both
+builds' extension modules into one process and alternating them, call by call, does: each pair of
+timings sees the same machine. Here a build timed against itself read 1.000 +- 0.001 for calls of
+0.1 ms and longer, and 0.94-1.00 for calls of about 10 us: trust small differences only there.
+
+    git worktree add /tmp/base HEAD
+    (cd /tmp/base && python setup.py build_ext --inplace)
+    # change the kernels in this tree and rebuild it in place, then:
+    python benchmarks/ab_builds.py /tmp/base/python/cattn/_cattn*.so \\
+        python/cattn/_cattn*.so --threads 1 matmul:256 attention:4,8,1024,64
+
+A case is KERNEL:SHAPE[:DTYPE], DTYPE float32 (the default) or float64:
+    matmul:N              (N, N) @ (N, N)
+    softmax:D0,D1,...     softmax over the last axis
+    attention:B,H,N,E     scaled dot-product attention, q, k, v of shape (B, H, N, E)
+Each case first checks that both builds agree (np.allclose), then times them in turns. It prints
+each build's median time and speed = base time / new time (above 1: the new build is faster).
+"""
+import argparse
+import importlib.util
+import sys
+import time
+
+import numpy as np
+
+
+def load(name, path):
+    """Load one build's extension module under its own name (PyInit__cattn either way)."""
+    spec = importlib.util.spec_from_file_location(f"{name}._cattn", path)
+    if spec is None:
+        raise SystemExit(f"ab_builds.py: {path} is not an extension module")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def case_call(module, kernel, shape, dtype):
+    """A zero-argument call of `kernel` on fixed inputs of `shape`, and an output for it."""
+    rng = np.random.default_rng(0)
+    if kernel == "matmul":
+        if len(shape) != 1:
+            raise SystemExit("ab_builds.py: matmul takes one size, matmul:N")
+        a, b = (rng.standard_normal((shape[0], shape[0])).astype(dtype) for _ in range(2))
+        out = np.empty_like(a)
+        return lambda: module.matmul(a, b, out=out)
+    if kernel == "softmax":
+        x = rng.standard_normal(shape).astype(dtype)
+        out = np.empty_like(x)
+        return lambda: module.softmax(x, out=out)
+    if kernel == "attention":
+        if len(shape) != 4:
+            raise SystemExit("ab_builds.py: attention takes four sizes, attention:B,H,N,E")
+        q, k, v = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
+        out = np.empty_like(q)
+        scale = 1 / np.sqrt(shape[-1])
+        return lambda: module.attention(q, k, v, scale, out=out)
+    raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, softmax, attention)")
+
+
+def parse_case(text):
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise SystemExit(f"ab_builds.py: a case is KERNEL:SHAPE[:DTYPE], not {text!r}")
+    dtype = np.dtype(parts[2] if len(parts) == 3 else "float32")
+    if dtype not in (np.float32, np.float64):
+        raise SystemExit(f"ab_builds.py: dtype {dtype} is not float32 or float64")
+    return parts[0], tuple(int(s) for s in parts[1].split(",")), dtype
+
+
+def compare(base, new, kernel, shape, dtype, budget):
+    """Median seconds of each build, timed in turns for about `budget` seconds."""
+    f_base = case_call(base, kernel, shape, dtype)
+    f_new = case_call(new, kernel, shape, dtype)
+    r_base, r_new = np.array(f_base()), np.array(f_new())
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    if not np.allclose(r_base, r_new, rtol=tol, atol=tol):
+        raise SystemExit(f"ab_builds.py: {kernel}{shape}: the builds disagree "
+                         f"(max |diff| {np.abs(r_base - r_new).max():.3g})")
+    t0 = time.perf_counter()
+    f_base()
+    one = time.perf_counter() - t0
+    reps = max(1, int(0.01 / max(one, 1e-9)))  # calls per timing: about 10 ms
+    times = {"base": [], "new": []}
+    turn = 0
+    while turn < 6 or (time.perf_counter() - t0 < budget and turn < 400):
+        pair = (("base", f_base), ("new", f_new))
+        for who, f in pair if turn % 2 == 0 else pair[::-1]:
+            t = time.perf_counter()
+            for _ in range(reps):
+                f()
+            times[who].append((time.perf_counter() - t) / reps)
+        turn += 1
+    med = {who: float(np.median(ts)) for who, ts in times.items()}
+    return med, np.array_equal(r_base, r_new), turn
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("base", help="the base build's _cattn extension module (.so / .pyd)")
+    p.add_argument("new", help="the new build's _cattn extension module")
+    p.add_argument("cases", nargs="+", help="KERNEL:SHAPE[:DTYPE], e.g. matmul:256")
+    p.add_argument("--threads", type=int, default=None, help="threads for both builds")
+    p.add_argument("--seconds", type=float, default=10.0, help="time budget per case")
+    args = p.parse_args(argv)
+    base, new = load("cattn_base", args.base), load("cattn_new", args.new)
+    if args.threads is not None:
+        base.set_num_threads(args.threads)
+        new.set_num_threads(args.threads)
+    print(f"base: {args.base} ({base.get_config()['level']}, {base.get_num_threads()} threads)")
+    print(f"new:  {args.new} ({new.get_config()['level']}, {new.get_num_threads()} threads)")
+    print("| case | base | new | speed (base / new) | same bits | turns |")
+    print("| --- | ---: | ---: | ---: | --- | ---: |")
+    for text in args.cases:
+        kernel, shape, dtype = parse_case(text)
+        med, same, turns = compare(base, new, kernel, shape, dtype, args.seconds)
+        print(f"| {kernel} {shape} {dtype} | {med['base'] * 1e3:.3f} ms | {med['new'] * 1e3:.3f} ms "
+              f"| {med['base'] / med['new']:.3f} | {'yes' if same else 'no'} | {turns} |")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

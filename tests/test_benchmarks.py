@@ -1,0 +1,43 @@
+"""benchmarks/ab_builds.py, the in-process comparison of two builds, on this build against itself."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+from cattn import _cattn
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
+import ab_builds  # noqa: E402
+
+
+def test_a_build_against_itself(capsys):
+    ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0",
+                    "matmul:16", "softmax:3,40:float64", "attention:1,2,24,8"])
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" in line]
+    assert len(rows) == 3
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[4] == "yes"          # the same bits: it is the same code
+        assert float(cells[3]) > 0        # a speed ratio
+        assert int(cells[5]) >= 6         # at least six turns
+
+
+@pytest.mark.parametrize("case, message", [("matmul:4,4", "one size"), ("gemm:4", "unknown kernel"),
+                                           ("matmul:4:int8", "not float32"), ("matmul", "KERNEL:SHAPE")])
+def test_bad_cases_are_refused_with_the_reason(case, message):
+    with pytest.raises(SystemExit, match=message):
+        ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0", case])
+
+
+def test_disagreeing_builds_are_refused(monkeypatch):
+    real, made = ab_builds.case_call, []
+
+    def skewed(module, kernel, shape, dtype):  # the second call made, the new build's, is off by 1
+        f = real(module, kernel, shape, dtype)
+        made.append(f)
+        return (lambda: np.asarray(f()) + 1) if len(made) == 2 else f
+
+    monkeypatch.setattr(ab_builds, "case_call", skewed)
+    with pytest.raises(SystemExit, match="disagree"):
+        ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0", "matmul:8"])
