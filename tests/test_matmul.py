@@ -36,6 +36,28 @@ def test_blocked_sizes(dtype, n, k, m):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("n,k,m", [(97, 200, 130), (190, 128, 100), (64, 256, 150), (101, 77, 515)])
+def test_one_k_block_reads_a_in_place(dtype, order, n, k, m):
+    """One k block (k <= 256), b too large to pack on the stack, a at most two packed blocks:
+    only b is packed and a is read in place (gemm.inc, gemm_serial), edge tiles included. Right,
+    and the same bits as two threads, which pack a for a tall product (gemm_shared)."""
+    rng = np.random.default_rng(n + k + m)
+    a = np.asarray(rng.standard_normal((n, k)).astype(dtype), order=order)
+    b = rng.standard_normal((k, m)).astype(dtype)
+    before = cattn.get_num_threads()
+    try:
+        cattn.set_num_threads(1)
+        one = cattn.matmul(a, b)
+        cattn.set_num_threads(2)
+        two = cattn.matmul(a, b)
+    finally:
+        cattn.set_num_threads(before)
+    np.testing.assert_allclose(one, ref.matmul(a, b), *tol(dtype))
+    np.testing.assert_array_equal(two, one)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n,k,m", [(400, 300, 200), (130, 513, 97), (1100, 20, 1030), (31, 40, 25)])
 def test_threads_sharing_packed_b(dtype, n, k, m):
     """With two or more threads, tall products (n >= m) pack b once for all threads (gemm.inc,
