@@ -446,10 +446,11 @@ output character should read**. That alignment is the picture Bahdanau et al. (2
 translation: nobody tells the model where the day is; the gradient does.
 
 Everything below runs on a laptop CPU in well under two minutes: two models of about 55,000
-parameters each, trained for 400 steps, with the attention computed by cattn's C kernels and the
+parameters each, trained for 500 steps, with the attention computed by cattn's C kernels and the
 gradients by `vjp` pullbacks.
 """),
 code("""
+import datetime as dt
 import time
 import numpy as np
 import matplotlib.pyplot as plt
@@ -529,13 +530,13 @@ print('untrained output:', show_alignment(additive, example, ax,
 md("""
 ## 5. Train with additive attention
 
-Adam, batches of 128, the learning rate decaying from 0.01 over 400 steps; `cross_entropy` compares
+Adam, batches of 128, the learning rate decaying from 0.01 over 500 steps; `cross_entropy` compares
 the 10 output characters with the ISO answer. A progress bar shows the loss (`tqdm`, when it is
 installed).
 """),
 code("""
 t0 = time.perf_counter()
-losses_add = dates.train(additive, train_pairs, steps=400, batch=128, lr=1e-2, seed=0)
+losses_add = dates.train(additive, train_pairs, steps=500, batch=128, lr=1e-2, seed=0)
 print(f'{time.perf_counter() - t0:.1f} s')
 """),
 md("""
@@ -544,7 +545,7 @@ md("""
 code("""
 dot = dates.DateTranslator('dot', seed=0)
 t0 = time.perf_counter()
-losses_dot = dates.train(dot, train_pairs, steps=400, batch=128, lr=1e-2, seed=0)
+losses_dot = dates.train(dot, train_pairs, steps=500, batch=128, lr=1e-2, seed=0)
 print(f'{time.perf_counter() - t0:.1f} s')
 """),
 code("""
@@ -595,23 +596,45 @@ show_alignment(additive, 'may 9, 2018', axes[1], "additive: 'may 9, 2018'");
 md("""
 ## Key results
 
-The alignment, measured: for `"tuesday 9 may 2018"` the share of each output group's attention that
-falls on the input characters it should read.
+The alignment, measured on 200 held-out dates written with their weekday (`"tuesday 9 may 2018"`):
+for the output characters that carry information (the year's four digits, the month's two, the
+day's two), the share of their attention that falls on the input word they must read, and the
+share that falls on the weekday, which the answer does not need. The separators `-` are left out:
+they depend on no input character, so the model may look anywhere for them. Averaged over many
+dates, the claim holds by a wide margin, for both kinds of attention and on every code path
+(`cattn.show_config()` names the one in use).
 """),
 code("""
 # key results
-_, w = additive.translate([example])
-w = w[0]
-where = {'year': slice(14, 18), 'month': slice(10, 13), 'day': slice(8, 9)}
+rng = np.random.default_rng(5)
+days = [dates.FIRST + dt.timedelta(days=int(i))
+        for i in rng.integers(0, (dates.LAST - dates.FIRST).days + 1, 200)]
+texts = [dates.FORMATS[0](d) for d in days]                 # 'tuesday 9 may 2018'
 rows = {'year': [0, 1, 2, 3], 'month': [5, 6], 'day': [8, 9]}
-share = {g: float(w[rows[g]][:, where[g]].sum(-1).mean()) for g in rows}
-on_weekday = float(w[:, 0:7].sum(-1).mean())
-print('attention on the right input:', {g: round(v, 2) for g, v in share.items()},
-      '| on "tuesday":', round(on_weekday, 3))
+
+def alignment(model):
+    _, w = model.translate(texts)
+    share = {g: [] for g in rows}
+    weekday = []
+    for text, wt in zip(texts, w):
+        name, day, month, year = text.split(' ')
+        start = {'day': len(name) + 1}
+        start['month'] = start['day'] + len(day) + 1
+        start['year'] = start['month'] + len(month) + 1
+        width = {'day': len(day), 'month': len(month), 'year': 4}
+        for g in rows:
+            share[g].append(wt[rows[g], start[g]:start[g] + width[g]].sum(-1).mean())
+        weekday.append(wt[sum(rows.values(), []), :len(name)].sum(-1).mean())
+    return {g: round(float(np.mean(v)), 2) for g, v in share.items()}, float(np.mean(weekday))
+
+for name, model in (('additive', additive), ('dot-product', dot)):
+    share, on_weekday = alignment(model)
+    print(f'{name:>11}: attention on the right word {share} | on the weekday {on_weekday:.3f}')
+    assert min(share.values()) > 0.5 and on_weekday < 0.1, (name, share, on_weekday)
+print(f'accuracy: additive {acc_add:.3f}, dot-product {acc_dot:.3f}')
 assert acc_add >= 0.95 and acc_dot >= 0.95, (acc_add, acc_dot)
 for losses in (losses_add, losses_dot):
     assert np.mean(losses[-20:]) < np.mean(losses[:20]) / 20    # the loss dropped 20-fold
-assert min(share.values()) > 0.5 and on_weekday < 0.1
 print('ok')
 """),
 ]
