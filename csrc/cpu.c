@@ -130,6 +130,11 @@ int cattn_set_level(cattn_level level)
 }
 
 cattn_level cattn_level_best(void) { return best; }
+const cattn_kernel_table *cattn_kernels_of(cattn_level level)
+{
+    return level >= CATTN_LEVEL_REF && level < CATTN_LEVEL_COUNT && available[level] ? &tables[level]
+                                                                                     : NULL;
+}
 int cattn_level_available(cattn_level level)
 {
     return level >= CATTN_LEVEL_REF && level < CATTN_LEVEL_COUNT && available[level];
@@ -164,6 +169,7 @@ int cattn_init(void)
         tables[l] = t;
     }
     if (available[CATTN_LEVEL_AVX512]) tables[CATTN_LEVEL_AVX512].narrow = &tables[CATTN_LEVEL_AVX2];
+    cattn_threads_set_rate_source(cattn_work_rate);  /* threads pay by time, not by flops */
     cattn_level want = best;
     const char *env = getenv("CATTN_ARCH");
     if (env != NULL && env[0] != '\0') {

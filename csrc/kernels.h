@@ -151,7 +151,8 @@ struct cattn_kernel_table {
     cattn_saxpy_rows saxpy_rows;
     cattn_daxpy_rows daxpy_rows;
     /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
-     * below (AVX2, 6×16), whose tile gemm_ex takes for the products it pads less; else NULL. */
+     * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
+     * product's shape (cost.c, cattn_gemm_table); else NULL. */
     const struct cattn_kernel_table *narrow;
 };
 
@@ -281,6 +282,23 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
                           ptrdiff_t csa, const double *bp, ptrdiff_t kp, ptrdiff_t m, ptrdiff_t n,
                           ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 
+/* The cost model (cost.c): time = padded work ÷ measured rate.
+ * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: the double one), measured once per
+ *             process on first use (about 0.1 ms), or as injected by set_gemm_rate (rate 0:
+ *             measure again);
+ * tile_cost:  ns for a product (m,n,k) in whole (mr,nr) tiles at `rate`;
+ * gemm_table: kt or kt->narrow, whichever tile computes (m,n,k) sooner (the same bits either way);
+ * work_rate:  float32 flops per ns of the active level, threads.c's clock for "work". */
+double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl);
+void cattn_set_gemm_rate(cattn_level level, int dbl, double rate);
+double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
+                       ptrdiff_t k);
+const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl, ptrdiff_t m,
+                                           ptrdiff_t n, ptrdiff_t k);
+double cattn_work_rate(void);
+/* The table of a level this CPU and build offer, or NULL (cpu.c). */
+const cattn_kernel_table *cattn_kernels_of(cattn_level level);
+
 /* Threads (threads.c): fn(ctx, begin, end) over [0, n), cut into up to chunks_per_thread
  * contiguous ranges per thread, taken in turn by cattn_get_num_threads() threads -- fewer when
  * `work` (about the flops) is too small to pay for them, one inside a worker.  Any range may run
@@ -289,8 +307,11 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
 typedef void (*cattn_range_fn)(void *ctx, ptrdiff_t begin, ptrdiff_t end);
 void cattn_parallel_for(ptrdiff_t n, double work, int chunks_per_thread, cattn_range_fn fn,
                         void *ctx);
-/* How many threads cattn_parallel_for(n, work, ...) would use from here. */
+/* How many threads cattn_parallel_for(n, work, ...) would use from here: as many as give each
+ * at least 10 µs of work, timed by the rate source (cattn_work_rate once cattn_init has run;
+ * without one, as pool_stress.c runs threads.c alone, 50 flops per ns). */
 ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work);
+void cattn_threads_set_rate_source(double (*flops_per_ns)(void));
 
 /* Overflow-checked size arithmetic for scratch buffers: 0 on success, -1 on overflow. */
 static inline int cattn_mul_size(size_t *r, size_t a, size_t b)

@@ -392,6 +392,82 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
     return PyLong_FromLong(cattn_get_num_threads());
 }
 
+/* ---- the cost model (cost.c): its rates, injected rates and its choices, for show_config and
+ * the tests ---------------------------------------------------------------------------------- */
+
+static int level_of(const char *name, cattn_level *level)
+{
+    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++)
+        if (strcmp(name, cattn_level_name((cattn_level)l)) == 0) return *level = (cattn_level)l, 0;
+    PyErr_Format(PyExc_ValueError, "unknown level '%s' (use 'ref', 'avx2', 'avx512' or 'neon')",
+                 name);
+    return -1;
+}
+
+/* gemm_rates(): {level: {'float32': rate, 'float64': rate}}, multiply-adds per ns of each
+ * available level's microkernel (measured now if not yet) */
+static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
+{
+    (void)self, (void)noargs;
+    PyObject *d = PyDict_New();
+    for (int l = CATTN_LEVEL_REF; d != NULL && l < CATTN_LEVEL_COUNT; l++) {
+        const cattn_kernel_table *kt = cattn_kernels_of((cattn_level)l);
+        if (kt == NULL) continue;
+        PyObject *r = Py_BuildValue("{s:d,s:d}", "float32", cattn_gemm_rate(kt, 0), "float64",
+                                    cattn_gemm_rate(kt, 1));
+        if (r == NULL || PyDict_SetItemString(d, cattn_level_name((cattn_level)l), r) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(r);
+    }
+    return d;
+}
+
+/* set_gemm_rate(level, double, rate): inject a rate (0 measures again) */
+static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *name;
+    int dbl;
+    double rate;
+    cattn_level level;
+    if (!PyArg_ParseTuple(args, "spd:set_gemm_rate", &name, &dbl, &rate)) return NULL;
+    if (level_of(name, &level) < 0) return NULL;
+    if (!(rate >= 0)) {
+        PyErr_Format(PyExc_ValueError, "set_gemm_rate: rate must be >= 0, got %g", rate);
+        return NULL;
+    }
+    cattn_set_gemm_rate(level, dbl, rate);
+    Py_RETURN_NONE;
+}
+
+/* gemm_choice(m, n, k, double, level=current): the level whose tile computes the product */
+static PyObject *gemm_choice(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_ssize_t m, n, k;
+    int dbl;
+    const char *name = NULL;
+    cattn_level level = cattn_level_current();
+    if (!PyArg_ParseTuple(args, "nnnp|s:gemm_choice", &m, &n, &k, &dbl, &name)) return NULL;
+    if (name != NULL && level_of(name, &level) < 0) return NULL;
+    const cattn_kernel_table *kt = cattn_kernels_of(level);
+    if (kt == NULL) {
+        PyErr_Format(PyExc_ValueError, "gemm_choice: level '%s' is not available here", name);
+        return NULL;
+    }
+    return PyUnicode_FromString(cattn_level_name(cattn_gemm_table(kt, dbl, m, n, k)->level));
+}
+
+/* parallel_threads(n, work): the threads a parallel for over n items of `work` flops takes */
+static PyObject *parallel_threads(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_ssize_t n;
+    double work;
+    if (!PyArg_ParseTuple(args, "nd:parallel_threads", &n, &work)) return NULL;
+    return PyLong_FromSsize_t(cattn_parallel_threads(n, work));
+}
+
 /* ---- the rules Python reuses ------------------------------------------------------------- */
 
 /* compute_dtype(*arrays): the dtype a gufunc call with these data operands computes in. */
@@ -528,6 +604,14 @@ static PyMethodDef methods[] = {
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},
     {"set_level", set_level, METH_O, "Force a dispatch level: 'ref', 'avx2', 'avx512' or 'neon'."},
+    {"gemm_rates", gemm_rates, METH_NOARGS,
+     "Multiply-adds per ns of each level's GEMM microkernel, float32 and float64 (measured once)."},
+    {"set_gemm_rate", set_gemm_rate, METH_VARARGS,
+     "set_gemm_rate(level, double, rate): inject a microkernel rate (0: measure again)."},
+    {"gemm_choice", gemm_choice, METH_VARARGS,
+     "gemm_choice(m, n, k, double[, level]): the level whose tile the cost model picks."},
+    {"parallel_threads", parallel_threads, METH_VARARGS,
+     "parallel_threads(n, work): the threads a parallel for of n items and `work` flops takes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -16,9 +16,13 @@
 #include "kernels.h"
 
 #define MAX_THREADS 256
-#define WORK_PER_THREAD 5e5 /* flops per thread below which a second thread does not pay:
-                              * handing a range to a spinning worker costs ~1-2 us here, to a
-                              * sleeping one ~20 us (measured, 2-core VM); 5e5 flops take ~10 us */
+#define NS_PER_THREAD 1e4 /* the time each thread must get for a second one to pay: handing a
+                            * range to a spinning worker costs ~1-2 us here, to a sleeping one
+                            * ~20 us (measured, 2-core VM) */
+#define DEFAULT_FLOPS_PER_NS 50.0 /* without a rate source: a 2-core Zen 3 VM's AVX2 GEMM */
+
+static double (*rate_source)(void) = NULL;  /* flops per ns of the active level (cost.c) */
+void cattn_threads_set_rate_source(double (*flops_per_ns)(void)) { rate_source = flops_per_ns; }
 
 static int num_threads = 0;  /* 0: not set yet */
 
@@ -255,7 +259,10 @@ ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)
 {
     ptrdiff_t t = in_parallel ? 1 : cattn_get_num_threads();
     if (t > n) t = n;
-    if (work / WORK_PER_THREAD < (double)t) t = (ptrdiff_t)(work / WORK_PER_THREAD);
+    if (t <= 1) return 1;
+    double per_ns = rate_source != NULL ? rate_source() : DEFAULT_FLOPS_PER_NS;
+    double ns = work / (per_ns > 0 ? per_ns : DEFAULT_FLOPS_PER_NS);  /* the cost model's time */
+    if (ns / NS_PER_THREAD < (double)t) t = (ptrdiff_t)(ns / NS_PER_THREAD);
     return t < 1 ? 1 : t;
 }
 

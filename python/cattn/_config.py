@@ -36,6 +36,17 @@ def show_config():
     print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512|neon or cattn.set_level "
           "caps it)")
     print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
+    # the cost model (csrc/cost.c): each level's GEMM microkernel speed, measured in this process,
+    # and the tile it picks for a few shapes: time = padded work / measured rate
+    rates = _cattn.gemm_rates()
+    print("  GEMM rate : multiply-adds per ns of each level's microkernel, measured here "
+          "(float32 / float64)")
+    for level, r in rates.items():
+        print(f"              {level:<7}{r['float32']:7.1f} / {r['float64']:5.1f}")
+    shapes = [(16, 16, 64), (256, 256, 256), (1024, 1024, 1024)]
+    picks = ", ".join(f"{m}x{n}x{k} -> {_cattn.gemm_choice(m, n, k, False)}"
+                      for m, n, k in shapes)
+    print(f"  GEMM tile : float32 {picks}")
 
 
 def set_num_threads(n):
