@@ -7,7 +7,7 @@ from common import Case
 
 def cases(quick, torch):
     rng = np.random.default_rng(0)
-    sizes = [64, 256, 1024] if quick else [64, 256, 1024, 2048]
+    sizes = [64, 256, 1024] if quick else [64, 128, 256, 512, 1000, 1024, 2048, 4096]
     for dt in (np.float32, np.float64):
         for n in sizes:
             a = rng.standard_normal((n, n)).astype(dt)

@@ -56,6 +56,7 @@ def run_notebook(path, level, monkeypatch):
                          ids=[os.path.basename(p)[:-6] + (f"-{lv}" if lv else "") for p, lv in RUNS])
 def test_notebook_runs(path, level, monkeypatch):
     printed, ran_on = run_notebook(path, level, monkeypatch)
+    print(f"{os.path.basename(path)} on {ran_on}:\n{printed}")  # the key numbers: pytest -rP
     assert "ok" in printed
     if level is not None:
         assert ran_on == level  # the lesson ran on the level it names, not a fallback
