@@ -27,7 +27,6 @@ def _returns_like_query(f):
     return wrapped
 
 
-@_returns_like_query
 def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal=False,
                                  scale=None, enable_gqa=False, key_lengths=None,
                                  query_lengths=None, dropout_p=0.0, seed=None, softcap=None,
@@ -97,13 +96,24 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
     >>> np.round(out, 2)
     array([[2.69, 7.31]])
     """
-    weights = bool(return_weights)
-    plain = not enable_gqa and key_lengths is None and query_lengths is None and \
-        softcap is None and not dropout_p
-    if plain and attn_mask is None and out is None:  # the common call, straight to C
-        r = _cattn.sdpa_direct(query, key, value, scale, is_causal, weights)
+    if attn_mask is None and out is None and key_lengths is None and query_lengths is None \
+            and softcap is None and not dropout_p and not enable_gqa:
+        # the common call, straight to C: the first test, before any other Python work, keeps a
+        # tiny call near the raw gufunc's cost.  sdpa_direct takes only plain ndarrays (for which
+        # like_input has nothing to do) and returns NotImplemented for anything else.
+        r = _cattn.sdpa_direct(query, key, value, scale, is_causal, return_weights)
         if r is not NotImplemented:
             return r
+    return like_input(query, _sdpa_general(query, key, value, attn_mask, is_causal, scale,
+                                           enable_gqa, key_lengths, query_lengths, dropout_p,
+                                           seed, softcap, return_weights, out))
+
+
+def _sdpa_general(query, key, value, attn_mask, is_causal, scale, enable_gqa, key_lengths,
+                  query_lengths, dropout_p, seed, softcap, return_weights, out):
+    """scaled_dot_product_attention through the plan and the gufuncs: every feature, every
+    check and its message."""
+    weights = bool(return_weights)
     plan = sdpa_plan("scaled_dot_product_attention", query, key, value, attn_mask, is_causal,
                      scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap)
     r = plan.forward(weights)
