@@ -7,8 +7,9 @@
  *        of whole tiles, edges padded, at that tile's speed.
  *
  * Choices made with it (each per call, from the shapes):
- *   1. the GEMM tile (cattn_gemm_table): a level with a wide tile (AVX-512's 12×32) or the level
- *      below it (AVX2's 6×16), whichever costs less.  Whether a 512-bit FMA does the work of one
+ *   1. the GEMM tile (cattn_gemm_table): along a level's chain of tiles (AVX-512's 12×32, its
+ *      16-row one-vector tile, then AVX2's 6×16), the one that costs least, each tile at its own
+ *      measured rate.  Whether a 512-bit FMA does the work of one
  *      256-bit FMA or two is the CPU's (two on Zen 4, one on Zen 5 and Intel server cores):
  *      measured here, never guessed.  Both tiles sum every element in the same order (k blocks of
  *      the same size, one FMA per step), so the choice changes the speed, never the bits.
@@ -42,8 +43,9 @@ static double now_ns(void)
 }
 #endif
 
-/* rates[level][0 float, 1 double]: 0 until measured (or injected) */
-static _Atomic double rates[CATTN_LEVEL_COUNT][2];
+/* rates[tile][0 float, 1 double]: 0 until measured (or injected); tile: a level's main tile,
+ * or one of its other tiles (kernels.h, CATTN_TILE_*) */
+static _Atomic double rates[CATTN_TILE_COUNT][2];
 
 #define RATE_K 96          /* the microkernel's k: a and b take 5-21 KiB, in any L1 */
 #define RATE_TRIALS 7      /* the best of 7 trials ...                                  */
@@ -90,14 +92,18 @@ static double measure(const cattn_kernel_table *kt, int dbl)
 
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
 {
-    _Atomic double *slot = &rates[kt->level][dbl ? 1 : 0];
+    _Atomic double *slot = &rates[kt->tile][dbl ? 1 : 0];
     double r = atomic_load_explicit(slot, memory_order_relaxed);
     if (r > 0) return r;
 #if defined(CATTN_EMULATE_AVX512)
     /* a test build: SIMDe's AVX-512 runs at a tenth of the CPU's speed, which says nothing of a
      * real AVX-512 CPU.  It is modelled as a Zen 4 (the AVX2 tile's rate), so that the emulated
      * level takes the tiles a real one takes and its tests run the AVX-512 microkernel. */
-    if (kt->level == CATTN_LEVEL_AVX512 && kt->narrow != NULL) return cattn_gemm_rate(kt->narrow, dbl);
+    if (kt->level == CATTN_LEVEL_AVX512) {
+        const cattn_kernel_table *t = kt->narrow;
+        while (t != NULL && t->level == CATTN_LEVEL_AVX512) t = t->narrow;
+        if (t != NULL) return cattn_gemm_rate(t, dbl);
+    }
 #endif
     r = measure(kt, dbl);
     if (r <= 0) r = 1;  /* no clock or no memory: any positive rate keeps the model defined */
@@ -106,10 +112,14 @@ double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
     return r;
 }
 
-void cattn_set_gemm_rate(cattn_level level, int dbl, double rate)
+void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate)
 {
-    if (level < CATTN_LEVEL_REF || level >= CATTN_LEVEL_COUNT) return;
-    atomic_store(&rates[level][dbl ? 1 : 0], rate > 0 ? rate : 0);  /* 0: measure again */
+    if (level < CATTN_LEVEL_REF || level >= CATTN_LEVEL_COUNT || tile < 0 || tile >= CATTN_TILE_COUNT)
+        return;
+    rate = rate > 0 ? rate : 0;  /* 0: measure again */
+    atomic_store(&rates[tile][dbl ? 1 : 0], rate);
+    if (all_tiles && level == CATTN_LEVEL_AVX512)  /* and the level's other tiles */
+        atomic_store(&rates[CATTN_TILE_AVX512_TALL][dbl ? 1 : 0], rate);
 }
 
 double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
@@ -122,13 +132,14 @@ double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptr
 const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl, ptrdiff_t m,
                                            ptrdiff_t n, ptrdiff_t k)
 {
-    const cattn_kernel_table *nt = kt->narrow;
-    if (nt == NULL) return kt;
-    double wide = cattn_tile_cost(dbl ? kt->dmr : kt->smr, dbl ? kt->dnr : kt->snr,
-                                  cattn_gemm_rate(kt, dbl), m, n, k);
-    double narrow = cattn_tile_cost(dbl ? nt->dmr : nt->smr, dbl ? nt->dnr : nt->snr,
-                                    cattn_gemm_rate(nt, dbl), m, n, k);
-    return narrow < wide ? nt : kt;  /* a tie goes to the wide tile */
+    const cattn_kernel_table *best = kt;
+    double least = 0;
+    for (const cattn_kernel_table *t = kt; t != NULL; t = t->narrow) {  /* widest first */
+        double cost = cattn_tile_cost(dbl ? t->dmr : t->smr, dbl ? t->dnr : t->snr,
+                                      cattn_gemm_rate(t, dbl), m, n, k);
+        if (t == kt || cost < least) best = t, least = cost;  /* a tie goes to the wider tile */
+    }
+    return best;
 }
 
 /* threads.c's measure of speed: float32 flops per ns of the active level */

@@ -21,6 +21,7 @@ void cattn_rows_fill_avx2(cattn_kernel_table *t);
 void cattn_kernels_fill_avx512(cattn_kernel_table *t);
 void cattn_grad_fill_avx512(cattn_kernel_table *t);
 void cattn_rows_fill_avx512(cattn_kernel_table *t);
+void cattn_kernels_fill_avx512_tall(cattn_kernel_table *t);
 #endif
 #if defined(CATTN_HAVE_NEON)
 void cattn_kernels_fill_neon(cattn_kernel_table *t);
@@ -30,6 +31,9 @@ void cattn_kernels_fill_neon(cattn_kernel_table *t);
  * A call loads the pointer once (cattn_kernels_now) and keeps using that table, so swapping the
  * pointer (cattn_set_level) is safe while calls run: they finish on the level they started with. */
 static cattn_kernel_table tables[CATTN_LEVEL_COUNT];
+#if defined(CATTN_HAVE_AVX512)
+static cattn_kernel_table avx512_tall;  /* AVX-512's 16-row tile: a GEMM choice, not a level */
+#endif
 static int available[CATTN_LEVEL_COUNT];  /* the levels this CPU and build offer (probe) */
 static _Atomic(const cattn_kernel_table *) active = &tables[CATTN_LEVEL_REF];
 static cattn_level best = CATTN_LEVEL_REF;
@@ -166,9 +170,20 @@ int cattn_init(void)
         if (l == CATTN_LEVEL_NEON) cattn_kernels_fill_neon(&t);
 #endif
         t.level = (cattn_level)l;
+        t.tile = l;
         tables[l] = t;
     }
-    if (available[CATTN_LEVEL_AVX512]) tables[CATTN_LEVEL_AVX512].narrow = &tables[CATTN_LEVEL_AVX2];
+    /* the cost model's chain of GEMM tiles, widest first (cost.c, cattn_gemm_table): AVX-512's
+     * 12×32, its 16-row one-vector tile, AVX2's 6×16 */
+#if defined(CATTN_HAVE_AVX512)
+    if (available[CATTN_LEVEL_AVX512]) {
+        avx512_tall = tables[CATTN_LEVEL_AVX512];
+        cattn_kernels_fill_avx512_tall(&avx512_tall);
+        avx512_tall.tile = CATTN_TILE_AVX512_TALL;
+        avx512_tall.narrow = &tables[CATTN_LEVEL_AVX2];
+        tables[CATTN_LEVEL_AVX512].narrow = &avx512_tall;
+    }
+#endif
     cattn_threads_set_rate_source(cattn_work_rate);  /* threads pay by time, not by flops */
     cattn_level want = best;
     const char *env = getenv("CATTN_ARCH");

@@ -154,7 +154,11 @@ struct cattn_kernel_table {
      * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
      * product's shape (cost.c, cattn_gemm_table); else NULL. */
     const struct cattn_kernel_table *narrow;
+    int tile;  /* the cost model's slot for this table's measured rates (cost.c): its level, or
+                * CATTN_TILE_AVX512_TALL for AVX-512's 16-row tile */
 };
+#define CATTN_TILE_AVX512_TALL CATTN_LEVEL_COUNT
+#define CATTN_TILE_COUNT (CATTN_LEVEL_COUNT + 1)
 
 /* The largest microkernel tile of any level: drivers size their edge buffers with it. */
 #define CATTN_MAX_MR 16
@@ -284,13 +288,13 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
 
 /* The cost model (cost.c): time = padded work ÷ measured rate.
  * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: the double one), measured once per
- *             process on first use (about 0.1 ms), or as injected by set_gemm_rate (rate 0:
- *             measure again);
+ *             process on first use (about 0.15 ms), or as injected by set_gemm_rate for one
+ *             tile (kt->tile) or all of a level's (rate 0: measure again);
  * tile_cost:  ns for a product (m,n,k) in whole (mr,nr) tiles at `rate`;
  * gemm_table: kt or kt->narrow, whichever tile computes (m,n,k) sooner (the same bits either way);
  * work_rate:  float32 flops per ns of the active level, threads.c's clock for "work". */
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl);
-void cattn_set_gemm_rate(cattn_level level, int dbl, double rate);
+void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate);
 double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t k);
 const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl, ptrdiff_t m,

@@ -415,6 +415,18 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
         if (kt == NULL) continue;
         PyObject *r = Py_BuildValue("{s:d,s:d}", "float32", cattn_gemm_rate(kt, 0), "float64",
                                     cattn_gemm_rate(kt, 1));
+        /* the level's other tiles, by their size: "float32 16x16", ... */
+        for (const cattn_kernel_table *t = kt->narrow; r != NULL && t != NULL && t->level == l;
+             t = t->narrow) {
+            char key[2][32];
+            PyOS_snprintf(key[0], 32, "float32 %zdx%zd", t->smr, t->snr);
+            PyOS_snprintf(key[1], 32, "float64 %zdx%zd", t->dmr, t->dnr);
+            for (int dbl = 0; dbl < 2 && r != NULL; dbl++) {
+                PyObject *v = PyFloat_FromDouble(cattn_gemm_rate(t, dbl));
+                if (v == NULL || PyDict_SetItemString(r, key[dbl], v) < 0) Py_CLEAR(r);
+                Py_XDECREF(v);
+            }
+        }
         if (r == NULL || PyDict_SetItemString(d, cattn_level_name((cattn_level)l), r) < 0)
             Py_CLEAR(d);
         Py_XDECREF(r);
@@ -422,7 +434,8 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
     return d;
 }
 
-/* set_gemm_rate(level, double, rate): inject a rate (0 measures again) */
+/* set_gemm_rate(level, double, rate[, tall]): inject a rate (0 measures again) for every tile of
+ * the level, or (tall given) for AVX-512's main tile (False) or its 16-row tile (True) only */
 static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -430,17 +443,23 @@ static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
     int dbl;
     double rate;
     cattn_level level;
-    if (!PyArg_ParseTuple(args, "spd:set_gemm_rate", &name, &dbl, &rate)) return NULL;
+    int tall = -1;
+    if (!PyArg_ParseTuple(args, "spd|p:set_gemm_rate", &name, &dbl, &rate, &tall)) return NULL;
     if (level_of(name, &level) < 0) return NULL;
     if (!(rate >= 0)) {
         PyErr_Format(PyExc_ValueError, "set_gemm_rate: rate must be >= 0, got %g", rate);
         return NULL;
     }
-    cattn_set_gemm_rate(level, dbl, rate);
+    if (tall >= 0 && level != CATTN_LEVEL_AVX512) {
+        PyErr_SetString(PyExc_ValueError, "set_gemm_rate: only avx512 has a tall tile");
+        return NULL;
+    }
+    cattn_set_gemm_rate(level, tall > 0 ? CATTN_TILE_AVX512_TALL : (int)level, tall < 0, dbl, rate);
     Py_RETURN_NONE;
 }
 
-/* gemm_choice(m, n, k, double, level=current): the level whose tile computes the product */
+/* gemm_choice(m, n, k, double, level=current): the tile that computes the product, as
+ * "<level> <MR>x<NR>" */
 static PyObject *gemm_choice(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -455,7 +474,9 @@ static PyObject *gemm_choice(PyObject *self, PyObject *args)
         PyErr_Format(PyExc_ValueError, "gemm_choice: level '%s' is not available here", name);
         return NULL;
     }
-    return PyUnicode_FromString(cattn_level_name(cattn_gemm_table(kt, dbl, m, n, k)->level));
+    const cattn_kernel_table *t = cattn_gemm_table(kt, dbl, m, n, k);
+    return PyUnicode_FromFormat("%s %zdx%zd", cattn_level_name(t->level), dbl ? t->dmr : t->smr,
+                                dbl ? t->dnr : t->snr);
 }
 
 /* parallel_threads(n, work): the threads a parallel for over n items of `work` flops takes */
@@ -607,9 +628,9 @@ static PyMethodDef methods[] = {
     {"gemm_rates", gemm_rates, METH_NOARGS,
      "Multiply-adds per ns of each level's GEMM microkernel, float32 and float64 (measured once)."},
     {"set_gemm_rate", set_gemm_rate, METH_VARARGS,
-     "set_gemm_rate(level, double, rate): inject a microkernel rate (0: measure again)."},
+     "set_gemm_rate(level, double, rate[, tall]): inject a microkernel rate (0: measure again)."},
     {"gemm_choice", gemm_choice, METH_VARARGS,
-     "gemm_choice(m, n, k, double[, level]): the level whose tile the cost model picks."},
+     "gemm_choice(m, n, k, double[, level]): the tile the cost model picks, '<level> <MR>x<NR>'."},
     {"parallel_threads", parallel_threads, METH_VARARGS,
      "parallel_threads(n, work): the threads a parallel for of n items and `work` flops takes."},
     {NULL, NULL, 0, NULL},

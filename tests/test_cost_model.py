@@ -35,15 +35,17 @@ def test_rates_are_measured_once_positive_and_finite():
     first = _cattn.gemm_rates()
     assert set(first) == set(_cattn.get_config()["levels"])
     for level, r in first.items():
-        for dt in ("float32", "float64"):
-            assert math.isfinite(r[dt]) and r[dt] > 0, (level, dt, r)
+        for dt, rate in r.items():  # float32, float64 (and "float32 16x16": a level's other tiles)
+            assert math.isfinite(rate) and rate > 0, (level, dt, r)
     assert _cattn.gemm_rates() == first  # measured once per process: later choices agree
 
 
 def test_an_injected_rate_is_used_and_zero_measures_again(inject):
     level = LEVELS[-1]
     inject(level, 123.0, 45.0)
-    assert _cattn.gemm_rates()[level] == {"float32": 123.0, "float64": 45.0}
+    r = _cattn.gemm_rates()[level]
+    assert (r["float32"], r["float64"]) == (123.0, 45.0)
+    assert all(v == (123.0 if k.startswith("float32") else 45.0) for k, v in r.items())
     _cattn.set_gemm_rate(level, False, 0)
     assert _cattn.gemm_rates()[level]["float32"] != 123.0
     with pytest.raises(ValueError, match="rate must be >= 0"):
@@ -58,9 +60,12 @@ def test_zen5_like_cpu_takes_the_wide_tile_where_it_pads_a_little_more(inject, d
     inject("avx2", 50.0)
     inject("avx512", 100.0)  # a 512-bit FMA does the work of one 256-bit FMA: twice the rate
     for n in (256, 1000, 1024, 2048):  # the AVX2 tile pads less: the old rule took it
-        assert _cattn.gemm_choice(n, n, n, dt, "avx512") == "avx512", n
-    m, n = (6, 8) if dt else (16, 16)  # float64 6x8: 12x16 tiles vs one 6x8 (4x the work);
-    assert _cattn.gemm_choice(m, n, 64, dt, "avx512") == "avx2"  # float32: 24x32 vs 18x16
+        assert _cattn.gemm_choice(n, n, n, dt, "avx512").startswith("avx512 "), n
+    assert _cattn.gemm_choice(96, 512, 64, dt, "avx512") == ("avx512 12x16" if dt else "avx512 12x32")
+    # one vector wide: the 16-row tile (16x16 is one tile; 24x32 in the wide one)
+    assert _cattn.gemm_choice(16, 16, 64, dt, "avx512") == ("avx512 16x8" if dt else "avx512 16x16")
+    # a few rows: AVX2's 6-row tile, even at half the rate (6x8 there; 12x16 or 16x8 here)
+    assert _cattn.gemm_choice(6, 8, 64, dt, "avx512") == ("avx2 6x8" if dt else "avx2 6x16")
 
 
 @wide
@@ -68,12 +73,48 @@ def test_zen5_like_cpu_takes_the_wide_tile_where_it_pads_a_little_more(inject, d
 def test_zen4_like_cpu_takes_the_tile_that_pads_less(inject, dt):
     inject("avx2", 50.0)
     inject("avx512", 50.0)  # a 512-bit FMA does the work of two 256-bit ones
-    assert _cattn.gemm_choice(16, 16, 64, dt, "avx512") == "avx2"
-    assert _cattn.gemm_choice(256, 256, 256, dt, "avx512") == "avx2"  # 258x256 vs 264x256
-    assert _cattn.gemm_choice(96, 512, 64, dt, "avx512") == "avx512"  # both exact: a tie, wide
-    # a measured 10 % edge for the wide tile outweighs 256's 2 % more padding
+    wide, tall = ("avx512 12x16", "avx512 16x8") if dt else ("avx512 12x32", "avx512 16x16")
+    narrow = "avx2 6x8" if dt else "avx2 6x16"
+    assert _cattn.gemm_choice(6, 16, 64, dt, "avx512") == narrow
+    assert _cattn.gemm_choice(16, 16, 64, dt, "avx512") == tall     # 16x16: no padding at all
+    assert _cattn.gemm_choice(96, 512, 64, dt, "avx512") == wide    # all exact: a tie, the widest
+    # 1000 rows: 1008 in the wide tile, 1002 in AVX2's, 1008 in the tall one
+    assert _cattn.gemm_choice(1000, 1024, 64, dt, "avx512") == narrow
+    # a measured 10 % edge for AVX-512 outweighs 1000's 0.6 % more padding
     inject("avx512", 55.0)
-    assert _cattn.gemm_choice(256, 256, 256, dt, "avx512") == "avx512"
+    assert _cattn.gemm_choice(1000, 1024, 64, dt, "avx512") == wide
+
+
+@wide
+@pytest.mark.parametrize("shape", [(16, 64, 16), (32, 100, 16), (15, 70, 13), (47, 130, 9)])
+def test_the_tall_tile_is_right_and_gives_the_same_bits(inject, shape):
+    """Products that take AVX-512's 16-row tile (one vector wide), batched and alone, with edges
+    in both directions: right, and the same bits as AVX2's 6-row tile."""
+    m, k, n = shape
+    rng = np.random.default_rng(1)
+    for dt in (np.float32, np.float64):
+        a = rng.standard_normal((5, m, k)).astype(dt)
+        b = rng.standard_normal((5, k, n)).astype(dt)
+        got = {}
+        for w in (10.0, 50.0):  # AVX-512 slow: AVX2's tile; as fast as AVX2: the tall one
+            inject("avx2", 50.0)
+            inject("avx512", w)
+            got[_cattn.gemm_choice(m, n, k, dt == np.float64, "avx512")] = run_on("avx512", a, b)
+        assert sorted(t.split()[0] for t in got) == ["avx2", "avx512"], got.keys()
+        assert any(t.startswith("avx512 16x") for t in got) or dt == np.float64, got.keys()
+        first, second = got.values()
+        assert np.array_equal(first, second)
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+        np.testing.assert_allclose(first, ref, rtol=1e-4 if dt == np.float32 else 1e-12,
+                                   atol=1e-3 if dt == np.float32 else 1e-12)
+
+
+def run_on(level, a, b):
+    cattn.set_level(level)
+    try:
+        return cattn.matmul(a, b)
+    finally:
+        cattn.set_level(_cattn.get_config()["best"])
 
 
 @wide
@@ -86,7 +127,7 @@ def test_the_choice_changes_the_speed_never_the_bits(inject):
         for w in (10.0, 1000.0):  # the wide tile slow (AVX2 picked), then fast (AVX-512 picked)
             inject("avx2", 100.0)
             inject("avx512", w)
-            picked = _cattn.gemm_choice(256, 256, 300, dt == np.float64, "avx512")
+            picked = _cattn.gemm_choice(256, 256, 300, dt == np.float64, "avx512").split()[0]
             assert picked == ("avx2" if w == 10.0 else "avx512")
             cattn.set_level("avx512")
             try:
@@ -102,8 +143,8 @@ def test_the_choice_changes_the_speed_never_the_bits(inject):
 def test_a_level_without_a_narrow_tile_keeps_its_own(inject):
     for level in LEVELS:
         if level != "avx512":
-            assert _cattn.gemm_choice(16, 16, 16, False, level) == level
-            assert _cattn.gemm_choice(1024, 1024, 1024, True, level) == level
+            assert _cattn.gemm_choice(16, 16, 16, False, level).split()[0] == level
+            assert _cattn.gemm_choice(1024, 1024, 1024, True, level).split()[0] == level
 
 
 def test_a_second_thread_pays_by_time_not_by_flops(inject):

@@ -42,7 +42,11 @@ def show_config():
     print("  GEMM rate : multiply-adds per ns of each level's microkernel, measured here "
           "(float32 / float64)")
     for level, r in rates.items():
-        print(f"              {level:<7}{r['float32']:7.1f} / {r['float64']:5.1f}")
+        f32 = [k for k in r if k.startswith("float32 ")]  # the level's other tiles
+        f64 = [k for k in r if k.startswith("float64 ")]
+        others = "".join(f"; {a.split()[1]}, {b.split()[1]} tiles: {r[a]:.1f} / {r[b]:.1f}"
+                         for a, b in zip(f32, f64))
+        print(f"              {level:<7}{r['float32']:7.1f} / {r['float64']:5.1f}{others}")
     shapes = [(16, 16, 64), (256, 256, 256), (1024, 1024, 1024)]
     picks = ", ".join(f"{m}x{n}x{k} -> {_cattn.gemm_choice(m, n, k, False)}"
                       for m, n, k in shapes)
