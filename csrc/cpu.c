@@ -50,7 +50,7 @@ static const cattn_kernel_table ref_table = {
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
     cattn_sdropout_ref, cattn_ddropout_ref,
     cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
-    NULL,
+    NULL, CATTN_LEVEL_REF,
 };
 
 const char *cattn_level_name(cattn_level level)
