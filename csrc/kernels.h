@@ -24,13 +24,17 @@
 /* A hint to fetch p's cache line into L1, for each compiler and architecture. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CATTN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define CATTN_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
 #elif defined(_MSC_VER) && defined(_M_ARM64)
 #define CATTN_PREFETCH(p) __prefetch((const void *)(p))
+#define CATTN_PREFETCH_L2(p) __prefetch((const void *)(p))
 #elif defined(_MSC_VER)
 #include <immintrin.h>
 #define CATTN_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
+#define CATTN_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
 #else
 #define CATTN_PREFETCH(p) ((void)(p))
+#define CATTN_PREFETCH_L2(p) ((void)(p))
 #endif
 
 /* Make this thread's non-temporal stores (the scale_nt kernels) visible before another thread
@@ -215,6 +219,14 @@ void cattn_sgemm_ex(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrd
 void cattn_dgemm_ex(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
                     ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
                     ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
+/* gemm_ex with the tile kt already chosen (cattn_gemm_table): a batch of products of one shape
+ * chooses once (gemm.c). */
+void cattn_sgemm_tile(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *a, ptrdiff_t rsa,
+                      ptrdiff_t csa, const float *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
+                      ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
+void cattn_dgemm_tile(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *a, ptrdiff_t rsa,
+                      ptrdiff_t csa, const double *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,
+                      ptrdiff_t n, ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 /* softmax / log_softmax of m rows of n (softmax.c): row r at x + r·ldx, its elements incx apart;
  * stream = 1 writes softmax's rows around the caches (contiguous rows; the caller decides from
  * the whole output's size, CATTN_STREAM_BYTES) and fences before returning. */

@@ -127,7 +127,7 @@ static span span_of(const cattn_operand *v)
         cattn_operand v_ = item_of((o), (it));                                                    \
         span s_ = span_of(&v_);                                                                   \
         for (ptrdiff_t b_ = 0; b_ < s_.hi - s_.lo && b_ < 32768; b_ += 64)                        \
-            CATTN_PREFETCH(s_.lo + b_);                                                           \
+            CATTN_PREFETCH_L2(s_.lo + b_);                                                        \
     } while (0)
 
 /* ---- outputs that overlap an input -------------------------------------------------------- */
@@ -326,7 +326,12 @@ typedef struct {
     const npy_intp *dims;
     const cattn_operand *op;
     int failed;
+    int stream;  /* matmul: the batch outgrows the caches, so each item fetches the next ahead */
 } loop_job;
+
+/* A batch of products whose inputs exceed this many bytes streams from memory (beyond an L2 of
+ * 1-2 MiB): its loop fetches each next item ahead. */
+#define CATTN_PREFETCH_BATCH_BYTES ((double)(2 << 20))
 
 /* Run the dims[0] outer items of a loop, split across threads when the work is large enough;
  * per_item is about the flops of one item.  Returns 0, or -1 with an exception set (Ctrl-C, or
@@ -451,7 +456,7 @@ static const core_dims mha_backward_cd[MB_NOP] = {
 
 int cattn_run_attention(const cattn_attention_job *job)
 {
-    loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, 0};
+    loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, 0, 0};
     return run_items(&j, attention_work(job->dims),
                      job->dbl ? attention_items_d : attention_items_f);
 }
