@@ -27,9 +27,19 @@ def test_train_prints_progress_translations_and_an_alignment():
                  "tuesday 9 may 2018  ->", "alignment (注意力分布)"):
         assert text in out
     assert any(ch in out for ch in "░▒▓█")
+    assert "not checked, stopped after" in out  # two seconds: the claims are only reported
     r = subprocess.run([sys.executable, "-m", "cattn", "--train", "soon"], capture_output=True,
                        text=True, timeout=60)
     assert r.returncode == 2 and "SECONDS must be a number" in r.stderr
+
+
+def test_train_reaches_the_lessons_claims():
+    """The whole recipe (500 steps), on the default code path (tests/test_notebooks.py runs the
+    same recipe in notebook 06 on every level): its claims are checked and hold."""
+    r = subprocess.run([sys.executable, "-m", "cattn", "--train"], capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert "500 steps;" in r.stdout and "claims" in r.stdout and "-> OK" in r.stdout
 
 
 def test_demo_example_matches_the_notes():

@@ -47,7 +47,7 @@ def show_config():
         others = "".join(f"; {a.split()[1]}, {b.split()[1]} tiles: {r[a]:.1f} / {r[b]:.1f}"
                          for a, b in zip(f32, f64))
         print(f"              {level:<7}{r['float32']:7.1f} / {r['float64']:5.1f}{others}")
-    shapes = [(16, 16, 64), (256, 256, 256), (1024, 1024, 1024)]
+    shapes = [(6, 16, 64), (16, 16, 64), (96, 512, 64), (1000, 1000, 1000)]
     picks = ", ".join(f"{m}x{n}x{k} -> {_cattn.gemm_choice(m, n, k, False)}"
                       for m, n, k in shapes)
     print(f"  GEMM tile : float32 {picks}")

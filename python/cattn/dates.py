@@ -22,7 +22,8 @@ from .gradients import vjp
 from .modules import Attention, MultiHeadAttention
 from .nn import Adam, Embedding, LayerNorm, Linear, PositionalEncoding, cross_entropy
 
-__all__ = ["make_dates", "DateTranslator", "train", "INPUT_CHARS", "OUTPUT_CHARS", "FORMATS"]
+__all__ = ["make_dates", "DateTranslator", "train", "alignment", "INPUT_CHARS", "OUTPUT_CHARS",
+           "FORMATS"]
 
 DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
@@ -148,6 +149,40 @@ class DateTranslator:
         """The fraction of pairs translated exactly."""
         got, _ = self.translate([h for h, _ in pairs])
         return float(np.mean([g == iso for g, (_, iso) in zip(got, pairs)]))
+
+
+# The output characters that carry information (YYYY-MM-DD: the separators at 4 and 7 depend on
+# no input character, so the model may look anywhere for them).
+ROWS = {"year": [0, 1, 2, 3], "month": [5, 6], "day": [8, 9]}
+
+
+def alignment(model, n=200, seed=5, exclude=()):
+    """The lesson's measure of alignment, on n held-out dates written with their weekday
+    (``"tuesday 9 may 2018"``; inputs in `exclude` are drawn again): for the year's, the
+    month's and the day's output characters, the mean share of their attention on the input word
+    they must read, and the mean share of all of them on the weekday, which the answer does not
+    need. Returns ({"year": share, "month": share, "day": share}, weekday share)."""
+    rng = np.random.default_rng(seed)
+    exclude = set(exclude)
+    texts = []
+    while len(texts) < n:
+        d = datetime.date.fromordinal(int(rng.integers(FIRST.toordinal(), LAST.toordinal() + 1)))
+        if FORMATS[0](d) not in exclude:
+            texts.append(FORMATS[0](d))
+    _, w = model.translate(texts)
+    share = {g: [] for g in ROWS}
+    weekday = []
+    informative = sum(ROWS.values(), [])
+    for text, wt in zip(texts, w):
+        name, day, month, year = text.split(" ")
+        start = {"day": len(name) + 1}
+        start["month"] = start["day"] + len(day) + 1
+        start["year"] = start["month"] + len(month) + 1
+        width = {"day": len(day), "month": len(month), "year": 4}
+        for g in ROWS:
+            share[g].append(wt[ROWS[g], start[g]:start[g] + width[g]].sum(-1).mean())
+        weekday.append(wt[informative, :len(name)].sum(-1).mean())
+    return {g: float(np.mean(v)) for g, v in share.items()}, float(np.mean(weekday))
 
 
 def _progress(total, desc):
