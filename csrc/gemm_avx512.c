@@ -24,39 +24,11 @@
 #define DMR 12
 #define DNR 16
 
-void cattn_sgemm_ukr_avx512(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                            const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
-                            ptrdiff_t csc, int accumulate)
-{
-#define TY float
-#define VEC __m512
-#define W 16
-#define ZERO _mm512_setzero_ps
-#define LOAD _mm512_loadu_ps
-#define STORE _mm512_storeu_ps
-#define BCAST _mm512_set1_ps
-#define FMA _mm512_fmadd_ps
-#define ADD _mm512_add_ps
-    UKR_BODY_12(SNR)
-#include "ukr_undef.h"
-}
-
-void cattn_dgemm_ukr_avx512(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                            const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
-                            ptrdiff_t csc, int accumulate)
-{
-#define TY double
-#define VEC __m512d
-#define W 8
-#define ZERO _mm512_setzero_pd
-#define LOAD _mm512_loadu_pd
-#define STORE _mm512_storeu_pd
-#define BCAST _mm512_set1_pd
-#define FMA _mm512_fmadd_pd
-#define ADD _mm512_add_pd
-    UKR_BODY_12(DNR)
-#include "ukr_undef.h"
-}
+/* ukr.h's names for each dtype, defined once for both of its kernels (the 12-row one and the
+ * tall one) */
+#define SIG(T_, name)                                                                         \
+    void name(ptrdiff_t k, const T_ *a, ptrdiff_t rsa, ptrdiff_t csa, const T_ *b,            \
+              ptrdiff_t ldb, T_ *c, ptrdiff_t rsc, ptrdiff_t csc, int accumulate)
 
 /* Row i of the tall tile: c_i += a[i] · b0, then its store (or add) to row i of c. */
 #define TALL_FMA(i, ai) c##i = FMA(BCAST(ai), b0, c##i);
@@ -98,10 +70,6 @@ void cattn_dgemm_ukr_avx512(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff
     TALL_STORE(6); TALL_STORE(7); TALL_STORE(8); TALL_STORE(9); TALL_STORE(10);               \
     TALL_STORE(11); TALL_STORE(12); TALL_STORE(13); TALL_STORE(14); TALL_STORE(15);
 
-void cattn_sgemm_ukr_avx512_tall(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,
-                                 const float *b, ptrdiff_t ldb, float *c, ptrdiff_t rsc,
-                                 ptrdiff_t csc, int accumulate)
-{
 #define TY float
 #define VEC __m512
 #define W 16
@@ -111,14 +79,10 @@ void cattn_sgemm_ukr_avx512_tall(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptr
 #define BCAST _mm512_set1_ps
 #define FMA _mm512_fmadd_ps
 #define ADD _mm512_add_ps
-    UKR_BODY_TALL
+SIG(float, cattn_sgemm_ukr_avx512) { UKR_BODY_12(SNR) }
+SIG(float, cattn_sgemm_ukr_avx512_tall) { UKR_BODY_TALL }
 #include "ukr_undef.h"
-}
 
-void cattn_dgemm_ukr_avx512_tall(ptrdiff_t k, const double *a, ptrdiff_t rsa, ptrdiff_t csa,
-                                 const double *b, ptrdiff_t ldb, double *c, ptrdiff_t rsc,
-                                 ptrdiff_t csc, int accumulate)
-{
 #define TY double
 #define VEC __m512d
 #define W 8
@@ -128,9 +92,9 @@ void cattn_dgemm_ukr_avx512_tall(ptrdiff_t k, const double *a, ptrdiff_t rsa, pt
 #define BCAST _mm512_set1_pd
 #define FMA _mm512_fmadd_pd
 #define ADD _mm512_add_pd
-    UKR_BODY_TALL
+SIG(double, cattn_dgemm_ukr_avx512) { UKR_BODY_12(DNR) }
+SIG(double, cattn_dgemm_ukr_avx512_tall) { UKR_BODY_TALL }
 #include "ukr_undef.h"
-}
 
 float cattn_sexp_sum_avx512(float *y, const float *x, float scale, float shift, ptrdiff_t n);
 double cattn_dexp_sum_avx512(double *y, const double *x, double scale, double shift, ptrdiff_t n);
