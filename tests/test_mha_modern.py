@@ -133,3 +133,29 @@ def test_vjp_of_the_composed_layer():
     e = np.zeros_like(x[:, 4:])
     e[1, 0, 2] = eps
     assert abs((full(x[:, 4:] + e) - full(x[:, 4:] - e)) / (2 * eps) - dx1[1, 0, 2]) < 1e-6
+
+
+@pytest.mark.parametrize("num_kv_heads", [1, 2, 4])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("cross", [False, True])
+def test_gqa_steps_and_head_weights_match_the_layer(num_kv_heads, bias, cross):
+    """steps() and head_weights() of a grouped-query layer (issue 23: both raised "cannot reshape
+    array" with num_kv_heads < num_heads): per-head views with num_kv_heads key/value heads, and
+    steps whose output, weights and masks are the layer's, key_lengths included."""
+    m = cattn.MultiHeadAttention(16, 4, num_kv_heads=num_kv_heads, bias=bias, seed=0,
+                                 dtype=np.float64, **({"kdim": 6, "vdim": 5} if cross else {}))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 5, 16))
+    kv = rng.standard_normal((2, 7, 6)) if cross else None
+    vv = rng.standard_normal((2, 7, 5)) if cross else None
+    wq, wk, wv, wo, bq, bk, bv, bo = m.head_weights()
+    assert wq.shape == (4, 16, 4) and wo.shape == (4, 4, 16)
+    assert wk.shape == (num_kv_heads, 6 if cross else 16, 4)
+    assert wv.shape == (num_kv_heads, 5 if cross else 16, 4)
+    assert (bk is None) == (not bias) and (bias is False or bk.shape == (num_kv_heads, 4))
+    lengths = np.array([7 if cross else 5, 3])
+    out, w = m(x, kv, vv, key_lengths=lengths, return_weights=True, average_attn_weights=False)
+    s = m.steps(x, kv, vv, key_lengths=lengths)
+    np.testing.assert_allclose(s.output, out, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(s.weights, w, rtol=1e-12, atol=1e-12)
+    assert not s.mask[1, :, :, 3:].any() and s.mask[1, :, :, :3].all()

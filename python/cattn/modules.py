@@ -154,25 +154,18 @@ class MultiHeadAttention(Module):
     def head_weights(self):
         """(wq, wk, wv, wo, bq, bk, bv, bo): views of the parameters, per head.
 
-        wq (H, E, d), wk (H, kdim, d), wv (H, vdim, d), wo (H, d, E), bq/bk/bv (H, d), bo (E),
-        biases None with ``bias=False``."""
-        E, H, d = self.embed_dim, self.num_heads, self.head_dim
-        p = self._params
-        if self._same_embed:
-            W = p["in_proj_weight"]
-            mats = (W[:E], W[E:2 * E], W[2 * E:])
-        else:
-            mats = (p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"])
-        # row h*d + j of W is output j of head h: (E_out, E_in) -> (H, d, E_in) -> (H, E_in, d)
-        wq, wk, wv = (m.reshape(H, d, m.shape[1]).transpose(0, 2, 1) for m in mats)
+        wq (H, E, d), wk (Hkv, kdim, d), wv (Hkv, vdim, d), wo (H, d, E), bq (H, d), bk/bv
+        (Hkv, d), bo (E), biases None with ``bias=False``; Hkv = ``num_kv_heads`` (H unless the
+        layer is grouped-query: query head h then uses key/value head h // (H // Hkv))."""
+        E, H, Hkv, d = self.embed_dim, self.num_heads, self.num_kv_heads, self.head_dim
+        Wq, Wk, Wv, Wo, bq, bk, bv, bo = self._projection_weights()
+        # row h*d + j of W is output j of head h: (heads*d, E_in) -> (heads, d, E_in) -> (heads, E_in, d)
+        wq, wk, wv = (m.reshape(n, d, m.shape[1]).transpose(0, 2, 1)
+                      for m, n in ((Wq, H), (Wk, Hkv), (Wv, Hkv)))
         # column h*d + j of W_o multiplies output j of head h: (E, E) -> (E, H, d) -> (H, d, E)
-        wo = p["out_proj.weight"].reshape(E, H, d).transpose(1, 2, 0)
+        wo = Wo.reshape(E, H, d).transpose(1, 2, 0)
         if self.bias:
-            b = p["in_proj_bias"]
-            bq, bk, bv = (b[i * E:(i + 1) * E].reshape(H, d) for i in range(3))
-            bo = p["out_proj.bias"]
-        else:
-            bq = bk = bv = bo = None
+            bq, bk, bv = bq.reshape(H, d), bk.reshape(Hkv, d), bv.reshape(Hkv, d)
         return wq, wk, wv, wo, bq, bk, bv, bo
 
     # ---- forward ---------------------------------------------------------------------------

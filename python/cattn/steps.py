@@ -144,6 +144,8 @@ def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_cau
         v = _cattn.matmul(xv[..., None, :, :], wv)
         if bq is not None:
             q, k, v = q + bq[:, None, :], k + bk[:, None, :], v + bv[:, None, :]
+        if k.shape[-3] != H:  # grouped-query: each query head sees its group's key/value head
+            k, v = (np.repeat(x, H // x.shape[-3], axis=-3) for x in (k, v))
     d = q.shape[-1]
     if d == 0:
         raise ValueError(f"{kind}.steps: the per-head size d is 0, so 1/sqrt(d) is undefined")
