@@ -149,3 +149,23 @@ def test_date_model_learns():
         out, w = m.translate(["9 may 2018"])
         assert len(out[0]) == 10 and w.shape == (1, 10, dates.IN_LEN)
         assert np.allclose(w.sum(-1), 1, atol=1e-5) and not w[0, :, 10:].any()  # padding ignored
+
+
+def test_cross_entropy_with_every_target_ignored_has_a_nan_loss_and_a_zero_gradient():
+    """PyTorch's convention (issue 24): the loss is a mean over nothing, NaN; no term depends on
+    the logits, so the gradient is zero -- and an Adam step on it changes no parameter (a NaN
+    gradient turned every parameter into NaN)."""
+    lin = nn.Linear(4, 3, seed=0)
+    before = {k: v.copy() for k, v in lin.state_dict().items()}
+    x = np.random.default_rng(0).standard_normal((2, 5, 4)).astype(np.float32)
+    logits, pb = lin.vjp(x)
+    targets = np.full((2, 5), -100)
+    loss, dloss = cattn.vjp(nn.cross_entropy, logits, targets)
+    assert np.isnan(loss)
+    (g, _) = dloss(1.0)
+    assert g.shape == logits.shape and g.dtype == logits.dtype and not g.any()
+    pb(g)
+    opt = nn.Adam([lin], lr=0.1)
+    opt.step()
+    for k, v in lin.state_dict().items():
+        assert np.array_equal(v, before[k]), k

@@ -288,8 +288,9 @@ def cross_entropy(logits, targets, *, ignore_index=-100):
     """The mean negative log-likelihood of integer targets under ``softmax(logits)``, PyTorch's
     ``F.cross_entropy`` with the classes on the **last** axis: logits (..., C), targets (...)
     of integers in [0, C), or ``ignore_index`` for positions that do not count. The mean is over
-    the targets not ignored (NaN when every target is ignored, as PyTorch). Differentiable in
-    ``logits`` through ``cattn.vjp``.
+    the targets not ignored (NaN when every target is ignored, as PyTorch; the gradient is then
+    zero, so a training step on such a batch changes nothing). Differentiable in ``logits``
+    through ``cattn.vjp``.
 
     >>> import numpy as np, cattn
     >>> round(float(cattn.nn.cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 4)  # log 4
@@ -332,7 +333,9 @@ def _vjp_cross_entropy(logits, targets, *, ignore_index=-100):
         g = float(np.asarray(g))
         d = np.exp(logp)
         np.put_along_axis(d, tk[..., None], np.take_along_axis(d, tk[..., None], -1) - 1, -1)
-        d *= (keep * (g / n if n else np.nan))[..., None]
+        # every target ignored: no term depends on the logits, so the gradient is zero (PyTorch's
+        # convention too), while the loss, a mean over nothing, is NaN
+        d *= (keep * (g / n if n else 0.0))[..., None]
         dtype = np.asarray(logits).dtype
         return (d.astype(dtype if dtype.kind == "f" else z.dtype, copy=False), None)
     return loss, pullback
