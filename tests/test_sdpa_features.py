@@ -211,6 +211,25 @@ def test_softcap(level, dtype):
             close(got, want, dtype)
 
 
+def test_softcap_inf_is_no_capping(level):
+    """softcap=np.inf is the limit of c·tanh(s/c) as c grows: the uncapped scores (issue 24: it
+    returned all NaN, inf·tanh(s/inf) = inf·0), in SDPA, its gradients and the layers."""
+    rng = np.random.default_rng(5)
+    q, k, v = data(rng, np.float64, L=9, S=11)
+    np.testing.assert_array_equal(SDPA(q, k, v, softcap=np.inf), SDPA(q, k, v))
+    _, back = cattn.vjp(SDPA, q, k, v, softcap=np.inf)
+    _, back0 = cattn.vjp(SDPA, q, k, v)
+    g = rng.standard_normal((2, 4, 9, 5))
+    for got, want in zip(back(g), back0(g)):
+        np.testing.assert_array_equal(got, want)
+    mha = cattn.MultiHeadAttention(8, 2, num_kv_heads=1, dtype=np.float64, seed=0)
+    x = rng.standard_normal((3, 6, 8))
+    np.testing.assert_allclose(mha(x, softcap=np.inf), mha(x), rtol=1e-12, atol=1e-12)
+    for bad in (0.0, -1.0, np.nan, -np.inf):
+        with pytest.raises(ValueError, match="softcap must be > 0"):
+            SDPA(q, k, v, softcap=bad)
+
+
 def _kept(w):
     return w != 0
 

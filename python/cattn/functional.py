@@ -65,7 +65,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         global generator.
     softcap : float > 0, optional
         Logit soft-capping (Gemma 2): the scaled scores become ``softcap * tanh(scores /
-        softcap)`` before the mask.
+        softcap)`` before the mask. ``np.inf`` is no capping (the limit as softcap grows).
     return_weights : bool
         Also return the attention weights, (..., L, S) -- after dropout when there is dropout, as
         PyTorch's ``MultiheadAttention`` returns them.
@@ -247,6 +247,8 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         cap = _real(fname, "softcap", softcap)
         if not cap > 0:
             raise ValueError(f"{fname}: softcap must be > 0, got {softcap!r}")
+        if cap == np.inf:  # c·tanh(s/c) -> s as c grows: no capping (the kernels' inf·0 is NaN)
+            cap = 0.0
     p = _real(fname, "dropout_p", dropout_p)
     if not 0 <= p < 1:
         raise ValueError(f"{fname}: dropout_p must be in [0, 1), got {dropout_p!r}")
