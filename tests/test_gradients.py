@@ -503,3 +503,29 @@ def test_attention_without_parameters_vjp():
     np.testing.assert_allclose(dq, want[0])
     np.testing.assert_allclose(dk, want[1] + want[2])  # value=None: key carries both shares
     assert dv is None and a.grads == {}
+
+
+def test_gradcheck_checks_or_refuses():
+    """Issue 24: gradcheck passed without checking (NaN inputs, eps=NaN), failed falsely on an
+    integer argument (it nudged a truncated copy) and passed a complex one with a warning."""
+    sm = cattn.softmax
+    with pytest.raises(ValueError, match=r"argument 0 \(x\) holds NaN"):
+        cattn.gradcheck(sm, np.full(3, np.nan))
+    with pytest.raises(ValueError, match="output 0 holds NaN or inf"):  # softmax of +inf: NaN
+        cattn.gradcheck(sm, np.array([0.0, np.inf]))
+    assert cattn.gradcheck(sm, np.array([0.0, -np.inf, 1.0]))   # -inf: a mask's "never"
+    for name, kw in (("eps", {"eps": np.nan}), ("eps", {"eps": 0.0}), ("atol", {"atol": np.inf}),
+                     ("rtol", {"rtol": -1.0})):
+        with pytest.raises(ValueError, match=f"{name} must be a finite number"):
+            cattn.gradcheck(sm, np.ones(3), **kw)
+    with pytest.raises(TypeError, match="complex"):
+        cattn.gradcheck(sm, np.ones(3) + 1j)
+    with pytest.raises(ValueError, match="output 0 holds NaN or inf"):  # every target ignored
+        cattn.gradcheck(cattn.nn.cross_entropy, np.ones((2, 3)), np.full(2, -100))
+    assert cattn.gradcheck(sm, np.array([1, 2, 3]))            # an integer input, as float64
+    assert cattn.gradcheck(cattn.matmul, np.arange(6).reshape(2, 3), np.ones((3, 2)))
+    with pytest.raises(AssertionError, match="disagrees"):     # and it still catches a bad one
+        def wrong(x):
+            return cattn.softmax(x)
+        wrong._cattn_vjp = lambda x: (cattn.softmax(x), lambda g: (2 * np.asarray(g),))
+        cattn.gradcheck(wrong, np.array([0.5, -1.0, 2.0]))

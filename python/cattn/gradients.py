@@ -313,21 +313,47 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, check
     and integer arguments (masks, targets, lengths) are passed as they are, and so are keyword
     arguments (a ``seed`` among them is the function's: dropout's; ``check_seed`` seeds u and the
     choice of elements). Returns True, or raises AssertionError naming the argument and the worst element (as
-    ``torch.autograd.gradcheck``).
+    ``torch.autograd.gradcheck``). It refuses what it cannot check (ValueError): NaN in the
+    inputs, NaN or inf in the outputs or the settings; and complex inputs (TypeError). An
+    infinite input, an additive mask's -inf, is checked where the outputs stay finite. An integer
+    argument with a gradient is checked as a float64 copy.
 
     >>> import numpy as np, cattn
     >>> cattn.gradcheck(cattn.softmax, np.array([0.5, -1.0, 2.0]))
     True
     """
+    fname = getattr(fn, "__name__", str(fn))
+    names = _ARG_NAMES.get(fn) or getattr(fn, "_cattn_arg_names", ())
+
+    def arg_name(i):
+        return f"argument {i}" + (f" ({names[i]})" if i < len(names) else "")
+
+    # a check that cannot check refuses: non-finite settings, inputs or outputs, complex inputs
+    for name, value, low in (("eps", eps, 0.0), ("atol", atol, None), ("rtol", rtol, None)):
+        if not (np.isfinite(value) and (value > low if low is not None else value >= 0)):
+            raise ValueError(f"gradcheck({fname}): {name} must be a finite number "
+                             f"{'> 0' if low is not None else '>= 0'}, got {value!r}")
+    for i, a in enumerate(args):
+        if a is None:
+            continue
+        kind = np.asarray(a).dtype.kind
+        if kind == "c":
+            raise TypeError(f"gradcheck({fname}): {arg_name(i)} is complex; cattn computes in "
+                            "float32 or float64")
+        if kind == "f" and np.isnan(a).any():  # (-inf is a mask's "never": checkable)
+            raise ValueError(f"gradcheck({fname}): {arg_name(i)} holds NaN; finite "
+                             "differences cannot check a gradient there")
     rng = np.random.default_rng(check_seed)
     args64 = [a if a is None or np.asarray(a).dtype.kind in "biu"
               else np.array(a, dtype=np.float64) for a in args]
     out, pullback = vjp(fn, *args64, **kwargs)
     outs = out if isinstance(out, tuple) else (out,)
+    for k, o in enumerate(outs):
+        if o is not None and not np.isfinite(np.asarray(o, dtype=np.float64)).all():
+            raise ValueError(f"gradcheck({fname}): output {k} holds NaN or inf at these inputs; "
+                             "finite differences cannot check it")
     us = [rng.standard_normal(np.shape(o)) for o in outs]
     grads = pullback(tuple(us) if isinstance(out, tuple) else us[0])
-    fname = getattr(fn, "__name__", str(fn))
-    names = _ARG_NAMES.get(fn) or getattr(fn, "_cattn_arg_names", ())
 
     def phi(xs):
         r = fn(*xs, **kwargs)
@@ -337,6 +363,9 @@ def gradcheck(fn, *args, eps=1e-6, atol=1e-5, rtol=1e-3, max_elements=200, check
     for i, (a, g) in enumerate(zip(args64, grads)):
         if g is None:
             continue
+        if a.dtype.kind in "biu":  # a differentiable integer argument: nudged as a float64 copy
+            a = a.astype(np.float64)
+            args64 = args64[:i] + [a] + args64[i + 1:]
         n = a.size
         idx = np.arange(n) if n <= max_elements else rng.choice(n, max_elements, replace=False)
         worst = None
