@@ -169,3 +169,30 @@ def test_cross_entropy_with_every_target_ignored_has_a_nan_loss_and_a_zero_gradi
     opt.step()
     for k, v in lin.state_dict().items():
         assert np.array_equal(v, before[k]), k
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (nn.Linear(4, 3, seed=0), np.ones((2, 5, 4), np.float32)),
+    lambda: (nn.LayerNorm(4), np.arange(40, dtype=np.float32).reshape(2, 5, 4)),
+    lambda: (nn.Embedding(7, 4, seed=0), np.array([[1, 2, 3, 4, 5], [0, 1, 2, 3, 4]])),
+    lambda: (nn.PositionalEncoding(4, 8), np.ones((2, 5, 4), np.float32)),
+], ids=["Linear", "LayerNorm", "Embedding", "PositionalEncoding"])
+def test_layer_pullbacks_check_their_cotangent_before_changing_grads(make):
+    """Issue 24: nn.Linear(4, 3).vjp(x) with x (2,5,4) took a (5,2,3) cotangent and added rows
+    that do not line up. Now the cotangent must have the output's shape and dtype exactly; a
+    refused one names the layer and both, and leaves grads as they were."""
+    layer, x = make()
+    y, pb = layer.vjp(x)
+    before = {k: v.copy() for k, v in layer.grads.items()}
+    name = type(layer).__name__
+    bad_shape = np.ones(y.shape[1::-1] + y.shape[2:], y.dtype)          # (5, 2, ...) for (2, 5, ...)
+    with pytest.raises(ValueError, match=rf"{name}\.vjp pullback: the cotangent has shape "
+                                         rf"\(5, 2, \d+\) but the output has shape \(2, 5, \d+\)"):
+        pb(bad_shape)
+    with pytest.raises(TypeError, match=rf"{name}\.vjp pullback: .*dtype float64 .* float32"):
+        pb(np.ones(y.shape, np.float64))
+    with pytest.raises(TypeError, match=rf"{name}\.vjp pullback: the cotangent is one array"):
+        pb((np.ones(y.shape, y.dtype), None))
+    for k, v in layer.grads.items():
+        assert np.array_equal(v, before[k]), k
+    pb(np.ones(y.shape, y.dtype))  # the right one is taken

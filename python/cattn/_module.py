@@ -11,6 +11,24 @@ import numpy as np
 from ._checks import to_numpy
 
 
+def cotangent(module, dy, out):
+    """A layer pullback's cotangent, checked before anything changes: exactly the shape and the
+    dtype of the layer's output `out` (as PyTorch's autograd asks of grad_outputs), else a
+    ValueError or TypeError naming the layer and both."""
+    where = f"{module._cls}.vjp pullback"
+    if isinstance(dy, (tuple, list)):
+        raise TypeError(f"{where}: the cotangent is one array of the output's shape {out.shape}, "
+                        f"got a {type(dy).__name__}")
+    g = np.asarray(dy)
+    if g.shape != out.shape:
+        raise ValueError(f"{where}: the cotangent has shape {g.shape} but the output has shape "
+                         f"{out.shape}")
+    if g.dtype != out.dtype:
+        raise TypeError(f"{where}: the cotangent has dtype {g.dtype} but the output has dtype "
+                        f"{out.dtype}")
+    return g
+
+
 def positive_int(cls, name, x):
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{cls}: {name} must be an int, got {x!r}")

@@ -22,7 +22,7 @@ import numpy as np
 
 from . import _cattn
 from ._checks import as_float_operand
-from ._module import Module, float_dtype, positive_int, uniform
+from ._module import Module, cotangent, float_dtype, positive_int, uniform
 
 __all__ = ["Linear", "Embedding", "LayerNorm", "PositionalEncoding", "cross_entropy", "SGD",
            "Adam", "Module"]
@@ -85,7 +85,7 @@ class Linear(Module):
         y = self(x)
 
         def pullback(dy):
-            dy = np.asarray(dy, dtype=self.dtype)
+            dy = cotangent(self, dy, y)
             g = self.grads
             g["weight"] += _cattn.matmul(dy.reshape(-1, self.out_features).T,
                                          x.reshape(-1, self.in_features))
@@ -152,7 +152,7 @@ class Embedding(Module):
         y = self._params["weight"][i]
 
         def pullback(dy):
-            dy = np.asarray(dy, dtype=self.dtype).reshape(-1, self.embedding_dim)
+            dy = cotangent(self, dy, y).reshape(-1, self.embedding_dim)
             flat = i.reshape(-1)
             if self.padding_idx is not None:
                 keep = flat != self.padding_idx
@@ -224,7 +224,7 @@ class LayerNorm(Module):
         n = int(np.prod(self.normalized_shape))
 
         def pullback(dy):
-            dy = np.asarray(dy, dtype=self.dtype)
+            dy = cotangent(self, dy, y)
             lead = tuple(range(dy.ndim - len(self.normalized_shape)))
             g = self.grads
             if "bias" in g:
@@ -281,7 +281,7 @@ class PositionalEncoding(Module):
     def vjp(self, x):
         """``y, pullback = pe.vjp(x)``; the pullback is the identity."""
         y = self(x)
-        return y, lambda dy: np.asarray(dy, dtype=self.dtype)
+        return y, lambda dy: cotangent(self, dy, y)
 
 
 def cross_entropy(logits, targets, *, ignore_index=-100):
