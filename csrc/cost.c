@@ -1,18 +1,19 @@
 /* cost.c -- the cost model every per-shape choice goes through: time = padded work ÷ measured rate.
  *
- * rate:  the multiply-adds per nanosecond of a level's GEMM microkernel, float and double, on
+ * rate:  the multiply-adds per nanosecond of a tile's GEMM microkernel, float and double, on
  *        operands in L1: measured once per process, lazily (the first choice that needs it), in
- *        about 0.1 ms per (level, dtype) -- or injected (cattn_set_gemm_rate, for tests).
+ *        a few trials of about 20 µs per (tile, dtype) -- or injected (cattn_set_gemm_rate, for
+ *        tests).
  * time:  a product (m,n,k) on a table costs ceil(m/MR)·MR · ceil(n/NR)·NR · k ÷ rate: the work
  *        of whole tiles, edges padded, at that tile's speed.
  *
  * Choices made with it (each per call, from the shapes):
  *   1. the GEMM tile (cattn_gemm_table): along a level's chain of tiles (AVX-512's 12×32, its
  *      16-row one-vector tile, then AVX2's 6×16), the one that costs least, each tile at its own
- *      measured rate.  Whether a 512-bit FMA does the work of one
- *      256-bit FMA or two is the CPU's (two on Zen 4, one on Zen 5 and Intel server cores):
- *      measured here, never guessed.  Both tiles sum every element in the same order (k blocks of
- *      the same size, one FMA per step), so the choice changes the speed, never the bits.
+ *      measured rate.  Whether a 512-bit FMA does the work of one 256-bit FMA
+ *      or two is the CPU's (two on Zen 4, one on Zen 5 and Intel server cores): measured here,
+ *      never guessed.  Every tile sums each element in the same order (k blocks of the same
+ *      size, one FMA per step), so the choice changes the speed, never the bits.
  *   2. the threads (threads.c asks cattn_work_rate): a call's float32 flops ÷ (2 · the active
  *      level's float rate) is its time, and a second thread pays when each gets ≥ 10 µs.
  * Rule that lives here: how a level's speed is measured and compared.
@@ -60,11 +61,13 @@ static double measure(const cattn_kernel_table *kt, int dbl)
     char *buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
     if (buf == NULL) return 0;
     char *a = buf, *b = a + ((na * size + 63) & ~(size_t)63), *c = b + ((nb * size + 63) & ~(size_t)63);
-    for (size_t i = 0; i < na + nb + nc; i++) {  /* small values: no overflow, no denormals */
-        if (dbl) ((double *)buf)[i] = 0.5 + (double)(i % 7) * 0.125;
-        else ((float *)buf)[i] = 0.5f + (float)(i % 7) * 0.125f;
+    for (size_t i = 0; i < na + nb; i++) {  /* a, b: small values, no overflow, no denormals */
+        char *x = i < na ? a : b;
+        size_t j = i < na ? i : i - na;
+        if (dbl) ((double *)x)[j] = 0.5 + (double)(i % 7) * 0.125;
+        else ((float *)x)[j] = 0.5f + (float)(i % 7) * 0.125f;
     }
-    if (dbl) memset(c, 0, nc * size);
+    memset(c, 0, nc * size);
     double best = 0;
     long reps = 1;
     for (int trial = -2; trial < RATE_TRIALS; trial++) {  /* trials -2, -1 warm up, size reps */

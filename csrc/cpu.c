@@ -139,10 +139,7 @@ const cattn_kernel_table *cattn_kernels_of(cattn_level level)
     return level >= CATTN_LEVEL_REF && level < CATTN_LEVEL_COUNT && available[level] ? &tables[level]
                                                                                      : NULL;
 }
-int cattn_level_available(cattn_level level)
-{
-    return level >= CATTN_LEVEL_REF && level < CATTN_LEVEL_COUNT && available[level];
-}
+int cattn_level_available(cattn_level level) { return cattn_kernels_of(level) != NULL; }
 cattn_level cattn_level_current(void) { return cattn_kernels_now()->level; }
 
 double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) : 0.0; }

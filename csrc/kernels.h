@@ -300,10 +300,11 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
 
 /* The cost model (cost.c): time = padded work ÷ measured rate.
  * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: the double one), measured once per
- *             process on first use (about 0.15 ms), or as injected by set_gemm_rate for one
- *             tile (kt->tile) or all of a level's (rate 0: measure again);
+ *             process on first use, or as injected by set_gemm_rate for one tile (kt->tile) or
+ *             all of a level's (rate 0: measure again);
  * tile_cost:  ns for a product (m,n,k) in whole (mr,nr) tiles at `rate`;
- * gemm_table: kt or kt->narrow, whichever tile computes (m,n,k) sooner (the same bits either way);
+ * gemm_table: of kt and the tables down its narrow chain, the tile that computes (m,n,k)
+ *             soonest (the same bits whichever);
  * work_rate:  float32 flops per ns of the active level, threads.c's clock for "work". */
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl);
 void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate);

@@ -353,24 +353,28 @@ static PyObject *get_config(PyObject *self, PyObject *noargs)
                          "neon_emulated", PyBool_FromLong(neon_emulated));
 }
 
+/* The level a name gives, or -1 with a ValueError that names the caller (fname). */
+static int level_of(const char *fname, const char *name, cattn_level *level)
+{
+    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++)
+        if (strcmp(name, cattn_level_name((cattn_level)l)) == 0) return *level = (cattn_level)l, 0;
+    PyErr_Format(PyExc_ValueError,
+                 "%s: unknown level '%s' (use 'ref', 'avx2', 'avx512' or 'neon')", fname, name);
+    return -1;
+}
+
 static PyObject *set_level(PyObject *self, PyObject *arg)
 {
     (void)self;
     const char *name = PyUnicode_AsUTF8(arg);
-    if (name == NULL) return NULL;
-    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++) {
-        if (strcmp(name, cattn_level_name((cattn_level)l)) == 0) {
-            if (cattn_set_level((cattn_level)l) < 0) {
-                PyErr_Format(PyExc_ValueError, "set_level: level '%s' is not available on this "
-                             "CPU/build (best is '%s')", name, cattn_level_name(cattn_level_best()));
-                return NULL;
-            }
-            Py_RETURN_NONE;
-        }
+    cattn_level level;
+    if (name == NULL || level_of("set_level", name, &level) < 0) return NULL;
+    if (cattn_set_level(level) < 0) {
+        PyErr_Format(PyExc_ValueError, "set_level: level '%s' is not available on this "
+                     "CPU/build (best is '%s')", name, cattn_level_name(cattn_level_best()));
+        return NULL;
     }
-    PyErr_Format(PyExc_ValueError,
-                 "set_level: unknown level '%s' (use 'ref', 'avx2', 'avx512' or 'neon')", name);
-    return NULL;
+    Py_RETURN_NONE;
 }
 
 static PyObject *set_num_threads(PyObject *self, PyObject *arg)
@@ -394,15 +398,6 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
 
 /* ---- the cost model (cost.c): its rates, injected rates and its choices, for show_config and
  * the tests ---------------------------------------------------------------------------------- */
-
-static int level_of(const char *name, cattn_level *level)
-{
-    for (int l = CATTN_LEVEL_REF; l < CATTN_LEVEL_COUNT; l++)
-        if (strcmp(name, cattn_level_name((cattn_level)l)) == 0) return *level = (cattn_level)l, 0;
-    PyErr_Format(PyExc_ValueError, "unknown level '%s' (use 'ref', 'avx2', 'avx512' or 'neon')",
-                 name);
-    return -1;
-}
 
 /* gemm_rates(): {level: {'float32': rate, 'float64': rate}}, multiply-adds per ns of each
  * available level's microkernel (measured now if not yet) */
@@ -445,7 +440,7 @@ static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
     cattn_level level;
     int tall = -1;
     if (!PyArg_ParseTuple(args, "spd|p:set_gemm_rate", &name, &dbl, &rate, &tall)) return NULL;
-    if (level_of(name, &level) < 0) return NULL;
+    if (level_of("set_gemm_rate", name, &level) < 0) return NULL;
     if (!(rate >= 0)) {
         PyErr_Format(PyExc_ValueError, "set_gemm_rate: rate must be >= 0, got %g", rate);
         return NULL;
@@ -468,7 +463,7 @@ static PyObject *gemm_choice(PyObject *self, PyObject *args)
     const char *name = NULL;
     cattn_level level = cattn_level_current();
     if (!PyArg_ParseTuple(args, "nnnp|s:gemm_choice", &m, &n, &k, &dbl, &name)) return NULL;
-    if (name != NULL && level_of(name, &level) < 0) return NULL;
+    if (name != NULL && level_of("gemm_choice", name, &level) < 0) return NULL;
     const cattn_kernel_table *kt = cattn_kernels_of(level);
     if (kt == NULL) {
         PyErr_Format(PyExc_ValueError, "gemm_choice: level '%s' is not available here", name);
