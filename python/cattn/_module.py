@@ -29,6 +29,16 @@ def cotangent(module, dy, out):
     return g
 
 
+def add_grads(module, updates):
+    """Add each (name, rows, value) of `updates` into ``module.grads[name]`` (its rows `rows`, a
+    slice, or all of it for None). A pullback computes every gradient first and adds them here
+    last, so a pullback that fails part-way has added nothing."""
+    g = module.grads
+    for name, rows, value in updates:
+        target = g[name] if rows is None else g[name][rows]
+        target += value
+
+
 def positive_int(cls, name, x):
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{cls}: {name} must be an int, got {x!r}")

@@ -139,7 +139,7 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
     q, k, v, Wq, Wk, wv, mask, _ = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask,
                                          key_lengths, is_causal)
     out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)
-    outs = (out, p) if return_weights else out
+    outs = (out, p.copy()) if return_weights else out  # the backward reads p: the caller's is a copy
     want_dmask = mask_positional and np.asarray(attn_mask).dtype.kind == "f"
     originals = (query, key, value, W_q, W_k, w_v)
 

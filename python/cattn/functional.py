@@ -259,7 +259,9 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
             seed = operator.index(seed)
         except TypeError:
             raise TypeError(f"{fname}: seed must be an integer, got {seed!r}") from None
-        seed = np.uint64(seed % 2**64).view(np.int64)
+        if not 0 <= seed < 2**64:  # the dropout hash's 64-bit key (NumPy refuses < 0 too)
+            raise ValueError(f"{fname}: seed must be in [0, 2**64), got {seed}")
+        seed = np.uint64(seed).view(np.int64)
     else:
         seed = 0
     # 3. grouped-query heads: query (..., Hkv, G, L, E) against key/value (..., Hkv, 1, S, E)

@@ -11,10 +11,13 @@ weights), and ``pullback(grad_out)`` runs the C backward kernels (``cattn.softma
   has the argument's shape, and has the argument's dtype (a non-float argument's gradient is in
   the dtype the call computed in);
 - an additive mask passed positionally gets the gradient of the scores, dS, reduced to its shape;
-- the pullback may be called any number of times; it reads the arrays given to ``vjp`` when it
-  runs, so arrays changed in place after ``vjp`` give gradients of neither the old nor the new
-  inputs (as with any saved tensor in PyTorch, which raises instead; copy an array you will
-  modify);
+- the pullback may be called any number of times. **Its results are its own**: what the forward
+  returned (the output, the weights, an ``out=`` array) belongs to the caller, and the pullback
+  keeps private copies of whatever of it the backward needs, so changing a returned array in
+  place never changes a gradient (PyTorch raises for a changed saved output, JAX arrays cannot
+  change; a copy costs one pass over the output, far less than the backward). The *inputs* are
+  read when the pullback runs, so an input changed in place after ``vjp`` gives gradients of
+  neither the old nor the new input (PyTorch raises there; copy an input you will modify);
 - NaN in ``grad_out`` propagates to the gradients it touches (no error, no warning).
 """
 import numpy as np
@@ -85,10 +88,11 @@ def _vjp_softmax(log, x, **kwargs):
         axis = kwargs["axes"][0][0]
     x_arr = as_float_operand(fname, "x", x)
     y = fwd(x_arr, **kwargs)
+    saved = y.copy()  # the caller's y (or out=) may change; the backward reads softmax(x)
 
     def pullback(g):
-        g = _cotangent(fname, g, y)
-        dx = bwd(y, g, axis=axis)
+        g = _cotangent(fname, g, saved)
+        dx = bwd(saved, g, axis=axis)
         return (_unbroadcast(dx, x_arr.shape, x_arr.dtype),)
     return y, pullback
 
@@ -155,10 +159,15 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
                      key_lengths, query_lengths, dropout_p, seed, softcap, dmask=want_dmask)
     r = plan.forward(weights)
     o, lse = r[0], r[-1]
-    outs = (plan.output(o), plan.weights(r[1])) if weights else plan.output(o)
     half = half_dtype(query, key, value)
+    # the caller's arrays are copies of o and the weights, which the backward reads
+    outs = (plan.output(o), plan.weights(r[1])) if weights else plan.output(o)
     if half is not None:  # 2-byte floats in, the same out (and gradients)
         outs = tuple(x.astype(half) for x in outs) if weights else outs.astype(half)
+    elif weights:
+        outs = (outs[0] if out is not None else outs[0].copy(), outs[1].copy())
+    elif out is None:
+        outs = outs.copy()
     if out is not None:
         np.copyto(out, outs[0] if weights else outs, casting="same_kind")
         outs = (out, outs[1]) if weights else out

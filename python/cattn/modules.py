@@ -1,11 +1,13 @@
 """Attention and MultiHeadAttention: parameters with PyTorch's names and shapes, NumPy arrays."""
+import contextlib
 import operator
+import threading
 
 import numpy as np
 
 from . import _cattn, functional, gradients
 from ._checks import as_float_operand, like_input, weights_flag
-from ._module import Module, float_dtype, positive_int
+from ._module import Module, add_grads, cotangent, float_dtype, positive_int
 
 __all__ = ["Attention", "KVCache", "MultiHeadAttention"]
 
@@ -263,17 +265,18 @@ class MultiHeadAttention(Module):
         o, w = out if weights else (out, None)
         o = self._layout_out(o)
         y = (o, w) if weights or pytorch else o
+        like = np.broadcast_to(np.zeros((), o.dtype), o.shape)  # the output's shape and dtype
 
         def pullback(grad_y):
             g = grad_y
-            if isinstance(g, (tuple, list)):
+            if isinstance(g, (tuple, list)) and len(g) == 2 and (weights or pytorch):
                 if len(g) != 2 or g[1] is not None:
                     raise ValueError(
                         f"{self._cls}.vjp pullback: pass grad_output or (grad_output, None): "
                         f"gradients through the returned weights are not computed here"
                     )
                 g = g[0]
-            g = self._layout_in(as_float_operand(f"{self._cls}.vjp pullback", "grad_y", g))
+            g = self._layout_in(cotangent(self, g, like))
             dq, dk, dv = back(g)
             dq, dk, dv = (None if x is None else self._layout_out(x) for x in (dq, dk, dv))
             if key is None:
@@ -380,29 +383,34 @@ class MultiHeadAttention(Module):
         qh, kh, vh = proj(q, Wq, bq, H), proj(k, Wk, bk, Hkv), proj(v, Wv, bv, Hkv)
         cache = ext["cache"]
         L, n_new = q.shape[-2], k.shape[-2]
-        mask = attn_mask
-        if cache is not None:
-            if key is not None and key is not query or value is not None and value is not key:
-                raise ValueError(f"{c}: a cache is for self-attention: call mha(x_new, cache=...)")
-            if attn_mask is not None or is_causal or key_lengths is not None:
-                raise ValueError(f"{c}: with a cache the mask is the cache's (causal, "
-                                 f"lower-right); pass no attn_mask, is_causal or key_lengths")
-            start = cache.append(kh, vh)
-            kh, vh = cache.k[..., :cache.length, :], cache.v[..., :cache.length, :]
-            mask, is_causal = causal_lower_right(L, cache.length), False
-        elif attn_mask is not None and not isinstance(attn_mask, StructuredMask):
-            m = np.asarray(attn_mask)
-            mask = m if m.ndim > q.ndim else m[..., None, :, :]  # (..., [H,] L, S)
         kl = None if key_lengths is None else np.asarray(key_lengths)[..., None]
         ql = ext["query_lengths"]
         ql = None if ql is None else np.asarray(ql)[..., None]
-        kw = dict(attn_mask=mask, is_causal=is_causal, enable_gqa=True, key_lengths=kl,
-                  query_lengths=ql, dropout_p=ext["dropout_p"], seed=ext["seed"],
-                  softcap=ext["softcap"], return_weights=weights)
-        if grad:
-            r, pb = gradients.vjp(functional.scaled_dot_product_attention, qh, kh, vh, **kw)
-        else:
-            r = functional.scaled_dot_product_attention(qh, kh, vh, **kw)
+        mask = attn_mask
+        # with a cache: the new keys and values are appended under its lock, and taken out
+        # again if the call fails
+        with contextlib.ExitStack() as stack:
+            if cache is not None:
+                if key is not None and key is not query or value is not None and value is not key:
+                    raise ValueError(f"{c}: a cache is for self-attention: call "
+                                     f"mha(x_new, cache=...)")
+                if attn_mask is not None or is_causal or key_lengths is not None:
+                    raise ValueError(f"{c}: with a cache the mask is the cache's (causal, "
+                                     f"lower-right); pass no attn_mask, is_causal or key_lengths")
+                start = stack.enter_context(cache._appending(kh, vh))
+                end = start + n_new
+                kh, vh = cache.k[..., :end, :], cache.v[..., :end, :]
+                mask, is_causal = causal_lower_right(L, end), False
+            elif attn_mask is not None and not isinstance(attn_mask, StructuredMask):
+                m = np.asarray(attn_mask)
+                mask = m if m.ndim > q.ndim else m[..., None, :, :]  # (..., [H,] L, S)
+            kw = dict(attn_mask=mask, is_causal=is_causal, enable_gqa=True, key_lengths=kl,
+                      query_lengths=ql, dropout_p=ext["dropout_p"], seed=ext["seed"],
+                      softcap=ext["softcap"], return_weights=weights)
+            if grad:
+                r, pb = gradients.vjp(functional.scaled_dot_product_attention, qh, kh, vh, **kw)
+            else:
+                r = functional.scaled_dot_product_attention(qh, kh, vh, **kw)
         oh, w = r if weights else (r, None)
         concat = np.swapaxes(oh, -2, -3).reshape(oh.shape[:-3] + (L, H * d))
         out = mm(concat, Wo.T)
@@ -418,42 +426,41 @@ class MultiHeadAttention(Module):
             return x.reshape(-1, x.shape[-1])
 
         def back(g):
-            gr = self.grads
             dconcat = mm(g, Wo)
-            names = self._grad_names()
-            gr["out_proj.weight"] += mm(flat(g).T, flat(concat))
             doh = np.swapaxes(dconcat.reshape(dconcat.shape[:-1] + (H, d)), -2, -3)
             dqh, dkh, dvh = pb((doh, None) if weights else doh)
             if cache is not None:  # only the new positions' keys and values come from x
                 dkh, dvh = dkh[..., start:start + n_new, :], dvh[..., start:start + n_new, :]
+            # every gradient computed first, then added: a failure adds nothing
+            adds = [self._rows("out") + (mm(flat(g).T, flat(concat)),)]
             dx = []
             for i, (x, W, dh) in enumerate(((q, Wq, dqh), (k, Wk, dkh), (v, Wv, dvh))):
                 dy = np.swapaxes(dh, -2, -3)
                 dy = dy.reshape(dy.shape[:-2] + (-1,))  # (..., n, heads·d)
                 dy = np.broadcast_to(dy, np.broadcast_shapes(dy.shape, x.shape[:-1] + dy.shape[-1:]))
-                names[i](mm(flat(dy).T, flat(np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:]))),
-                         flat(dy).sum(0))
+                xb = flat(np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:]))
+                adds.append(self._rows("qkv"[i]) + (mm(flat(dy).T, xb),))
+                if self.bias:
+                    adds.append(self._rows("qkv"[i], bias=True) + (flat(dy).sum(0),))
                 dx.append(mm(dy, W).astype(x.dtype, copy=False))
             if self.bias:
-                gr["out_proj.bias"] += flat(g).sum(0)
+                adds.append(self._rows("out", bias=True) + (flat(g).sum(0),))
+            add_grads(self, adds)
             return tuple(dx)
         return res, back
 
-    def _grad_names(self):
-        """Per projection (q, k, v): add(dW, db) into self.grads by the parameters' names."""
-        gr, E, Ekv = self.grads, self.embed_dim, self.num_kv_heads * self.head_dim
-        rows = [(0, E), (E, E + Ekv), (E + Ekv, E + 2 * Ekv)]
-
-        def adder(i):
-            def add(dW, db):
-                if self._same_embed:
-                    gr["in_proj_weight"][rows[i][0]:rows[i][1]] += dW
-                else:
-                    gr[("q_proj_weight", "k_proj_weight", "v_proj_weight")[i]] += dW
-                if self.bias:
-                    gr["in_proj_bias"][rows[i][0]:rows[i][1]] += db
-            return add
-        return [adder(i) for i in range(3)]
+    def _rows(self, which, bias=False):
+        """(parameter name, rows or None): where the gradient of projection `which` ("q", "k",
+        "v" or "out"), or of its bias, lives in ``grads``."""
+        if which == "out":
+            return ("out_proj.bias" if bias else "out_proj.weight"), None
+        E, Ekv = self.embed_dim, self.num_kv_heads * self.head_dim
+        rows = {"q": slice(0, E), "k": slice(E, E + Ekv), "v": slice(E + Ekv, E + 2 * Ekv)}[which]
+        if bias:
+            return "in_proj_bias", rows
+        if self._same_embed:
+            return "in_proj_weight", rows
+        return which + "_proj_weight", None
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
               is_causal=False, query_labels=None, key_labels=None):
@@ -620,7 +627,11 @@ class KVCache:
     ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for
     each new chunk (one token or several). ``cache.k`` and ``cache.v`` are
     (*batch_shape, num_kv_heads, max_len, head_dim); the first ``cache.length`` positions are
-    filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was.
+    filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was;
+    so does any refused call (a bad ``softcap``, ``query_lengths``, input shape ...): the cache is
+    bit for bit what it was before, and a retry appends the token once. Calls that share a cache
+    from several threads are serialised (a lock per cache): each appends its positions after
+    the others', none is lost, in the order the threads get the lock.
 
     >>> import numpy as np, cattn
     >>> mha = cattn.MultiHeadAttention(16, 4, num_kv_heads=2, seed=0)
@@ -647,14 +658,18 @@ class KVCache:
         shape = batch_shape + (module.num_kv_heads, self.max_len, module.head_dim)
         self.k, self.v = np.zeros(shape, module.dtype), np.zeros(shape, module.dtype)
         self.length = 0
+        self._lock = threading.Lock()
 
     def __repr__(self):
         return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
                 f"max_len={self.max_len}, dtype={self.k.dtype.name})")
 
-    def append(self, k, v):
-        """Write n new positions (*batch_shape, num_kv_heads, n, head_dim) after the cached
-        ones; returns where they start."""
+    @contextlib.contextmanager
+    def _appending(self, k, v):
+        """Write n new positions (*batch_shape, num_kv_heads, n, head_dim) after the cached ones
+        and yield where they start; the cache's lock is held until the block ends, and if the
+        block raises, the cache is put back bit for bit (the positions written and the length).
+        So calls sharing a cache run one after another, and a refused call appends nothing."""
         c = f"{self.module._cls}"
         want = self.batch_shape + self.k.shape[-3:-2]
         if k.shape[:-2] != want:
@@ -663,11 +678,19 @@ class KVCache:
         if k.dtype != self.k.dtype:
             raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
                              f"{self.k.dtype}")
-        n, start = k.shape[-2], self.length
-        if start + n > self.max_len:
-            raise ValueError(f"{c}: the cache holds {start} of max_len={self.max_len} positions; "
-                             f"{n} more do not fit")
-        self.k[..., start:start + n, :] = k
-        self.v[..., start:start + n, :] = v
-        self.length = start + n
-        return start
+        n = k.shape[-2]
+        with self._lock:
+            start = self.length
+            if start + n > self.max_len:
+                raise ValueError(f"{c}: the cache holds {start} of max_len={self.max_len} "
+                                 f"positions; {n} more do not fit")
+            where = (..., slice(start, start + n), slice(None))
+            old = self.k[where].copy(), self.v[where].copy()
+            self.k[where], self.v[where] = k, v
+            self.length = start + n
+            try:
+                yield start
+            except BaseException:
+                self.k[where], self.v[where] = old
+                self.length = start
+                raise
