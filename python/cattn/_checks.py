@@ -33,6 +33,12 @@ def is_half(dtype):
     return dtype == np.float16 or dtype.name == "bfloat16"
 
 
+def is_float(dtype):
+    """A floating dtype: NumPy's (kind "f") or ml_dtypes' bfloat16."""
+    dtype = np.dtype(dtype)
+    return dtype.kind == "f" or is_half(dtype)
+
+
 def half_dtype(*arrays):
     """The 2-byte float dtype every given array has (results come back in it, as PyTorch and JAX
     return them; the kernels compute in float32), or None."""
@@ -68,8 +74,11 @@ def compute_dtype(*arrays):
 
 
 def as_mask(fname, argname, mask, L, S):
-    """A boolean or floating mask viewed as (..., L, S) without copying (broadcast_to)."""
+    """A boolean or floating mask viewed as (..., L, S) without copying (broadcast_to); a
+    bfloat16 mask (the query's dtype in a bfloat16 model: PyTorch's rule) is read as float32."""
     m = np.asarray(mask)
+    if m.dtype.name == "bfloat16":
+        m = m.astype(np.float32)
     if m.dtype.kind not in "bf":
         raise TypeError(
             f"{fname}: {argname} has dtype {m.dtype}; use a boolean mask (True = may attend) "

@@ -9,7 +9,8 @@ backward is ``cattn.additive_attention_scores_backward`` with the same pieces' b
 import numpy as np
 
 from . import _cattn
-from ._checks import (as_float_operand, as_mask, broadcast_batch, compute_dtype, like_input,
+from ._checks import (as_float_operand, as_mask, broadcast_batch, compute_dtype, is_float,
+                      like_input,
                       weights_flag)
 from ._module import Module, float_dtype, positive_int, uniform
 from .functional import _mha_mask
@@ -140,7 +141,7 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
                                          key_lengths, is_causal)
     out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)
     outs = (out, p.copy()) if return_weights else out  # the backward reads p: the caller's is a copy
-    want_dmask = mask_positional and np.asarray(attn_mask).dtype.kind == "f"
+    want_dmask = mask_positional and is_float(np.asarray(attn_mask).dtype)
     originals = (query, key, value, W_q, W_k, w_v)
 
     def pullback(ct):
@@ -154,8 +155,8 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
         grads = [_cattn.matmul(dqp, Wq), _cattn.matmul(dkp, Wk), dv,
                  _weight_grad(dqp, q), _weight_grad(dkp, k),
                  dwv.reshape(-1, dwv.shape[-1]).sum(axis=0).reshape(np.shape(w_v))]
-        res = [_unbroadcast(gr, np.shape(x), np.asarray(x).dtype if np.asarray(x).dtype.kind
-                            == "f" else q.dtype) for gr, x in zip(grads, originals)]
+        res = [_unbroadcast(gr, np.shape(x), np.asarray(x).dtype if is_float(np.asarray(x).dtype)
+                            else q.dtype) for gr, x in zip(grads, originals)]
         if mask_positional:
             res.append(_unbroadcast(ds, np.shape(attn_mask), np.asarray(attn_mask).dtype)
                        if want_dmask else None)

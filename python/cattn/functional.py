@@ -187,26 +187,53 @@ def _real(fname, name, x):
     return float(x)
 
 
-def _lengths(fname, name, x, batch, n):
-    """Sequence lengths as an int64 array of the batch shape, each in [0, n]."""
+def _integers(fname, name, x):
+    """x as an integer array, each broadcast axis (stride 0) read once: (B, 1) for a (B, H)
+    broadcast view, so checks and masks built from it cost its distinct values, not the batch."""
     a = np.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{fname}: {name} must be integers, got dtype {a.dtype}")
+    return a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+
+
+def _lengths(fname, name, x, batch, n):
+    """Sequence lengths as an int64 view of the batch shape, each in [0, n]. The values are
+    checked on the array as given, never item by item over the broadcast batch."""
+    a = _integers(fname, name, x)
     try:
-        a = np.broadcast_to(a, batch)
+        if np.broadcast_shapes(a.shape, tuple(batch)) != tuple(batch):
+            raise ValueError
     except ValueError:
         raise ValueError(f"{fname}: {name} of shape {np.shape(x)} does not broadcast to the batch "
                          f"shape {tuple(batch)}") from None
     if a.size and (a.min() < 0 or a.max() > n):
         raise ValueError(f"{fname}: {name} must be in [0, {n}], got values from {a.min()} to "
                          f"{a.max()}")
-    return a.astype(np.int64, copy=False)
+    return np.broadcast_to(a.astype(np.int64), batch)
 
 
 def _same_in_groups(a, G):
-    """Is a (..., Hkv * G) constant inside each group of G (the last axis)?"""
+    """Is a (..., Hkv * G) constant inside each group of G (the last axis)? Read on the distinct
+    values only (a broadcast axis once)."""
+    if a.strides[-1] == 0:
+        return True
+    a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides[:-1])]
     g = a.reshape(a.shape[:-1] + (-1, G))
     return bool((g == g[..., :1]).all())
+
+
+def _limits(items, columns):
+    """The (*items, 7) int64 limits of a call's items (see cattn_limits in C) as a broadcast
+    view: an item axis along which no column varies is stored once, so a broadcast batch of any
+    size costs nothing here."""
+    views = [np.broadcast_to(np.asarray(c, np.int64), items) for c in columns]
+    varies = [n == 0 or any(v.strides[i] != 0 for v in views) for i, n in enumerate(items)]
+    where = tuple(slice(None) if x else slice(0, 1) for x in varies)
+    lim = np.empty(tuple(n if x else 1 for n, x in zip(items, varies)) + (len(columns),),
+                   np.int64)
+    for j, v in enumerate(views):
+        lim[..., j] = v[where]
+    return np.broadcast_to(lim, tuple(items) + (len(columns),))
 
 
 def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=None,
@@ -303,7 +330,9 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
     # 5. fold the groups into rows when nothing differs inside a group
     fold = G > 1 and not dmask and (mask is None or mask.ndim < 3 or mask.shape[-3] == 1) and \
         all(x is None or _same_in_groups(x, G) for x in (kl, ql))
-    stream = np.arange(int(np.prod(user_batch)), dtype=np.int64).reshape(batch)
+    # each item's dropout stream: its index in the batch (only dropout reads it)
+    stream = np.arange(int(np.prod(user_batch)), dtype=np.int64).reshape(batch) if p > 0 \
+        else np.broadcast_to(np.int64(0), batch)
     if fold:
         items = batch[:-1]
         q_arg = q.reshape(q.shape[:-3] + (Hk, G * L, E))
@@ -316,12 +345,8 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         q_arg = q.reshape(q.shape[:-3] + (Hk, G, L, E)) if G > 1 else q
         k_arg, v_arg = (k[..., None, :, :], v[..., None, :, :]) if G > 1 else (k, v)
         pick = (lambda x: x.reshape(batch))
-    lim = np.empty(items + (7,), np.int64)
-    lim[..., 0], lim[..., 1] = lo, hi
-    lim[..., 2] = S if kl is None else pick(kl)
-    lim[..., 3] = L if ql is None else pick(ql)
-    lim[..., 4], lim[..., 5] = L, seed
-    lim[..., 6] = stream[..., 0] if fold else stream
+    lim = _limits(items, (lo, hi, S if kl is None else pick(kl), L if ql is None else pick(ql),
+                          L, seed, pick(stream)))
     return SdpaPlan(fname, q_arg, k, v, mask, scale, cap, p, lim, user_batch + (L, Ev),
                     user_batch + (L, S), fold, k_arg, v_arg)
 
@@ -361,9 +386,7 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
     elif is_causal:
         mask = np.tri(L, S, dtype=bool)[None]
     if key_lengths is not None:
-        kl = np.asarray(key_lengths)
-        if kl.dtype.kind not in "iu":
-            raise TypeError(f"{fname}: key_lengths must be integers, got dtype {kl.dtype}")
+        kl = _integers(fname, "key_lengths", key_lengths)
         try:
             fits = np.broadcast_shapes(kl.shape, batch) == tuple(batch)
         except ValueError:

@@ -23,7 +23,7 @@ weights), and ``pullback(grad_out)`` runs the C backward kernels (``cattn.softma
 import numpy as np
 
 from . import _cattn
-from ._checks import as_float_operand, half_dtype, weights_flag
+from ._checks import as_float_operand, half_dtype, is_float, weights_flag
 from .functional import _mha_args, multi_head_attention, scaled_dot_product_attention, sdpa_plan
 from .masks import StructuredMask
 
@@ -42,7 +42,7 @@ def _unbroadcast(g, shape, dtype):
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
         g = g.sum(axis=stretched, keepdims=True)
-    if np.dtype(dtype).kind == "f":
+    if is_float(dtype):
         g = g.astype(dtype, copy=False)
     return np.ascontiguousarray(g).reshape(shape)
 
@@ -51,6 +51,9 @@ def _cotangent(fname, g, like, name="grad_out"):
     """grad_out checked against the forward's output `like`: same shape, real numbers."""
     if g is None:
         raise TypeError(f"{fname}: pullback needs a gradient for the output, got None")
+    if isinstance(g, tuple):
+        raise TypeError(f"{fname} pullback: {name} is one array of the output's shape "
+                        f"{like.shape}, got a tuple of {len(g)}")
     a = as_float_operand(f"{fname} pullback", name, g)
     if a.shape != like.shape:
         raise ValueError(
@@ -153,7 +156,7 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
     attn_mask, mask_positional = _positional_mask(fname, ("query", "key", "value", "attn_mask"),
                                                   rest, attn_mask)
     weights = bool(return_weights)
-    want_dmask = mask_positional and np.asarray(attn_mask).dtype.kind == "f" \
+    want_dmask = mask_positional and is_float(np.asarray(attn_mask).dtype) \
         if attn_mask is not None and not isinstance(attn_mask, StructuredMask) else False
     plan = sdpa_plan(fname, query, key, value, attn_mask, is_causal, scale, enable_gqa,
                      key_lengths, query_lengths, dropout_p, seed, softcap, dmask=want_dmask)

@@ -75,6 +75,8 @@ def _size(fname, name, x):
         raise TypeError(f"{fname}: {name} must be an integer, got {x!r}") from None
     if n < 0:
         raise ValueError(f"{fname}: {name} must be >= 0, got {n}")
+    if n >= 2**62:  # the kernels' band offsets are int64; wider than any sequence anyway
+        raise ValueError(f"{fname}: {name} must be < 2**62, got {n}")
     return n
 
 

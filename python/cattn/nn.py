@@ -24,6 +24,7 @@ import numpy as np
 
 from . import _cattn
 from ._checks import as_float_operand
+from .gradients import _cotangent
 from ._module import Module, cotangent, float_dtype, positive_int, uniform
 
 __all__ = ["Linear", "Embedding", "LayerNorm", "PositionalEncoding", "cross_entropy", "SGD",
@@ -334,7 +335,7 @@ def _vjp_cross_entropy(logits, targets, *, ignore_index=-100):
     loss, (z, logp, tk, keep, n) = _cross_entropy(logits, targets, ignore_index)
 
     def pullback(g):
-        g = float(np.asarray(g))
+        g = float(_cotangent("cross_entropy", g, np.asarray(loss)))  # a real scalar
         d = np.exp(logp)
         np.put_along_axis(d, tk[..., None], np.take_along_axis(d, tk[..., None], -1) - 1, -1)
         # every target ignored: no term depends on the logits, so the gradient is zero (PyTorch's
