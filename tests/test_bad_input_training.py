@@ -115,3 +115,36 @@ def test_bad_input_raises_clearly(name, call, err, msg):
     with pytest.raises(err, match=msg) as info:
         call()
     assert type(info.value) is err or issubclass(type(info.value), err)
+
+
+def test_lengths_of_a_huge_broadcast_batch_are_checked_on_their_distinct_values():
+    """2**40 items broadcast from one: the lengths are checked and laid out without walking the
+    batch (75e6e8d walked it for minutes, then failed allocating 56 GiB of limits); only the
+    output's allocation remains, and it fails at once."""
+    from cattn.functional import sdpa_plan
+    one = np.ones((1, 1, 4, 8), np.float32)
+    big = np.broadcast_to(one, (2**20, 2**20, 4, 8))
+    kl = np.broadcast_to(np.array(3), (2**20, 2**20))
+    plan = sdpa_plan("scaled_dot_product_attention", big, big, big, key_lengths=kl)
+    assert plan.lim.shape == (2**20, 2**20, 7) and plan.lim.strides[:2] == (0, 0)
+    assert (plan.lim[123, 456] == plan.lim[0, 0]).all() and plan.lim[0, 0, 2] == 3
+    with pytest.raises(MemoryError):
+        sdpa(big, big, big, key_lengths=kl)
+    with pytest.raises(ValueError, match=r"key_lengths must be in \[0, 4\], got values from 5 to 5"):
+        sdpa(big, big, big, key_lengths=np.broadcast_to(np.array(5), (2**20, 2**20)))
+
+
+def test_a_half_precision_additive_mask_works_with_half_inputs():
+    """PyTorch's rule: the mask in the query's dtype (or bool). A bfloat16 mask with bfloat16
+    q/k/v was refused, asking for a floating mask."""
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    for half in (np.float16, ml_dtypes.bfloat16):
+        qh = R.standard_normal((2, 4, 8)).astype(half)
+        mask = np.where(R.random((4, 4)) < 0.3, -np.inf, 0.5).astype(half)
+        out = sdpa(qh, qh, qh, mask)
+        assert out.dtype == half
+        f = [a.astype(np.float32) for a in (qh, mask)]
+        ref = sdpa(f[0], f[0], f[0], f[1])
+        np.testing.assert_allclose(out.astype(np.float32), ref, atol=2e-2)
+        y, pb = cattn.vjp(sdpa, qh, qh, qh, mask)
+        assert [g.dtype for g in pb(np.ones_like(y))] == [half] * 4
