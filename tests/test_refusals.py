@@ -261,3 +261,24 @@ def test_a_refused_load_state_dict_changes_no_parameter():
     state = m.state_dict()
     state["in_proj_weight"] = state["in_proj_weight"].astype(complex)
     refused(lambda: m.load_state_dict(state), TypeError, m)
+
+
+# ---- the library's settings ------------------------------------------------------------------
+
+def _settings():
+    return (cattn._cattn.get_config(), cattn.get_num_threads(), cattn._cattn.gemm_rates())
+
+
+@pytest.mark.parametrize("call,exc", [
+    (lambda: cattn.set_level("sse9"), ValueError),
+    (lambda: cattn.set_level(3), ValueError),
+    (lambda: cattn.set_num_threads(-1), ValueError),
+    (lambda: cattn.set_num_threads("2"), TypeError),
+    (lambda: cattn._cattn.set_gemm_rate("ref", False, -1.0), ValueError),
+    (lambda: cattn._cattn.set_gemm_rate("nope", False, 10.0), ValueError),
+])
+def test_a_refused_setting_changes_no_setting(call, exc):
+    before = _settings()
+    with pytest.raises(exc):
+        call()
+    assert _settings() == before
