@@ -1,18 +1,18 @@
 """Build cattn's C extension.
 
-The kernels in csrc/ are plain C; the files named *_avx2.c / *_avx512.c are compiled with their own
-ISA flags and only run after the CPU probe in cpu.c says they may: the portable files get no
-ISA flags at all, so the extension runs on any x86-64 (runtime dispatch, not a native-CPU build).
-
-x86-64 builds get the avx2 and avx512 files, ARM64 builds the neon files, other machines the
-portable kernels only.  GCC and clang get GCC's flags, MSVC its own (COMMON_FLAGS, ISA_FLAGS).
+csrc/ is in layers, and the folders drive the build: csrc/glue (the only code that includes
+Python.h), csrc/runtime (the dispatch table, the CPU probe, threads, the cost model) and
+csrc/kernels (the portable kernels) are compiled without ISA flags, so the extension runs on any
+x86-64 (runtime dispatch, not a native-CPU build); each csrc/isa/<level>/ folder is compiled with
+the flags its FLAGS file lists, on the machines it names there, and runs only after the probe in
+runtime/cpu.c says it may.  GCC and clang get the "gcc" flags, MSVC the "msvc" ones.
 
 Test builds only: CATTN_EMULATE_AVX512=<dir> (the include directory of SIMDe, e.g.
 `python -c "import simde_py; print(simde_py.get_include())"` after `pip install simde-py`) compiles
-the *_avx512.c files against SIMDe's portable AVX-512 intrinsics on AVX2 instead, and lets the
+csrc/isa/avx512/ against SIMDe's portable AVX-512 intrinsics on AVX2 instead, and lets the
 probe offer that level on any AVX2 CPU -- so the AVX-512 kernels run under the test suite on a
 machine without AVX-512 (.ci/run does this).  CATTN_EMULATE_NEON=<dir> does the same for the
-*_neon.c files on x86-64 (the NEON level becomes the default).  Slower than the real levels;
+csrc/isa/neon/ files on x86-64 (the NEON level becomes the default).  Slower than the real levels;
 never for users.
 """
 import os
@@ -26,13 +26,26 @@ from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 CSRC = "csrc"
-# the flags each level's files are compiled with: GCC/clang, and MSVC
-ISA_FLAGS = {
-    "avx2": (["-mavx2", "-mfma"], ["/arch:AVX2"]),
-    "avx512": (["-mavx512f", "-mavx512dq", "-mavx2", "-mfma"], ["/arch:AVX512"]),
-    "neon": ([], []),  # part of ARM64: no flag
-}
-LEVELS_OF = {"x86_64": ["avx2", "avx512"], "arm64": ["neon"]}
+PORTABLE = ("runtime", "kernels", "glue")  # compiled without ISA flags
+ISA = os.path.join(CSRC, "isa")
+
+
+def isa_levels():
+    """{level: {"arch": [...], "gcc": [...], "msvc": [...]}} from each csrc/isa/<level>/FLAGS."""
+    levels = {}
+    for level in sorted(os.listdir(ISA)):
+        spec = {"arch": [], "gcc": [], "msvc": []}
+        with open(os.path.join(ISA, level, "FLAGS")) as f:
+            for line in f:
+                words = line.split()
+                if words and not words[0].startswith("#"):
+                    spec[words[0]] = words[1:]
+        levels[level] = spec
+    return levels
+
+
+ISA_LEVELS = isa_levels()
+
 # the flags of every file: GCC/clang, MSVC.
 # -fno-tree-loop-distribute-patterns: GCC otherwise turns the short copy and zero loops of the
 # packing routines into memcpy/memset calls, whose call cost dominates small blocks;
@@ -70,14 +83,8 @@ def emulated():
     return None
 
 
-def isa_sources(levels):
-    """ISA-specific sources present in csrc/, by level."""
-    found = {}
-    for level in levels:
-        files = sorted(f for f in os.listdir(CSRC) if f.endswith(f"_{level}.c"))
-        if files:
-            found[level] = [os.path.join(CSRC, f) for f in files]
-    return found
+def sources(folder):
+    return sorted(os.path.join(folder, f) for f in os.listdir(folder) if f.endswith(".c"))
 
 
 class BuildExt(build_ext):
@@ -88,18 +95,18 @@ class BuildExt(build_ext):
         msvc = self.compiler.compiler_type == "msvc"
         ext.extra_compile_args = list(COMMON_FLAGS[msvc])
         ext.extra_link_args = [] if msvc or sys.platform == "win32" else ["-lpthread"]
-        levels = list(LEVELS_OF.get(arch(), []))
+        levels = [lvl for lvl, spec in ISA_LEVELS.items() if arch() in spec["arch"]]
         emu = None if msvc else emulated()
         if emu:
             ext.define_macros.append((f"CATTN_EMULATE_{emu[0].upper()}", "1"))
             if emu[0] not in levels:
                 levels.append(emu[0])
         jobs = []  # (source, its flags, its include directories)
-        for level, sources in isa_sources(levels).items():
-            flags, includes = ISA_FLAGS[level][msvc], ext.include_dirs
+        for level in levels:
+            flags, includes = ISA_LEVELS[level]["msvc" if msvc else "gcc"], ext.include_dirs
             if emu and level == emu[0]:  # SIMDe's portable intrinsics, on AVX2
-                flags, includes = ISA_FLAGS["avx2"][0] + ["-Wno-psabi"], includes + [emu[1]]
-            jobs += [(src, flags, includes) for src in sources]
+                flags, includes = ISA_LEVELS["avx2"]["gcc"] + ["-Wno-psabi"], includes + [emu[1]]
+            jobs += [(src, flags, includes) for src in sources(os.path.join(ISA, level))]
             ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))
         jobs += [(src, [], ext.include_dirs) for src in ext.sources]
 
@@ -127,22 +134,17 @@ def version():
         return re.search(r'#define CATTN_VERSION "([^"]+)"', f.read()).group(1)
 
 
-portable = sorted(
-    os.path.join(CSRC, f)
-    for f in os.listdir(CSRC)
-    if f.endswith(".c") and not any(f.endswith(f"_{lvl}.c") for lvl in ISA_FLAGS)
-)
-
 setup(
     version=version(),
     ext_modules=[
         Extension(
             "cattn._cattn",
-            sources=portable,
+            sources=[src for layer in PORTABLE for src in sources(os.path.join(CSRC, layer))],
             include_dirs=[numpy.get_include(), CSRC],
             define_macros=[],
             # the compile and link flags are the compiler's: BuildExt sets them
-            depends=[os.path.join(CSRC, f) for f in os.listdir(CSRC) if f.endswith((".h", ".inc"))],
+            depends=[os.path.join(d, f) for d, _, files in os.walk(CSRC) for f in files
+                     if f.endswith((".h", ".inc", "FLAGS"))],
         )
     ],
     cmdclass={"build_ext": BuildExt},

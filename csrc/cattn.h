@@ -82,7 +82,7 @@ void cattn_dlog_softmax_backward_ref(double *dx, ptrdiff_t incdx, const double *
 
 /* ---- scaled dot-product attention ------------------------------------------------------------ */
 
-/* The kernels of one dispatch level (kernels.h).  cattn_kernels_now() is the current level's
+/* The kernels of one dispatch level (dispatch.h).  cattn_kernels_now() is the current level's
  * table; a call that reads it once runs on that level to the end, whatever cattn_set_level does
  * meanwhile. */
 typedef struct cattn_kernel_table cattn_kernel_table;
@@ -111,7 +111,7 @@ typedef struct {
     const cattn_kernel_table *kt;    /* the level to run; NULL = cattn_kernels_now()               */
     void *lse;                       /* forward: the rows' log-sum-exp (h,L) out, of the kernel's  */
     ptrdiff_t hsl, rsl;              /* type, or NULL: what the backward needs instead of weights   */
-    /* Row limits (rows.h), with limited = 1: row r, at position i = r mod per (per = 0: L),
+    /* Row limits (kernels/row_rules.h), with limited = 1: row r, at position i = r mod per (per = 0: L),
      * attends only keys j with i + lo <= j <= i + hi and j < kv_len, and none if i >= q_len.
      * The kernels skip the blocks no row attends.  They combine with any mask kind.         */
     int limited;

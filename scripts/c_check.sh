@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# c_check.sh -- the C kernels without Python: build tests/c/kernels_check.c with csrc/'s kernels
-# (not the glue) for a target and run it there.
+# c_check.sh -- the C kernels without Python: build tests/c/kernels_check.c with csrc/'s runtime
+# and kernels (not the glue) and the ISA folders' files for a target, and run it there.  The ISA
+# flags come from each csrc/isa/<level>/FLAGS (setup.py reads the same files).
 #   native    gcc; x86-64 with the AVX2 and AVX-512 files (each level runs where the CPU has it)
 #   aarch64   aarch64-linux-gnu-gcc, run under qemu-aarch64 (Debian: gcc-aarch64-linux-gnu,
 #             qemu-user); the NEON files
 #   windows   x86_64-w64-mingw32-gcc, run under wine (Debian: gcc-mingw-w64-x86-64, wine64);
-#             the AVX2 and AVX-512 files and the Win32 threads of threads_os.h
+#             the AVX2 and AVX-512 files and the Win32 threads of runtime/threads_os.h
 # usage: bash scripts/c_check.sh [native|aarch64|windows ...]   (default: all three)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,13 +14,7 @@ out=${CATTN_C_CHECK_DIR:-build/c_check}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 flags=(-O2 -std=c11 -Wall -Wextra -Werror -Wvla -fno-math-errno -fno-trapping-math -Icsrc)
-portable=()
-for f in csrc/*.c; do
-    case "$f" in
-        csrc/module.c | csrc/loops.c | *_avx2.c | *_avx512.c | *_neon.c) ;;
-        *) portable+=("$f") ;;
-    esac
-done
+portable=(csrc/runtime/*.c csrc/kernels/*.c)
 
 # build <cc> <exe> <isa...>: objects of the portable files, then each ISA's files with its flags
 build() {
@@ -29,14 +24,9 @@ build() {
     local defs=() objs=()
     for isa in "$@"; do
         local isaflags
-        case $isa in
-            avx2) isaflags=(-mavx2 -mfma) ;;
-            avx512) isaflags=(-mavx512f -mavx512dq -mavx2 -mfma) ;;
-            neon) isaflags=() ;;
-        esac
-        for f in csrc/*_"$isa".c; do
-            [ -e "$f" ] || continue
-            local o=$dir/$(basename "$f" .c).o
+        read -r -a isaflags <<< "$(awk '$1 == "gcc" { $1 = ""; print }' "csrc/isa/$isa/FLAGS")"
+        for f in csrc/isa/"$isa"/*.c; do
+            local o=$dir/${isa}_$(basename "$f" .c).o
             "$cc" "${flags[@]}" "${isaflags[@]}" -c "$f" -o "$o"
             objs+=("$o")
         done

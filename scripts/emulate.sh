@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Run the kernels of a level this machine lacks: avx512 on an x86-64 without AVX-512, or neon
-# (ARM64's) on an x86-64.  Builds cattn in a scratch copy of the tree with csrc/*_<level>.c
+# (ARM64's) on an x86-64.  Builds cattn in a scratch copy of the tree with csrc/isa/<level>/
 # compiled against SIMDe's portable intrinsics for that level (a test build: CATTN_EMULATE_AVX512
-# or CATTN_EMULATE_NEON in setup.py; csrc/avx512.h, csrc/neon.h), then runs pytest on that level
+# or CATTN_EMULATE_NEON in setup.py; csrc/isa/avx512/avx512.h, csrc/isa/neon/neon.h), then runs pytest on that level
 # with the arguments given (default: the whole suite but the notebooks).  Needs the test extra
 # and SIMDe:
 #     pip install -e ".[test]" simde-py && bash scripts/emulate.sh avx512|neon [pytest args]

@@ -1,4 +1,4 @@
-"""The cost model (csrc/cost.c): every per-shape choice is padded work / measured rate.
+"""The cost model (csrc/runtime/cost.c): every per-shape choice is padded work / measured rate.
 
 Rates are injected (_cattn.set_gemm_rate) to stand for CPUs this machine is not: a Zen 4, where a
 512-bit FMA does the work of two 256-bit ones (the AVX-512 tile as fast as the AVX2 tile), and a

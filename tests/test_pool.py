@@ -1,4 +1,4 @@
-"""The thread pool (csrc/threads.c) under ThreadSanitizer: tests/c/pool_stress.c runs thousands of
+"""The thread pool (csrc/runtime/threads.c) under ThreadSanitizer: tests/c/pool_stress.c runs thousands of
 parallel fors, from one calling thread and from four at once, checks that every item is computed
 exactly once, and TSan checks every memory access of the pool for data races."""
 import os
@@ -20,7 +20,7 @@ def test_pool_has_no_data_races_and_loses_no_item(tmp_path):
     cc = shlex.split(sysconfig.get_config_var("CC") or "cc")[:1]
     exe = tmp_path / "pool_stress"
     build = cc + ["-O1", "-g", "-std=c11", "-fsanitize=thread", "-I", CSRC,
-                  os.path.join(HERE, "c", "pool_stress.c"), os.path.join(CSRC, "threads.c"),
+                  os.path.join(HERE, "c", "pool_stress.c"), os.path.join(CSRC, "runtime", "threads.c"),
                   "-o", str(exe), "-lpthread"]
     # without the sanitizer runtime that scripts/sanitize.sh preloads into the test process
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "PYTHONMALLOC")}

@@ -2,7 +2,7 @@
 
 NumPy prepends a generated signature (``attention(x1, x2, x3, x4, /, out=None, *, casting=...``)
 to a ufunc's docstring, so ``help()`` and Jupyter's tooltip would show two. Each docstring in
-``csrc/docs.h`` opens with the call's own signature (``attention(q, k, v, scale, /, out=None)``):
+``csrc/glue/docs.h`` opens with the call's own signature (``attention(q, k, v, scale, /, out=None)``):
 this module makes that line the ufunc's ``__doc__`` opening and its ``__signature__`` (NumPy 2
 lets both be set; older NumPy keeps its generated line)."""
 import inspect
@@ -14,7 +14,7 @@ def _parse(line):
     """inspect.Signature of "name(params)" -- the first line of one of cattn's own docstrings."""
     params = line[line.index("(") + 1:line.rindex(")")]
     ns = {}
-    exec(f"def f({params}): pass", ns)  # noqa: S102 -- constant text from csrc/docs.h
+    exec(f"def f({params}): pass", ns)  # noqa: S102 -- constant text from csrc/glue/docs.h
     return inspect.signature(ns["f"])
 
 

@@ -5,7 +5,7 @@ structured masks, grouped-query heads, lengths, dropout, soft-capping; SdpaPlan 
 and the backward), which multi-head gufunc a call takes (the _MHA table), and how masks,
 key_lengths and is_causal combine for the layers (_mha_mask). Argument checks are _checks.py's; the default scale and the
 computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
-call is the glue's and the kernels' (csrc/loops.c, csrc/attention.c)."""
+call is the glue's and the kernels' (csrc/glue/loops.c, csrc/kernels/attention.c)."""
 import functools
 import numbers
 import operator

@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "kernels.h"
+#include "runtime/dispatch.h"
 
 static int failures = 0;
 static const char *where = "";

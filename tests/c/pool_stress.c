@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "kernels.h"
+#include "runtime/dispatch.h"
 
 #define N_MAX 4096
 

@@ -1,0 +1,63 @@
+/* isa/avx512/rows_simd.c -- decoding's row kernels with AVX-512F (rows_simd.inc, for float and double).
+ * The lanes are summed through AVX2 registers (SIMDe emulates these exactly; not the
+ * _mm512_reduce_* sequences, see avx512.h). */
+#include <stddef.h>
+#include "avx512.h"
+#include "runtime/dispatch.h"
+
+/* out[r] = the sum of a[r]'s lanes, r < 4: halves added into AVX2 registers, then across */
+static inline void sum4_ps(const __m512 a[4], float out[4])
+{
+    __m256 h[4];
+    for (int r = 0; r < 4; r++)
+        h[r] = _mm256_add_ps(_mm512_castps512_ps256(a[r]), _mm512_extractf32x8_ps(a[r], 1));
+    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
+}
+
+static inline void sum4_pd(const __m512d a[4], double out[4])
+{
+    __m256d h[4];
+    for (int r = 0; r < 4; r++)
+        h[r] = _mm256_add_pd(_mm512_castpd512_pd256(a[r]), _mm512_extractf64x4_pd(a[r], 1));
+    __m256d t0 = _mm256_hadd_pd(h[0], h[1]), t1 = _mm256_hadd_pd(h[2], h[3]);
+    _mm256_storeu_pd(out, _mm256_add_pd(_mm256_permute2f128_pd(t0, t1, 0x20),
+                                        _mm256_permute2f128_pd(t0, t1, 0x31)));
+}
+
+#define T float
+#define V __m512
+#define W 16
+#define P(name) cattn_s##name##_simd_avx512
+#define LOADU _mm512_loadu_ps
+#define STOREU _mm512_storeu_ps
+#define FMADD _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define SET1 _mm512_set1_ps
+#define ZERO _mm512_setzero_ps
+#define SUM4 sum4_ps
+#include "kernels/rows_simd.inc"
+#undef T
+#undef V
+#undef W
+#undef P
+#undef LOADU
+#undef STOREU
+#undef FMADD
+#undef ADD
+#undef SET1
+#undef ZERO
+#undef SUM4
+
+#define T double
+#define V __m512d
+#define W 8
+#define P(name) cattn_d##name##_simd_avx512
+#define LOADU _mm512_loadu_pd
+#define STOREU _mm512_storeu_pd
+#define FMADD _mm512_fmadd_pd
+#define ADD _mm512_add_pd
+#define SET1 _mm512_set1_pd
+#define ZERO _mm512_setzero_pd
+#define SUM4 sum4_pd
+#include "kernels/rows_simd.inc"

@@ -1,0 +1,149 @@
+/* runtime/cost.c -- the cost model every per-shape choice goes through: time = padded work ÷ measured rate.
+ *
+ * rate:  the multiply-adds per nanosecond of a tile's GEMM microkernel, float and double, on
+ *        operands in L1: measured once per process, lazily (the first choice that needs it), in
+ *        a few trials of about 20 µs per (tile, dtype) -- or injected (cattn_set_gemm_rate, for
+ *        tests).
+ * time:  a product (m,n,k) on a table costs ceil(m/MR)·MR · ceil(n/NR)·NR · k ÷ rate: the work
+ *        of whole tiles, edges padded, at that tile's speed.
+ *
+ * Choices made with it (each per call, from the shapes):
+ *   1. the GEMM tile (cattn_gemm_table): along a level's chain of tiles (AVX-512's 12×32, its
+ *      16-row one-vector tile, then AVX2's 6×16), the one that costs least, each tile at its own
+ *      measured rate.  Whether a 512-bit FMA does the work of one 256-bit FMA
+ *      or two is the CPU's (two on Zen 4, one on Zen 5 and Intel server cores): measured here,
+ *      never guessed.  Every tile sums each element in the same order (k blocks of the same
+ *      size, one FMA per step), so the choice changes the speed, never the bits.
+ *   2. the threads (threads.c asks cattn_work_rate): a call's float32 flops ÷ (2 · the active
+ *      level's float rate) is its time, and a second thread pays when each gets ≥ 10 µs.
+ * Rule that lives here: how a level's speed is measured and compared.
+ */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#define _POSIX_C_SOURCE 199309L /* clock_gettime */
+#endif
+#include <stdatomic.h>
+#include <string.h>
+#include "dispatch.h"
+
+#if defined(_WIN32)
+#include <windows.h>
+static double now_ns(void)
+{
+    LARGE_INTEGER f, c;
+    QueryPerformanceFrequency(&f);
+    QueryPerformanceCounter(&c);
+    return (double)c.QuadPart * 1e9 / (double)f.QuadPart;
+}
+#else
+#include <time.h>
+static double now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+#endif
+
+/* rates[tile][0 float, 1 double]: 0 until measured (or injected); tile: a level's main tile,
+ * or one of its other tiles (dispatch.h, CATTN_TILE_*) */
+static _Atomic double rates[CATTN_TILE_COUNT][2];
+
+#define RATE_K 96          /* the microkernel's k: a and b take 5-21 KiB, in any L1 */
+#define RATE_TRIALS 7      /* the best of 7 trials ...                                  */
+#define RATE_TRIAL_NS 2e4  /* ... of about 20 µs each: about 0.15 ms per (level, dtype)  */
+
+/* Time kt's microkernel for one dtype: multiply-adds per ns, the best of a few short trials. */
+static double measure(const cattn_kernel_table *kt, int dbl)
+{
+    const ptrdiff_t mr = dbl ? kt->dmr : kt->smr, nr = dbl ? kt->dnr : kt->snr;
+    const size_t size = dbl ? sizeof(double) : sizeof(float);
+    const size_t na = (size_t)(mr * RATE_K), nb = (size_t)(RATE_K * nr), nc = (size_t)(mr * nr);
+    char *buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
+    if (buf == NULL) return 0;
+    char *a = buf, *b = a + ((na * size + 63) & ~(size_t)63), *c = b + ((nb * size + 63) & ~(size_t)63);
+    for (size_t i = 0; i < na + nb; i++) {  /* a, b: small values, no overflow, no denormals */
+        char *x = i < na ? a : b;
+        size_t j = i < na ? i : i - na;
+        if (dbl) ((double *)x)[j] = 0.5 + (double)(i % 7) * 0.125;
+        else ((float *)x)[j] = 0.5f + (float)(i % 7) * 0.125f;
+    }
+    memset(c, 0, nc * size);
+    double best = 0;
+    long reps = 1;
+    for (int trial = -2; trial < RATE_TRIALS; trial++) {  /* trials -2, -1 warm up, size reps */
+        double t0 = now_ns();
+        for (long r = 0; r < reps; r++) {
+            if (dbl)
+                kt->dgemm_ukr(RATE_K, (const double *)a, 1, mr, (const double *)b, nr, (double *)c,
+                              nr, 1, r > 0);
+            else
+                kt->sgemm_ukr(RATE_K, (const float *)a, 1, mr, (const float *)b, nr, (float *)c,
+                              nr, 1, r > 0);
+        }
+        double dt = now_ns() - t0;
+        if (trial < 0) {
+            reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)reps / dt) + 1 : 64;
+            if (reps > 4096) reps = 4096;
+            continue;
+        }
+        double rate = dt > 0 ? (double)reps * (double)(mr * nr * RATE_K) / dt : 0;
+        if (rate > best) best = rate;
+    }
+    cattn_free_aligned(buf);
+    return best;
+}
+
+double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
+{
+    _Atomic double *slot = &rates[kt->tile][dbl ? 1 : 0];
+    double r = atomic_load_explicit(slot, memory_order_relaxed);
+    if (r > 0) return r;
+#if defined(CATTN_EMULATE_AVX512)
+    /* a test build: SIMDe's AVX-512 runs at a tenth of the CPU's speed, which says nothing of a
+     * real AVX-512 CPU.  It is modelled as a Zen 4 (the AVX2 tile's rate), so that the emulated
+     * level takes the tiles a real one takes and its tests run the AVX-512 microkernel. */
+    if (kt->level == CATTN_LEVEL_AVX512) {
+        const cattn_kernel_table *t = kt->narrow;
+        while (t != NULL && t->level == CATTN_LEVEL_AVX512) t = t->narrow;
+        if (t != NULL) return cattn_gemm_rate(t, dbl);
+    }
+#endif
+    r = measure(kt, dbl);
+    if (r <= 0) r = 1;  /* no clock or no memory: any positive rate keeps the model defined */
+    double zero = 0;    /* the first measurement wins, so every later choice sees one rate */
+    if (!atomic_compare_exchange_strong(slot, &zero, r)) r = zero;
+    return r;
+}
+
+void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate)
+{
+    if (level < CATTN_LEVEL_REF || level >= CATTN_LEVEL_COUNT || tile < 0 || tile >= CATTN_TILE_COUNT)
+        return;
+    rate = rate > 0 ? rate : 0;  /* 0: measure again */
+    atomic_store(&rates[tile][dbl ? 1 : 0], rate);
+    if (all_tiles && level == CATTN_LEVEL_AVX512)  /* and the level's other tiles */
+        atomic_store(&rates[CATTN_TILE_AVX512_TALL][dbl ? 1 : 0], rate);
+}
+
+double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
+                       ptrdiff_t k)
+{
+    double pm = (double)((m + mr - 1) / mr * mr), pn = (double)((n + nr - 1) / nr * nr);
+    return pm * pn * (double)(k > 0 ? k : 1) / rate;
+}
+
+const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl, ptrdiff_t m,
+                                           ptrdiff_t n, ptrdiff_t k)
+{
+    const cattn_kernel_table *best = kt;
+    double least = 0;
+    for (const cattn_kernel_table *t = kt; t != NULL; t = t->narrow) {  /* widest first */
+        double cost = cattn_tile_cost(dbl ? t->dmr : t->smr, dbl ? t->dnr : t->snr,
+                                      cattn_gemm_rate(t, dbl), m, n, k);
+        if (t == kt || cost < least) best = t, least = cost;  /* a tie goes to the wider tile */
+    }
+    return best;
+}
+
+/* threads.c's measure of speed: float32 flops per ns of the active level */
+double cattn_work_rate(void) { return 2.0 * cattn_gemm_rate(cattn_kernels_now(), 0); }

@@ -1,0 +1,144 @@
+/* runtime/threads_os.h -- the little threads.c needs from the operating system, for POSIX threads and for
+ * Win32, behind one interface:
+ *   os_mutex    a lock: OS_MUTEX_INIT, os_mutex_lock / trylock (1 when taken) / unlock, os_mutex_reset
+ *   os_cond     a condition variable on an os_mutex: OS_COND_INIT, os_cond_wait / signal / broadcast
+ *   os_thread   a joinable thread: os_thread_start (1 when started), os_thread_join;
+ *               os_thread_detached starts one nobody joins
+ *   os_cpus()   the CPUs this process may run on
+ *   os_pause()  a spin-wait hint to the core */
+#ifndef CATTN_THREADS_OS_H
+#define CATTN_THREADS_OS_H
+
+#if defined(_M_X64) || defined(_M_IX86) || defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+static inline void os_pause(void) { _mm_pause(); }
+#elif defined(_MSC_VER) && defined(_M_ARM64)
+#include <intrin.h>
+static inline void os_pause(void) { __yield(); }
+#elif defined(__aarch64__) || defined(__arm__)
+static inline void os_pause(void) { __asm__ __volatile__("yield"); }
+#else
+static inline void os_pause(void) {}
+#endif
+
+typedef void *(*os_thread_fn)(void *arg);
+
+#if defined(_WIN32)
+/* ---- Win32: slim reader/writer locks, condition variables, _beginthreadex ---- */
+#define WIN32_LEAN_AND_MEAN
+#include <windows.h>
+#include <process.h>
+
+typedef SRWLOCK os_mutex;
+typedef CONDITION_VARIABLE os_cond;
+typedef HANDLE os_thread;
+#define OS_MUTEX_INIT SRWLOCK_INIT
+#define OS_COND_INIT CONDITION_VARIABLE_INIT
+
+static inline void os_mutex_lock(os_mutex *m) { AcquireSRWLockExclusive(m); }
+static inline int os_mutex_trylock(os_mutex *m) { return TryAcquireSRWLockExclusive(m) != 0; }
+static inline void os_mutex_unlock(os_mutex *m) { ReleaseSRWLockExclusive(m); }
+static inline void os_mutex_reset(os_mutex *m) { InitializeSRWLock(m); }
+static inline void os_cond_wait(os_cond *c, os_mutex *m) { SleepConditionVariableSRW(c, m, INFINITE, 0); }
+static inline void os_cond_signal(os_cond *c) { WakeConditionVariable(c); }
+static inline void os_cond_broadcast(os_cond *c) { WakeAllConditionVariable(c); }
+static inline void os_cond_reset(os_cond *c) { InitializeConditionVariable(c); }
+
+typedef struct {
+    os_thread_fn fn;
+    void *arg;
+} os_start;
+
+static unsigned __stdcall os_trampoline(void *p)
+{
+    os_start s = *(os_start *)p;
+    HeapFree(GetProcessHeap(), 0, p);
+    s.fn(s.arg);
+    return 0;
+}
+
+static inline int os_thread_start(os_thread *t, os_thread_fn fn, void *arg)
+{
+    os_start *s = HeapAlloc(GetProcessHeap(), 0, sizeof *s);
+    if (s == NULL) return 0;
+    s->fn = fn, s->arg = arg;
+    *t = (HANDLE)_beginthreadex(NULL, 0, os_trampoline, s, 0, NULL);
+    if (*t == 0) HeapFree(GetProcessHeap(), 0, s);
+    return *t != 0;
+}
+static inline void os_thread_join(os_thread t)
+{
+    WaitForSingleObject(t, INFINITE);
+    CloseHandle(t);
+}
+static inline int os_thread_detached(os_thread_fn fn, void *arg)
+{
+    os_thread t;
+    if (!os_thread_start(&t, fn, arg)) return 0;
+    CloseHandle(t);
+    return 1;
+}
+static inline int os_cpus(void)
+{
+    DWORD_PTR mine, system;
+    if (GetProcessAffinityMask(GetCurrentProcess(), &mine, &system) && mine != 0) {
+        int n = 0;
+        for (; mine; mine &= mine - 1) n++;
+        return n;
+    }
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
+}
+
+#else
+/* ---- POSIX threads ---- */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <sched.h>
+#include <unistd.h>
+
+typedef pthread_mutex_t os_mutex;
+typedef pthread_cond_t os_cond;
+typedef pthread_t os_thread;
+#define OS_MUTEX_INIT PTHREAD_MUTEX_INITIALIZER
+#define OS_COND_INIT PTHREAD_COND_INITIALIZER
+
+static inline void os_mutex_lock(os_mutex *m) { pthread_mutex_lock(m); }
+static inline int os_mutex_trylock(os_mutex *m) { return pthread_mutex_trylock(m) == 0; }
+static inline void os_mutex_unlock(os_mutex *m) { pthread_mutex_unlock(m); }
+static inline void os_mutex_reset(os_mutex *m) { pthread_mutex_init(m, NULL); }
+static inline void os_cond_wait(os_cond *c, os_mutex *m) { pthread_cond_wait(c, m); }
+static inline void os_cond_signal(os_cond *c) { pthread_cond_signal(c); }
+static inline void os_cond_broadcast(os_cond *c) { pthread_cond_broadcast(c); }
+static inline void os_cond_reset(os_cond *c) { pthread_cond_init(c, NULL); }
+
+static inline int os_thread_start(os_thread *t, os_thread_fn fn, void *arg)
+{
+    return pthread_create(t, NULL, fn, arg) == 0;
+}
+static inline void os_thread_join(os_thread t) { pthread_join(t, NULL); }
+static inline int os_thread_detached(os_thread_fn fn, void *arg)
+{
+    pthread_t t;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int rc = pthread_create(&t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc == 0;
+}
+static inline int os_cpus(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1 << 20 ? 1 << 20 : (int)n;
+}
+#endif
+
+#endif /* CATTN_THREADS_OS_H */
