@@ -308,18 +308,22 @@ class MultiHeadAttention(Module):
         layout -- into self.grads, by the parameters' names (the inverse of head_weights)."""
         E = self.embed_dim
         dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo = hg
-        # (H, E_in, d) -> (H, d, E_in) -> (E_out, E_in): row h*d + j is output j of head h
-        mats = [w.transpose(0, 2, 1).reshape(E, w.shape[1]) for w in (dwq, dwk, dwv)]
-        g = self.grads
-        if self._same_embed:
-            g["in_proj_weight"] += np.concatenate(mats)
-        else:
-            for name, m in zip(("q_proj_weight", "k_proj_weight", "v_proj_weight"), mats):
-                g[name] += m
-        g["out_proj.weight"] += dwo.transpose(2, 0, 1).reshape(E, E)  # (H, d, E) -> (E, H·d)
+        # (heads, E_in, d) -> (heads, d, E_in) -> (heads*d, E_in): row h*d + j is output j of head h
+        mats = [w.transpose(0, 2, 1).reshape(-1, w.shape[1]) for w in (dwq, dwk, dwv)]
+        biases = [None if b is None else b.reshape(-1) for b in (dbq, dbk, dbv, dbo)]
+        wo = dwo.transpose(2, 0, 1).reshape(E, -1)  # (H, d, E) -> (E, H·d)
+        self._scatter(*mats, wo, *biases)
+
+    def _scatter(self, dWq, dWk, dWv, dWo, dbq, dbk, dbv, dbo):
+        """The one gradient scatter: the projections' gradients in PyTorch's layout (dWq (E, E),
+        dWk (Hkv·d, kdim), dWv (Hkv·d, vdim), dWo (E, E), biases or None) added into ``grads``
+        where each lives (``in_proj_weight``'s rows, or its own parameter). Both routes (fused,
+        composed) end here, after every gradient is computed: a failure adds nothing."""
+        which = ("q", "k", "v", "out")
+        adds = [self._rows(w) + (dW,) for w, dW in zip(which, (dWq, dWk, dWv, dWo))]
         if self.bias:
-            g["in_proj_bias"] += np.concatenate([b.reshape(E) for b in (dbq, dbk, dbv)])
-            g["out_proj.bias"] += dbo
+            adds += [self._rows(w, bias=True) + (db,) for w, db in zip(which, (dbq, dbk, dbv, dbo))]
+        add_grads(self, adds)
 
     # ---- grouped-query heads, dropout, soft cap, structured masks, the KV cache ----------------
 
@@ -431,21 +435,17 @@ class MultiHeadAttention(Module):
             dqh, dkh, dvh = pb((doh, None) if weights else doh)
             if cache is not None:  # only the new positions' keys and values come from x
                 dkh, dvh = dkh[..., start:start + n_new, :], dvh[..., start:start + n_new, :]
-            # every gradient computed first, then added: a failure adds nothing
-            adds = [self._rows("out") + (mm(flat(g).T, flat(concat)),)]
-            dx = []
-            for i, (x, W, dh) in enumerate(((q, Wq, dqh), (k, Wk, dkh), (v, Wv, dvh))):
+            dW, db, dx = [], [], []
+            for x, W, dh in ((q, Wq, dqh), (k, Wk, dkh), (v, Wv, dvh)):
                 dy = np.swapaxes(dh, -2, -3)
                 dy = dy.reshape(dy.shape[:-2] + (-1,))  # (..., n, heads·d)
-                dy = np.broadcast_to(dy, np.broadcast_shapes(dy.shape, x.shape[:-1] + dy.shape[-1:]))
-                xb = flat(np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:]))
-                adds.append(self._rows("qkv"[i]) + (mm(flat(dy).T, xb),))
-                if self.bias:
-                    adds.append(self._rows("qkv"[i], bias=True) + (flat(dy).sum(0),))
+                dy = np.broadcast_to(dy, np.broadcast_shapes(dy.shape,
+                                                             x.shape[:-1] + dy.shape[-1:]))
+                xb = np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:])
+                dW.append(mm(flat(dy).T, flat(xb)))
+                db.append(flat(dy).sum(0))
                 dx.append(mm(dy, W).astype(x.dtype, copy=False))
-            if self.bias:
-                adds.append(self._rows("out", bias=True) + (flat(g).sum(0),))
-            add_grads(self, adds)
+            self._scatter(*dW, mm(flat(g).T, flat(concat)), *db, flat(g).sum(0))
             return tuple(dx)
         return res, back
 
