@@ -30,15 +30,15 @@ from ._cattn import (
 )
 from ._cattn import multi_head_attention as multi_head_attention_ufunc
 from ._config import get_num_threads, set_level, set_num_threads, show_config
-from .additive import AdditiveAttention, additive_attention
+from .additive import additive_attention
 from .functional import multi_head_attention, scaled_dot_product_attention
 from .gradients import gradcheck, vjp
 from .masks import StructuredMask, causal_lower_right, causal_upper_left, sliding_window
-from .modules import Attention, KVCache, MultiHeadAttention
 from .plot import plot_attention, use_cjk_font
 from .steps import AttentionSteps
 
 from . import _signatures, nn
+from .nn import AdditiveAttention, Attention, KVCache, MultiHeadAttention
 
 _signatures.apply(_signatures.ufuncs_of(_cattn))
 __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h

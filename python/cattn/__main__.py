@@ -65,7 +65,7 @@ def jane_embeddings(E=16, seed=7):
 
 
 def show_heads():
-    from .modules import MultiHeadAttention
+    from .nn import MultiHeadAttention
 
     fr, en = jane_embeddings()
     mha = MultiHeadAttention(16, 4, seed=0, dtype=np.float64)
@@ -88,7 +88,7 @@ def show_heads():
 
 
 def show_steps():
-    from .modules import Attention
+    from .nn import Attention
 
     q, k, v = example()
     s = Attention().steps(q, k, v)

@@ -17,10 +17,9 @@ import time
 
 import numpy as np
 
-from .additive import AdditiveAttention
 from .gradients import vjp
-from .modules import Attention, MultiHeadAttention
-from .nn import Adam, Embedding, LayerNorm, Linear, PositionalEncoding, cross_entropy
+from .nn import (AdditiveAttention, Adam, Attention, Embedding, LayerNorm, Linear,
+                 MultiHeadAttention, PositionalEncoding, cross_entropy)
 
 __all__ = ["make_dates", "DateTranslator", "train", "alignment", "INPUT_CHARS", "OUTPUT_CHARS",
            "FORMATS"]

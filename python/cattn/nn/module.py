@@ -1,4 +1,4 @@
-"""Module: what every cattn layer has -- NumPy parameters under PyTorch's names, their gradients.
+"""nn/module.py -- Module: what every cattn layer has -- NumPy parameters under PyTorch's names, their gradients.
 
 A subclass sets ``_cls`` (its name in messages), ``dtype``, ``_params`` (name -> array) and
 ``_shapes()`` (name -> shape, what ``load_state_dict`` accepts); it gets ``state_dict``,
@@ -8,7 +8,7 @@ The optimisers (``cattn.nn.SGD``, ``cattn.nn.Adam``) update ``_params`` in place
 """
 import numpy as np
 
-from ._checks import to_numpy
+from .._checks import as_float_operand, to_numpy
 
 
 def cotangent(module, dy, out):
@@ -37,6 +37,14 @@ def add_grads(module, updates):
     for name, rows, value in updates:
         target = g[name] if rows is None else g[name][rows]
         target += value
+
+
+def layer_input(layer, x, features):
+    a = as_float_operand(layer._cls, "input", x, 1).astype(layer.dtype, copy=False)
+    if features is not None and a.shape[-len(features):] != tuple(features):
+        raise ValueError(f"{layer._cls}: input has shape {a.shape}, its last dimensions must be "
+                         f"{tuple(features)}")
+    return a
 
 
 def positive_int(cls, name, x):

@@ -1,15 +1,14 @@
-"""Attention and MultiHeadAttention: parameters with PyTorch's names and shapes, NumPy arrays."""
+"""nn.MultiHeadAttention: multi-head attention with PyTorch's parameters, grouped-query heads,
+dropout, soft-capping, structured masks and a KV cache."""
 import contextlib
-import operator
-import threading
 
 import numpy as np
 
-from . import _cattn, functional, gradients
-from ._checks import as_float_operand, like_input, weights_flag
-from ._module import Module, add_grads, cotangent, float_dtype, positive_int
+from .. import _cattn, functional, gradients
+from .._checks import as_float_operand, like_input, weights_flag
+from .module import Module, add_grads, cotangent, float_dtype, positive_int
 
-__all__ = ["Attention", "KVCache", "MultiHeadAttention"]
+from .kv_cache import KVCache
 
 
 def _batch_first(cls, batch_first):
@@ -336,7 +335,7 @@ class MultiHeadAttention(Module):
 
     def _extras(self, training, softcap, query_lengths, cache, attn_mask):
         """The keywords only the composed path has, or None when the call needs none of them."""
-        from .masks import StructuredMask
+        from ..masks import StructuredMask
 
         drop = self.dropout if training else 0.0
         if self.num_kv_heads == self.num_heads and not drop and softcap is None and \
@@ -371,7 +370,7 @@ class MultiHeadAttention(Module):
         """The layer as projections, cattn's SDPA (grouped-query heads, dropout, soft cap,
         structured masks, lengths) and the output projection: (out [, weights]) and, with
         grad=True, back(g) -> (dq, dk, dv) adding the parameters' gradients."""
-        from .masks import StructuredMask, causal_lower_right
+        from ..masks import StructuredMask, causal_lower_right
 
         c = self._cls
         q, k, v = self._inputs(query, key, value)
@@ -468,229 +467,8 @@ class MultiHeadAttention(Module):
         cattn.AttentionSteps): ``.q .k .v .scores .scaled_scores .mask .weights .head_outputs
         .concat .output``; ``query_labels``/``key_labels`` (the tokens) name the rows and
         columns of its tables and plots."""
-        from .steps import compute_steps
+        from ..steps import compute_steps
 
         q, k, v = self._inputs(*(self._layout_in(x) for x in (query, key, value)))
         return compute_steps(self._cls, q, k, v, self.head_weights(), attn_mask, key_lengths,
                              is_causal, query_labels, key_labels)
-
-
-class Attention(MultiHeadAttention):
-    """Attention with one head.
-
-    ``Attention()`` has no parameters: plain scaled dot-product attention, as in the seq2seq
-    picture where a decoder state attends the encoder states directly (queries, keys and values
-    are the inputs themselves).
-
-    ``Attention(embed_dim, *, kdim=None, vdim=None, bias=True, dtype=np.float32, seed=None)`` has
-    its own W_q, W_k, W_v and W_o, and gives the same output as ``MultiHeadAttention(embed_dim,
-    1)`` holding the same weights. Call arguments as MultiHeadAttention.
-
-    Examples
-    --------
-    >>> import numpy as np, cattn
-    >>> attn = cattn.Attention()
-    >>> decoder_state = np.array([[1.0, 0.0]])
-    >>> encoder_states = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]])
-    >>> out, w = attn(decoder_state, encoder_states, return_weights=True)
-    >>> np.round(w, 3)
-    array([[0.401, 0.198, 0.401]])
-    """
-
-    _cls = "Attention"
-
-    def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, dropout=0.0,
-                 batch_first=None, dtype=np.float32, seed=None):
-        if embed_dim is None:
-            if kdim is not None or vdim is not None:
-                raise ValueError("Attention: kdim/vdim need an embed_dim (the projections)")
-            self.embed_dim = self.kdim = self.vdim = None
-            self.num_heads = self.num_kv_heads = 1
-            self.head_dim, self.bias = None, False
-            self.dropout = functional._real(self._cls, "dropout", dropout)
-            if not 0 <= self.dropout < 1:
-                raise ValueError(f"Attention: dropout must be in [0, 1), got {dropout!r}")
-            self._dropout_rng = np.random.default_rng(seed)
-            self.batch_first = _batch_first(self._cls, batch_first)
-            self.dtype = float_dtype(self._cls, dtype)
-            self._params = {}
-            return
-        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dropout=dropout,
-                         batch_first=batch_first, dtype=dtype, seed=seed)
-
-    def _composed(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-                  average_attn_weights, ext, grad):
-        """Attention() (no parameters) with the SDPA-only keywords: one SDPA call."""
-        if self.has_parameters:
-            return super()._composed(query, key, value, attn_mask, key_lengths, is_causal,
-                                     weights, average_attn_weights, ext, grad)
-        if ext["cache"] is not None:
-            raise ValueError("Attention: a cache needs projections; use Attention(embed_dim)")
-        q, k, v = self._plain_inputs(query, key, value)
-        kw = dict(attn_mask=attn_mask, is_causal=is_causal, key_lengths=key_lengths,
-                  query_lengths=ext["query_lengths"], dropout_p=ext["dropout_p"],
-                  seed=ext["seed"], softcap=ext["softcap"], return_weights=weights)
-        if not grad:
-            r = functional.scaled_dot_product_attention(q, k, v, **kw)
-            if weights and not average_attn_weights:
-                r = (r[0], r[1][..., None, :, :])
-            return r, None
-        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, **kw)
-        if weights and not average_attn_weights:
-            out = (out[0], out[1][..., None, :, :])
-        return out, lambda g: pb((g, None) if weights else g)
-
-    @property
-    def has_parameters(self):
-        return self.embed_dim is not None
-
-    def __repr__(self):
-        if not self.has_parameters:
-            return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
-        return super().__repr__()
-
-    def _shapes(self):
-        return super()._shapes() if self.has_parameters else {}
-
-    def head_weights(self):
-        """As MultiHeadAttention.head_weights, for Attention(embed_dim) (one head); a ValueError
-        for Attention(), which has no parameters."""
-        if not self.has_parameters:
-            raise ValueError(
-                "Attention.head_weights: this Attention() has no parameters (queries, keys and "
-                "values are the inputs themselves); build Attention(embed_dim) for projections"
-            )
-        return super().head_weights()
-
-    def _plain_inputs(self, query, key, value):
-        c = self._cls
-        q = as_float_operand(c, "query", query, 2)
-        k = q if key is None else as_float_operand(c, "key", key, 2)
-        v = k if value is None else as_float_operand(c, "value", value, 2)
-        return q, k, v
-
-    def _plain_call(self, query, key, value, attn_mask, key_lengths, is_causal):
-        """Attention()'s SDPA call: (q, k, v, mask array or None, causal) -- masks and
-        key_lengths combined as for the layers, with no head axis."""
-        q, k, v = self._plain_inputs(query, key, value)
-        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
-                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
-        return q, k, v, None if mask is None else mask[..., 0, :, :], kind == "causal"
-
-    def _forward(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-                 average_attn_weights):
-        if self.has_parameters:
-            return super()._forward(query, key, value, attn_mask, key_lengths, is_causal, weights,
-                                    average_attn_weights)
-        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
-                                                 is_causal)
-        r = functional.scaled_dot_product_attention(q, k, v, mask, is_causal=causal,
-                                                    return_weights=weights)
-        if weights and not average_attn_weights:
-            return r[0], r[1][..., None, :, :]
-        return r
-
-    def _vjp(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-             average_attn_weights):
-        if self.has_parameters:
-            return super()._vjp(query, key, value, attn_mask, key_lengths, is_causal, weights,
-                                average_attn_weights)
-        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
-                                                 is_causal)
-        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, attn_mask=mask,
-                                is_causal=causal, return_weights=weights)
-        if weights and not average_attn_weights:
-            out = (out[0], out[1][..., None, :, :])
-
-        def back(g):
-            return pb((g, None) if weights else g)
-        return out, back
-
-    def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False, query_labels=None, key_labels=None):
-        """The intermediate arrays of the forward pass, as MultiHeadAttention.steps, without a
-        head axis (one head); for Attention() the queries, keys and values are the inputs
-        themselves."""
-        if self.has_parameters:
-            return super().steps(query, key, value, attn_mask=attn_mask,
-                                 key_lengths=key_lengths, is_causal=is_causal,
-                                 query_labels=query_labels, key_labels=key_labels)
-        from .steps import compute_steps
-
-        q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
-        return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal,
-                             query_labels, key_labels)
-
-
-class KVCache:
-    """The keys and values a MultiHeadAttention has seen, for generation one step at a time:
-    ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for
-    each new chunk (one token or several). ``cache.k`` and ``cache.v`` are
-    (*batch_shape, num_kv_heads, max_len, head_dim); the first ``cache.length`` positions are
-    filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was;
-    so does any refused call (a bad ``softcap``, ``query_lengths``, input shape ...): the cache is
-    bit for bit what it was before, and a retry appends the token once. Calls that share a cache
-    from several threads are serialised (a lock per cache): each appends its positions after
-    the others', none is lost, in the order the threads get the lock.
-
-    >>> import numpy as np, cattn
-    >>> mha = cattn.MultiHeadAttention(16, 4, num_kv_heads=2, seed=0)
-    >>> cache = mha.new_cache((1,), max_len=8)
-    >>> for t in range(3):
-    ...     y = mha(np.ones((1, 1, 16), np.float32), cache=cache)
-    >>> cache.length, y.shape
-    (3, (1, 1, 16))
-    """
-
-    def __init__(self, module, batch_shape, max_len):
-        c = f"{module._cls}.new_cache"
-        try:
-            batch_shape = tuple(int(operator.index(b)) for b in np.atleast_1d(batch_shape)) \
-                if np.ndim(batch_shape) else (() if batch_shape == () else
-                                              (operator.index(batch_shape),))
-        except TypeError:
-            raise TypeError(f"{c}: batch_shape must be a tuple of integers, got "
-                            f"{batch_shape!r}") from None
-        if any(b < 0 for b in batch_shape):
-            raise ValueError(f"{c}: batch_shape must be non-negative, got {batch_shape}")
-        self.module, self.batch_shape = module, batch_shape
-        self.max_len = positive_int(c, "max_len", max_len)
-        shape = batch_shape + (module.num_kv_heads, self.max_len, module.head_dim)
-        self.k, self.v = np.zeros(shape, module.dtype), np.zeros(shape, module.dtype)
-        self.length = 0
-        self._lock = threading.Lock()
-
-    def __repr__(self):
-        return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
-                f"max_len={self.max_len}, dtype={self.k.dtype.name})")
-
-    @contextlib.contextmanager
-    def _appending(self, k, v):
-        """Write n new positions (*batch_shape, num_kv_heads, n, head_dim) after the cached ones
-        and yield where they start; the cache's lock is held until the block ends, and if the
-        block raises, the cache is put back bit for bit (the positions written and the length).
-        So calls sharing a cache run one after another, and a refused call appends nothing."""
-        c = f"{self.module._cls}"
-        want = self.batch_shape + self.k.shape[-3:-2]
-        if k.shape[:-2] != want:
-            raise ValueError(f"{c}: the input's batch shape {k.shape[:-3]} does not match the "
-                             f"cache's {self.batch_shape} (new_cache(batch_shape, max_len))")
-        if k.dtype != self.k.dtype:
-            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
-                             f"{self.k.dtype}")
-        n = k.shape[-2]
-        with self._lock:
-            start = self.length
-            if start + n > self.max_len:
-                raise ValueError(f"{c}: the cache holds {start} of max_len={self.max_len} "
-                                 f"positions; {n} more do not fit")
-            where = (..., slice(start, start + n), slice(None))
-            old = self.k[where].copy(), self.v[where].copy()
-            self.k[where], self.v[where] = k, v
-            self.length = start + n
-            try:
-                yield start
-            except BaseException:
-                self.k[where], self.v[where] = old
-                self.length = start
-                raise
