@@ -1,6 +1,6 @@
 """cattn.nn: the few layers, the loss and the optimisers a small attention model needs.
 
-Each layer is a ``cattn`` module (``_module.Module``): NumPy parameters under PyTorch's names and
+Each layer is a ``cattn.nn.Module`` (nn/module.py): NumPy parameters under PyTorch's names and
 initialisation, ``state_dict``/``load_state_dict``, ``grads`` and ``zero_grad``, and
 ``y, pullback = layer.vjp(x)`` whose pullback returns the input's gradient and *adds* the
 parameters' gradients into ``grads``. They are plain NumPy (they are not attention); the
