@@ -3,9 +3,9 @@
 Each layer is a ``cattn.nn.Module`` (nn/module.py): NumPy parameters under PyTorch's names and
 initialisation, ``state_dict``/``load_state_dict``, ``grads`` and ``zero_grad``, and
 ``y, pullback = layer.vjp(x)`` whose pullback returns the input's gradient and *adds* the
-parameters' gradients into ``grads``. They are plain NumPy (they are not attention); the
-attention layers are ``cattn.MultiHeadAttention``, ``cattn.Attention`` and
-``cattn.AdditiveAttention``. A training step::
+parameters' gradients into ``grads``. Linear, Embedding, LayerNorm and PositionalEncoding are
+plain NumPy; the attention layers (MultiHeadAttention, Attention, AdditiveAttention, also
+``cattn.MultiHeadAttention`` ...) run on cattn's kernels. A training step::
 
     y, back = model.vjp(x)                      # any chain of vjp's
     loss, dloss = cattn.vjp(cross_entropy, y, targets)
