@@ -350,8 +350,9 @@ def main():
         md += [f"GIL: one SDPA (4,8,512,64) call on one cattn thread takes {gil[0] * 1e3:.1f} ms; "
                f"two Python threads each making that call finish in {gil[1] * 1e3:.1f} ms "
                f"({gil[1] / gil[0]:.2f}× one call; 2× would mean the GIL serialises them).", ""]
-    if rows and chart(rows, stem + ".png"):
-        md += [f"![cattn speed-ups]({os.path.basename(stem)}.png)", ""]
+    if rows and chart(rows, stem + ".png"):  # a local picture: generated, so never in git
+        md += [f"(Chart: `{os.path.basename(stem)}.png` beside this file, drawn by the run; not "
+               f"kept in git.)", ""]
     with open(stem + ".md", "w") as f:
         f.write("\n".join(md))
     with open(stem + ".json", "w") as f:

@@ -59,3 +59,8 @@ def test_the_check_catches_a_large_file(tmp_path):
     (tmp_path / "golden.npz").write_bytes(b"x" * (LIMIT + 1))
     assert too_large(["small.bin", "big.whl", "golden.npz"], str(tmp_path),
                      reviewed={"golden.npz": "reviewed"}) == ["big.whl"]
+
+
+def test_no_generated_benchmark_picture_is_tracked():
+    """Every benchmark run redraws its charts: they stay beside the results, out of git (issue 23)."""
+    assert [p for p in tracked_files() if p.startswith("benchmarks/") and p.endswith(".png")] == []
