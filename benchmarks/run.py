@@ -342,8 +342,8 @@ def main():
                   else f"(measurement failed: {err})")
                + f" (NumPy's composite needs {8 * n * n * 4 / 2 ** 30:.1f} GiB for the scores alone).", ""]
         mib, err = mem_bwd
-        md += [f"Memory of the backward (attention_backward from the saved lse, `out=` given) at the "
-               f"same size: " + (f"**{mib:.1f} MiB** of peak RSS beyond its inputs, outputs and "
+        md += ["Memory of the backward (attention_backward from the saved lse, `out=` given) at the "
+               "same size: " + (f"**{mib:.1f} MiB** of peak RSS beyond its inputs, outputs and "
                                  f"gradients" if err is None else f"(measurement failed: {err})")
                + f" (a backward that stored the probabilities would hold {8 * n * n * 4 / 2 ** 30:.1f} GiB).", ""]
     if gil:

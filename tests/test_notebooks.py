@@ -62,9 +62,10 @@ def test_notebook_runs(path, level, monkeypatch):
         assert ran_on == level  # the lesson ran on the level it names, not a fallback
 
 
-def test_notebooks_match_their_generator():
-    """examples/*.ipynb are written by scripts/make_notebooks.py: an edit to one without the
-    other would drift (run the script after changing its cells)."""
+def test_notebooks_match_their_sources():
+    """Each examples/NN_name.ipynb is written from its readable source, examples/NN_name.py
+    (percent format; scripts/make_notebooks.py): an edit to one without the other would drift
+    (run the script after changing a source)."""
     import importlib.util
     import json
 
@@ -72,8 +73,11 @@ def test_notebooks_match_their_generator():
         "make_notebooks", os.path.join(EXAMPLES, "..", "scripts", "make_notebooks.py"))
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
-    assert sorted(gen.NOTEBOOKS) == [os.path.basename(p)[:-6] for p in NOTEBOOKS]
-    for name, cells in gen.NOTEBOOKS.items():
-        with open(os.path.join(EXAMPLES, name + ".ipynb"), encoding="utf-8") as f:
+    sources = gen.sources()
+    assert [os.path.basename(p)[:-3] + ".ipynb" for p in sources] == \
+        [os.path.basename(p) for p in NOTEBOOKS]
+    for src in sources:
+        with open(src[:-3] + ".ipynb", encoding="utf-8") as f:
             have = [(c["cell_type"], "".join(c["source"])) for c in json.load(f)["cells"]]
-        assert have == list(cells), name
+        assert have == gen.cells_of(src), src
+        assert have[0][0] == "markdown" and any(k == "code" for k, _ in have)

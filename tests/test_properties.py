@@ -6,7 +6,6 @@ broadcasting, empty dimensions and 1-D promotion are all drawn. The default `pyt
 `--hypothesis-profile=thorough` (1,000 cases per operation). Tolerances: float64 rtol 1e-10,
 float32 rtol 5e-6 / atol 1e-5 (elements are drawn in [-1, 1])."""
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
