@@ -16,7 +16,7 @@ import time
 import numpy as np
 import matplotlib.pyplot as plt
 import cattn
-from cattn import dates
+from cattn.lessons import dates
 
 cattn.use_cjk_font()   # Chinese titles render (see the README if it warns)
 print(cattn.__version__, '|', cattn.get_num_threads(), 'threads')

@@ -64,3 +64,13 @@ def test_every_public_method_has_a_docstring(cls):
     missing = [name for name, f in inspect.getmembers(cls, callable)
                if not name.startswith("_") and not (f.__doc__ or "").strip()]
     assert not missing, f"{cls.__name__}: {missing}"
+
+
+def test_the_lessons_are_installed_but_not_api():
+    """cattn.lessons (the date model, the walk-through) ships with cattn for python -m cattn and
+    the notebooks, outside cattn.__all__ and so outside the API reference (issue 23)."""
+    import cattn.lessons.dates
+    import cattn.lessons.walkthrough  # noqa: F401
+
+    assert not {"dates", "lessons", "walkthrough"} & set(cattn.__all__)
+    assert callable(cattn.lessons.dates.alignment)

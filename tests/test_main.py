@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import cattn
-from cattn import __main__ as demo
+from cattn.lessons import walkthrough as demo
 from cattn import _cattn
 
 

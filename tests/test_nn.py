@@ -1,6 +1,6 @@
 """cattn.nn: each layer, the loss and the optimisers against PyTorch 2.13 (golden data from
 scripts/make_golden_lessons.py), gradcheck through the layers' vjp, the modules' contract, bad
-input; and the date lesson's model (cattn.dates) learning a little in a few steps."""
+input; and the date lesson's model (cattn.lessons.dates) learning a little in a few steps."""
 import os
 
 import numpy as np
@@ -136,7 +136,7 @@ def test_bad_input(call, exc, match):
 
 def test_date_model_learns():
     """The date lesson's model: data from datetime, and a few Adam steps lower the loss."""
-    from cattn import dates
+    from cattn.lessons import dates
     pairs = dates.make_dates(300, seed=0)
     assert all(len(iso) == 10 and iso[4] == iso[7] == "-" for _, iso in pairs)
     assert len({h for h, _ in pairs}) > 250

@@ -17,8 +17,8 @@ import time
 
 import numpy as np
 
-from .gradients import vjp
-from .nn import (AdditiveAttention, Adam, Attention, Embedding, LayerNorm, Linear,
+from ..gradients import vjp
+from ..nn import (AdditiveAttention, Adam, Attention, Embedding, LayerNorm, Linear,
                  MultiHeadAttention, PositionalEncoding, cross_entropy)
 
 __all__ = ["make_dates", "DateTranslator", "train", "alignment", "INPUT_CHARS", "OUTPUT_CHARS",
