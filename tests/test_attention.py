@@ -262,11 +262,14 @@ def test_zero_embedding_needs_explicit_scale():
         sdpa(q, k, v)
 
 
-def test_causal_with_mask_is_an_error():
+def test_causal_with_mask_applies_both():
+    """JAX's rule (PyTorch refuses the pair): query i attends key j when the mask allows it and
+    j <= i."""
     q, k, v = qkv((3, 8), 5)
-    with pytest.raises(ValueError, match=r"^scaled_dot_product_attention: pass either attn_mask "
-                                         r"or is_causal"):
-        sdpa(q, k, v, np.ones((3, 5), bool), is_causal=True)
+    m = np.ones((3, 5), bool)
+    m[:, 0] = False
+    np.testing.assert_allclose(sdpa(q, k, v, m, is_causal=True),
+                               sdpa(q, k, v, m & np.tri(3, 5, dtype=bool)), atol=1e-12)
 
 
 @pytest.mark.parametrize("scale", ["a", 1j, [1.0, 2.0], True])

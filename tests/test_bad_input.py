@@ -44,7 +44,6 @@ CATALOGUE = [
     ("sdpa mask int", lambda: sdpa(q, k, v, np.ones((4, 6), int)), TypeError, r"attn_mask has dtype int64"),
     ("sdpa mask complex", lambda: sdpa(q, k, v, np.ones((4, 6), complex)), TypeError, r"attn_mask has dtype complex128"),
     ("sdpa mask str", lambda: sdpa(q, k, v, np.full((4, 6), "x")), TypeError, r"attn_mask has dtype <U1"),
-    ("sdpa causal+mask", lambda: sdpa(q, k, v, np.ones((4, 6), bool), is_causal=True), ValueError, r"either attn_mask or is_causal"),
     ("sdpa E=0", lambda: sdpa(q[..., :0], k[..., :0], v), ValueError, r"embedding size E is 0"),
     ("sdpa scale str", lambda: sdpa(q, k, v, scale="big"), TypeError, r"scale must be a real number"),
     ("sdpa scale complex", lambda: sdpa(q, k, v, scale=1j), TypeError, r"scale must be a real number"),

@@ -115,7 +115,6 @@ def test_out_overlapping_an_input():
     (dict(key_lengths=np.array(-1)), ValueError, r"key_lengths must be in \[0, 6\]"),
     (dict(key_lengths=np.array(2.0)), TypeError, r"key_lengths must be integers"),
     (dict(key_lengths=np.array([1, 2, 3])), ValueError, r"key_lengths of shape \(3,\) does not"),
-    (dict(is_causal=True, attn_mask=np.ones((5, 6), bool)), ValueError, r"pass either attn_mask"),
     (dict(query=np.ones((5, 8), complex)), TypeError, r"query has dtype complex128"),
 ])
 def test_bad_input(bad, err, msg):

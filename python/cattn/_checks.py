@@ -93,6 +93,16 @@ def as_mask(fname, argname, mask, L, S):
     return np.broadcast_to(m, m.shape[:-2] + (L, S)) if m.ndim >= 2 else np.broadcast_to(m, (L, S))
 
 
+def and_causal(mask, L, S):
+    """A mask (..., L, S) restricted to query i attending keys j <= i as well (is_causal given
+    beside attn_mask, JAX's rule): a boolean mask and-ed with the lower triangle, a floating one
+    -inf above it."""
+    tri = np.tri(L, S, dtype=bool)
+    if mask.dtype == bool:
+        return mask & tri
+    return np.where(tri, mask, -np.inf).astype(mask.dtype)
+
+
 def broadcast_batch(fname, named_shapes):
     """The broadcast of the leading (batch) dims, or a ValueError naming every operand."""
     try:

@@ -9,7 +9,7 @@ backward is ``cattn.additive_attention_scores_backward`` with the same pieces' b
 import numpy as np
 
 from . import _cattn
-from ._checks import (as_float_operand, as_mask, broadcast_batch, compute_dtype, is_float,
+from ._checks import (and_causal, as_float_operand, as_mask, broadcast_batch, compute_dtype, is_float,
                       like_input)
 from .functional import _mha_mask
 from .gradients import _positional_mask, _split_cotangent, _unbroadcast
@@ -53,12 +53,12 @@ def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_ca
     L, S = q.shape[-2], k.shape[-2]
     shapes = [("query", q.shape[:-2]), ("key", k.shape[:-2]), ("value", v.shape[:-2])]
     mask = None
-    if is_causal and attn_mask is not None:
-        raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
     if attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
         if mask.dtype.kind == "f":
             mask = mask.astype(dt, copy=False)
+        if is_causal:  # both apply (JAX's rule)
+            mask = and_causal(mask, L, S)
         shapes.append(("attn_mask", mask.shape[:-2]))
     elif is_causal:
         mask = np.tri(L, S, dtype=bool)

@@ -13,7 +13,7 @@ import operator
 import numpy as np
 
 from . import _cattn
-from ._checks import (as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
+from ._checks import (and_causal, as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
                       half_dtype, like_input, weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
@@ -45,7 +45,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, *, is_causal
         ``cattn.causal_lower_right``, ``cattn.sliding_window`` -- whose blocks the kernels skip;
         its (L, S) must be the call's.
     is_causal : bool
-        Query i attends keys j <= i (top-left aligned, as PyTorch). Not with ``attn_mask``.
+        Query i attends keys j <= i (top-left aligned, as PyTorch). With ``attn_mask`` too, both
+        apply (JAX's rule; PyTorch refuses the pair).
     scale : float, optional
         Defaults to ``1 / sqrt(E)``.
     enable_gqa : bool
@@ -254,13 +255,9 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         raise ValueError(f"{fname}: key has {S} positions but value has {Sv} "
                          f"(key {k.shape}, value {v.shape})")
     scale = as_scale(fname, scale, E)
-    if is_causal and attn_mask is not None:
-        raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
-    # 1. the band: causal, or a structured mask
+    # 1. the band (a structured mask, and/or causal: j <= i), and a mask array
     lo, hi, mask = -_BIG, _BIG, None
-    if is_causal:
-        hi = 0
-    elif isinstance(attn_mask, StructuredMask):
+    if isinstance(attn_mask, StructuredMask):
         if attn_mask.shape != (L, S):
             raise ValueError(f"{fname}: attn_mask {attn_mask!r} is for (L, S) = "
                              f"{attn_mask.shape} but the call has (L, S) = ({L}, {S})")
@@ -268,6 +265,8 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         hi = attn_mask.hi
     elif attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
+    if is_causal:  # with attn_mask too: both apply (JAX's rule), as one more band limit
+        hi = min(hi, 0)
     # 2. soft cap, dropout
     cap = 0.0
     if softcap is not None:
@@ -366,8 +365,6 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
     attn_mask: boolean (True = may attend) or floating (added), (L, S) or (..., L, S), or with a
     head axis (..., H, L, S) when it has more dimensions than the query. key_lengths: integers
     (...), keys at positions >= length are ignored. is_causal: query i sees keys j <= i."""
-    if is_causal and attn_mask is not None:
-        raise ValueError(f"{fname}: pass either attn_mask or is_causal=True, not both")
     if key_lengths is None and not dense:
         if attn_mask is None:
             return ("causal" if is_causal else "none"), None
@@ -382,7 +379,7 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
                 )
         else:
             m = m[..., None, :, :]
-        mask = m
+        mask = and_causal(m, L, S) if is_causal else m
     elif is_causal:
         mask = np.tri(L, S, dtype=bool)[None]
     if key_lengths is not None:

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._checks import as_float_operand, like_input, weights_flag
-from .module import Module, float_dtype, positive_int, uniform
+from .module import Module, float_dtype, positive_int, uniform, with_key_padding
 from ..gradients import vjp
 
 from ..additive import AdditiveSteps, _args, _forward, additive_attention
@@ -69,12 +69,13 @@ class AdditiveAttention(Module):
         return q, k, v
 
     def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-                 is_causal=False, return_weights=None, need_weights=None):
+                 is_causal=False, return_weights=None, need_weights=None, key_padding_mask=None):
         """Attend: the output (..., L, Dv), or (output, weights) with ``return_weights=True``
         (PyTorch's pair whenever ``need_weights=`` is given); see the class docstring."""
         pytorch = need_weights is not None
         weights = weights_flag(f"{self._cls}.__call__", return_weights, need_weights)
         q, k, v = self._inputs(query, key, value)
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         r = additive_attention(q, k, v, *self._weights(), attn_mask, key_lengths=key_lengths,
                                is_causal=is_causal, return_weights=weights)
         if pytorch and not weights:
@@ -84,7 +85,7 @@ class AdditiveAttention(Module):
     forward = __call__
 
     def vjp(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-            is_causal=False, return_weights=None, need_weights=None):
+            is_causal=False, return_weights=None, need_weights=None, key_padding_mask=None):
         """``y, pullback = attn.vjp(query, key=None, value=None, **same_kwargs_as_call)``:
         ``pullback(grad_y)`` returns ``(d_query, d_key, d_value)`` (``None`` for an input not
         given, its share in the one it defaulted to) and **adds** the parameters' gradients into
@@ -92,6 +93,7 @@ class AdditiveAttention(Module):
         pytorch = need_weights is not None
         weights = weights_flag(f"{self._cls}.vjp", return_weights, need_weights)
         q, k, v = self._inputs(query, key, value)
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         y, pb = vjp(additive_attention, q, k, v, *self._weights(), attn_mask=attn_mask,
                     key_lengths=key_lengths, is_causal=is_causal, return_weights=weights)
 
@@ -113,10 +115,11 @@ class AdditiveAttention(Module):
         return like_input(query, y), pullback
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False):
+              is_causal=False, key_padding_mask=None):
         """The intermediate arrays of the forward pass (``AdditiveSteps``): the projections,
         the tanh features (L, S, hidden), the scores, the mask, the weights, the output."""
         q, k, v = self._inputs(query, key, value)
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         q, k, v, Wq, Wk, wv, mask, _ = _args(self._cls + ".steps", q, k, v, *self._weights(),
                                              attn_mask, key_lengths, is_causal)
         out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)

@@ -3,7 +3,7 @@ import numpy as np
 
 from .. import functional, gradients
 from .._checks import as_float_operand
-from .module import float_dtype
+from .module import float_dtype, with_key_padding
 
 from .multi_head import MultiHeadAttention, _batch_first
 
@@ -140,16 +140,18 @@ class Attention(MultiHeadAttention):
         return out, back
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False, query_labels=None, key_labels=None):
+              is_causal=False, query_labels=None, key_labels=None, key_padding_mask=None):
         """The intermediate arrays of the forward pass, as MultiHeadAttention.steps, without a
         head axis (one head); for Attention() the queries, keys and values are the inputs
         themselves."""
         if self.has_parameters:
             return super().steps(query, key, value, attn_mask=attn_mask,
                                  key_lengths=key_lengths, is_causal=is_causal,
-                                 query_labels=query_labels, key_labels=key_labels)
+                                 query_labels=query_labels, key_labels=key_labels,
+                                 key_padding_mask=key_padding_mask)
         from ..steps import compute_steps
 
         q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal,
                              query_labels, key_labels)

@@ -47,6 +47,38 @@ def layer_input(layer, x, features):
     return a
 
 
+def with_key_padding(where, attn_mask, key_padding_mask, query):
+    """attn_mask with PyTorch's ``key_padding_mask`` folded in: (..., S) per sequence, boolean
+    **True = ignore this key** (PyTorch's polarity, the opposite of cattn's attn_mask) or
+    floating (added to the scores). Returns a mask for the layer's call: boolean when both are
+    boolean, floating otherwise; a head-axis attn_mask (more dimensions than the query) keeps its
+    head axis. `query` is the call's query in cattn's layout (..., L, E)."""
+    if key_padding_mask is None:
+        return attn_mask
+    kpm = to_numpy(key_padding_mask)
+    if kpm.dtype.kind not in "bf" and kpm.dtype.name != "bfloat16":
+        raise TypeError(f"{where}: key_padding_mask has dtype {kpm.dtype}; use a boolean one "
+                        f"(True = ignore the key) or a floating one (added to the scores)")
+    if kpm.ndim < 1:
+        raise ValueError(f"{where}: key_padding_mask must be (..., S), got shape {kpm.shape}")
+    if kpm.dtype.name == "bfloat16":
+        kpm = kpm.astype(np.float32)
+    head_axis = attn_mask is not None and np.ndim(attn_mask) > np.ndim(query)
+    pad = kpm[..., None, None, :] if head_axis else kpm[..., None, :]  # (..., [1,] 1, S)
+    if attn_mask is None:
+        return ~pad if pad.dtype == bool else pad
+    m = np.asarray(attn_mask)  # a structured mask as its boolean array
+    if m.shape[-1] not in (1, pad.shape[-1]):
+        raise ValueError(f"{where}: key_padding_mask of shape {kpm.shape} has {kpm.shape[-1]} "
+                         f"keys but attn_mask of shape {m.shape} has {m.shape[-1]}")
+    if m.dtype == bool and pad.dtype == bool:
+        return m & ~pad
+    dt = np.result_type(*(x.dtype for x in (m, pad) if x.dtype != bool))
+    m = np.where(m, 0, -np.inf).astype(dt) if m.dtype == bool else m
+    pad = np.where(pad, -np.inf, 0).astype(dt) if pad.dtype == bool else pad
+    return m + pad
+
+
 def positive_int(cls, name, x):
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, np.integer)):
         raise TypeError(f"{cls}: {name} must be an int, got {x!r}")

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _cattn, functional, gradients
 from .._checks import as_float_operand, like_input, weights_flag
-from .module import Module, add_grads, cotangent, float_dtype, positive_int
+from .module import Module, add_grads, cotangent, float_dtype, positive_int, with_key_padding
 
 from .kv_cache import KVCache
 
@@ -56,8 +56,10 @@ class MultiHeadAttention(Module):
     Masks: ``attn_mask`` is boolean (**True = may attend**) or floating (added to the scores),
     broadcastable to (..., L, S), or (..., num_heads, L, S) when it has more dimensions than the
     query. ``key_lengths`` (integers, shape (...)) ignores keys at positions >= length. PyTorch's
-    ``key_padding_mask`` is True for keys to *ignore*: pass ``key_lengths`` for right-padded
-    batches, or ``attn_mask=~key_padding_mask[..., None, :]``. A query row that may attend no key
+    ``key_padding_mask`` (..., S), True for keys to *ignore*, is taken as PyTorch takes it (or
+    floating, added), combined with ``attn_mask``; ``key_lengths`` says the same of right-padded
+    batches in one number per sequence. ``is_causal=True`` beside ``attn_mask`` applies both
+    (JAX's rule; PyTorch refuses the pair). A query row that may attend no key
     gives zeros, not NaN.
 
     Examples
@@ -188,7 +190,7 @@ class MultiHeadAttention(Module):
     def __call__(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
                  is_causal=False, return_weights=None, need_weights=None,
                  average_attn_weights=True, training=False, softcap=None, query_lengths=None,
-                 cache=None):
+                 cache=None, key_padding_mask=None):
         """Attend: ``key=None`` is self-attention (key = value = query); a separate key/value
         sequence is cross-attention. Inputs (..., L, E), any leading batch dims (or none).
         Returns the output (..., L, E), or (output, weights) with ``return_weights=True``:
@@ -207,6 +209,7 @@ class MultiHeadAttention(Module):
             need_weights = True  # PyTorch's default
         weights = weights_flag(f"{self._cls}.__call__", return_weights, need_weights)
         q, k, v = (self._layout_in(x) for x in (query, key, value))
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         ext = self._extras(training, softcap, query_lengths, cache, attn_mask)
         if ext is not None:
             r, _ = self._composed(q, k, v, attn_mask, key_lengths, is_causal, weights,
@@ -240,7 +243,7 @@ class MultiHeadAttention(Module):
 
     def vjp(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
             is_causal=False, return_weights=None, need_weights=None, average_attn_weights=True,
-            training=False, softcap=None, query_lengths=None, cache=None):
+            training=False, softcap=None, query_lengths=None, cache=None, key_padding_mask=None):
         """``y, pullback = mha.vjp(query, key=None, value=None, **same_kwargs_as_call)``.
 
         ``y`` is what the call returns; ``pullback(grad_y)`` returns ``(d_query, d_key,
@@ -254,6 +257,7 @@ class MultiHeadAttention(Module):
             need_weights = True
         weights = weights_flag(f"{self._cls}.vjp", return_weights, need_weights)
         q, k, v = (self._layout_in(x) for x in (query, key, value))
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         ext = self._extras(training, softcap, query_lengths, cache, attn_mask)
         if ext is not None:
             out, back = self._composed(q, k, v, attn_mask, key_lengths, is_causal, weights,
@@ -462,7 +466,7 @@ class MultiHeadAttention(Module):
         return which + "_proj_weight", None
 
     def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False, query_labels=None, key_labels=None):
+              is_causal=False, query_labels=None, key_labels=None, key_padding_mask=None):
         """The intermediate arrays of the forward pass, step by step (see
         cattn.AttentionSteps): ``.q .k .v .scores .scaled_scores .mask .weights .head_outputs
         .concat .output``; ``query_labels``/``key_labels`` (the tokens) name the rows and
@@ -470,5 +474,6 @@ class MultiHeadAttention(Module):
         from ..steps import compute_steps
 
         q, k, v = self._inputs(*(self._layout_in(x) for x in (query, key, value)))
+        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
         return compute_steps(self._cls, q, k, v, self.head_weights(), attn_mask, key_lengths,
                              is_causal, query_labels, key_labels)
