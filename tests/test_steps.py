@@ -48,7 +48,7 @@ def test_repr_and_html(mha):
 
 def test_plain_attention_steps_follow_the_notes():
     """The notes' two-word example: scores (112, 96) / 8 -> (14, 12) -> (0.88, 0.12)."""
-    from cattn.__main__ import example
+    from cattn.lessons.walkthrough import example
 
     q, k, v = example()
     s = cattn.Attention().steps(q, k, v)
