@@ -23,12 +23,14 @@ def snapshot(obj):
     """Every array and number reachable from obj's __dict__ (modules, caches, optimisers)."""
     if isinstance(obj, np.ndarray):
         return obj.copy()
+    if isinstance(obj, np.random.Generator):  # a layer's dropout seeds
+        return snapshot(obj.bit_generator.state)
     if isinstance(obj, dict):
         return {k: snapshot(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [snapshot(v) for v in obj]
     if isinstance(obj, (nn.SGD, nn.Adam, cattn.KVCache)) or isinstance(obj, cattn.nn.Module):
-        d = {k: v for k, v in vars(obj).items() if k not in ("module", "_lock", "_dropout_rng", "_grads")}
+        d = {k: v for k, v in vars(obj).items() if k not in ("module", "_lock", "_grads")}
         if isinstance(obj, cattn.nn.Module):
             d["grads"] = obj.grads
         return {k: snapshot(v) for k, v in d.items()}
@@ -120,6 +122,16 @@ def _cache_case():
     c = m.new_cache((2,), 6)
     m(x3[:, :2], cache=c)
     return m, c
+
+
+def test_a_refused_training_call_draws_no_dropout_seed():
+    """The layer's generator is state too: a refused training call puts it back, so the next
+    call's dropout is the one it would have been."""
+    for new in (lambda: _mha(num_kv_heads=2, dropout=0.5), lambda: cattn.Attention(dropout=0.5, seed=3)):
+        m = new()
+        refused(lambda: m(x3, training=True, softcap=0.0), ValueError, m)
+        twin = new()
+        np.testing.assert_array_equal(m(x3, training=True), twin(x3, training=True))
 
 
 CACHE_FAILURES = {

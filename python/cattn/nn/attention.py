@@ -3,12 +3,13 @@ import numpy as np
 
 from .. import functional, gradients
 from .._checks import as_float_operand
-from .module import float_dtype, with_key_padding
+from ..masks import StructuredMask
+from .layer import AttentionLayer, batch_first_flag
+from .module import float_dtype
+from .multi_head import MultiHeadAttention
 
-from .multi_head import MultiHeadAttention, _batch_first
 
-
-class Attention(MultiHeadAttention):
+class Attention(AttentionLayer):
     """Attention with one head.
 
     ``Attention()`` has no parameters: plain scaled dot-product attention, as in the seq2seq
@@ -34,66 +35,78 @@ class Attention(MultiHeadAttention):
 
     def __init__(self, embed_dim=None, *, kdim=None, vdim=None, bias=True, dropout=0.0,
                  batch_first=None, dtype=np.float32, seed=None):
+        c = self._cls
         if embed_dim is None:
             if kdim is not None or vdim is not None:
                 raise ValueError("Attention: kdim/vdim need an embed_dim (the projections)")
-            self.embed_dim = self.kdim = self.vdim = None
+            self._heads = None
+            self.embed_dim = self.kdim = self.vdim = self.head_dim = None
             self.num_heads = self.num_kv_heads = 1
-            self.head_dim, self.bias = None, False
-            self.dropout = functional._real(self._cls, "dropout", dropout)
+            self.bias = False
+            self.dropout = functional._real(c, "dropout", dropout)
             if not 0 <= self.dropout < 1:
                 raise ValueError(f"Attention: dropout must be in [0, 1), got {dropout!r}")
             self._dropout_rng = np.random.default_rng(seed)
-            self.batch_first = _batch_first(self._cls, batch_first)
-            self.dtype = float_dtype(self._cls, dtype)
-            self._params = {}
+            self.batch_first = batch_first_flag(c, batch_first)
+            self.dtype = float_dtype(c, dtype)
             return
-        super().__init__(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dropout=dropout,
-                         batch_first=batch_first, dtype=dtype, seed=seed)
+        # the projections are a one-head MultiHeadAttention's (the same parameters, names and
+        # initialisation), held, not inherited: this layer's call is its own
+        h = MultiHeadAttention(embed_dim, 1, kdim=kdim, vdim=vdim, bias=bias, dropout=dropout,
+                               batch_first=batch_first, dtype=dtype, seed=seed)
+        h._cls = c  # its messages name this layer
+        self._heads = h
+        for name in ("embed_dim", "kdim", "vdim", "head_dim", "num_heads", "num_kv_heads",
+                     "bias", "dropout", "batch_first", "dtype", "_dropout_rng"):
+            setattr(self, name, getattr(h, name))
 
-    def _composed(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-                  average_attn_weights, ext, grad):
-        """Attention() (no parameters) with the SDPA-only keywords: one SDPA call."""
-        if self.has_parameters:
-            return super()._composed(query, key, value, attn_mask, key_lengths, is_causal,
-                                     weights, average_attn_weights, ext, grad)
-        if ext["cache"] is not None:
-            raise ValueError("Attention: a cache needs projections; use Attention(embed_dim)")
-        q, k, v = self._plain_inputs(query, key, value)
-        kw = dict(attn_mask=attn_mask, is_causal=is_causal, key_lengths=key_lengths,
-                  query_lengths=ext["query_lengths"], dropout_p=ext["dropout_p"],
-                  seed=ext["seed"], softcap=ext["softcap"], return_weights=weights)
-        if not grad:
-            r = functional.scaled_dot_product_attention(q, k, v, **kw)
-            if weights and not average_attn_weights:
-                r = (r[0], r[1][..., None, :, :])
-            return r, None
-        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, **kw)
-        if weights and not average_attn_weights:
-            out = (out[0], out[1][..., None, :, :])
-        return out, lambda g: pb((g, None) if weights else g)
+    # ---- the parameters: the projections' (none for Attention()) ---------------------------
 
     @property
     def has_parameters(self):
-        return self.embed_dim is not None
+        return self._heads is not None
 
-    def __repr__(self):
-        if not self.has_parameters:
-            return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
-        return super().__repr__()
+    @property
+    def _params(self):
+        return {} if self._heads is None else self._heads._params
+
+    @_params.setter
+    def _params(self, value):  # load_state_dict
+        if self._heads is not None:
+            self._heads._params = value
+
+    @property
+    def grads(self):
+        """As MultiHeadAttention.grads (empty for Attention(), which has no parameters)."""
+        return {} if self._heads is None else self._heads.grads
 
     def _shapes(self):
-        return super()._shapes() if self.has_parameters else {}
+        return {} if self._heads is None else self._heads._shapes()
+
+    def __repr__(self):
+        if self._heads is None:
+            return "Attention(no parameters: softmax(q k^T / sqrt(E)) v)"
+        return repr(self._heads)
+
+    def _no_parameters(self, what):
+        return ValueError(
+            f"Attention.{what}: this Attention() has no parameters (queries, keys and values are "
+            f"the inputs themselves); build Attention(embed_dim) for projections")
 
     def head_weights(self):
         """As MultiHeadAttention.head_weights, for Attention(embed_dim) (one head); a ValueError
         for Attention(), which has no parameters."""
-        if not self.has_parameters:
-            raise ValueError(
-                "Attention.head_weights: this Attention() has no parameters (queries, keys and "
-                "values are the inputs themselves); build Attention(embed_dim) for projections"
-            )
-        return super().head_weights()
+        if self._heads is None:
+            raise self._no_parameters("head_weights")
+        return self._heads.head_weights()
+
+    def new_cache(self, batch_shape, max_len):
+        """As MultiHeadAttention.new_cache, for Attention(embed_dim)."""
+        if self._heads is None:
+            raise self._no_parameters("new_cache")
+        return self._heads.new_cache(batch_shape, max_len)
+
+    # ---- the call ----------------------------------------------------------------------------
 
     def _plain_inputs(self, query, key, value):
         c = self._cls
@@ -102,56 +115,44 @@ class Attention(MultiHeadAttention):
         v = k if value is None else as_float_operand(c, "value", value, 2)
         return q, k, v
 
-    def _plain_call(self, query, key, value, attn_mask, key_lengths, is_causal):
-        """Attention()'s SDPA call: (q, k, v, mask array or None, causal) -- masks and
-        key_lengths combined as for the layers, with no head axis."""
-        q, k, v = self._plain_inputs(query, key, value)
-        kind, mask = functional._mha_mask("Attention", attn_mask, key_lengths, is_causal, q.ndim,
-                                          1, q.shape[-2], k.shape[-2], q.shape[:-2])
-        return q, k, v, None if mask is None else mask[..., 0, :, :], kind == "causal"
+    def _attend(self, q, k, v, call, grad):
+        """With projections: the one-head layer's route. Without: one SDPA call, which has every
+        keyword (masks, lengths, causal, dropout, soft cap)."""
+        if self._heads is not None:
+            return self._heads._attend(q, k, v, call, grad)
+        if call["cache"] is not None:
+            raise ValueError("Attention: a cache needs projections; use Attention(embed_dim)")
+        q, k, v = self._plain_inputs(q, k, v)
+        mask = call["attn_mask"]
+        if mask is not None and not isinstance(mask, StructuredMask) and np.ndim(mask) > q.ndim:
+            mask = np.asarray(mask)  # (..., 1, L, S): the one head's axis
+            if mask.shape[-3] != 1:
+                raise ValueError(f"Attention: attn_mask of shape {mask.shape} has "
+                                 f"{mask.shape[-3]} heads but num_heads is 1")
+            mask = mask[..., 0, :, :]
+        weights = call["weights"]
+        kw = dict(attn_mask=mask, is_causal=call["is_causal"], key_lengths=call["key_lengths"],
+                  query_lengths=call["query_lengths"], dropout_p=call["dropout_p"],
+                  seed=call["seed"], softcap=call["softcap"], return_weights=weights)
+        sdpa = functional.scaled_dot_product_attention
+        if grad:
+            r, pb = gradients.vjp(sdpa, q, k, v, **kw)
+        else:
+            r, pb = sdpa(q, k, v, **kw), None
+        if weights and not call["average"]:
+            r = (r[0], r[1][..., None, :, :])  # the head axis, as MultiHeadAttention's
+        if not grad:
+            return r, None
+        return r, lambda g: pb((g, None) if weights else g)
 
-    def _forward(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-                 average_attn_weights):
-        if self.has_parameters:
-            return super()._forward(query, key, value, attn_mask, key_lengths, is_causal, weights,
-                                    average_attn_weights)
-        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
-                                                 is_causal)
-        r = functional.scaled_dot_product_attention(q, k, v, mask, is_causal=causal,
-                                                    return_weights=weights)
-        if weights and not average_attn_weights:
-            return r[0], r[1][..., None, :, :]
-        return r
-
-    def _vjp(self, query, key, value, attn_mask, key_lengths, is_causal, weights,
-             average_attn_weights):
-        if self.has_parameters:
-            return super()._vjp(query, key, value, attn_mask, key_lengths, is_causal, weights,
-                                average_attn_weights)
-        q, k, v, mask, causal = self._plain_call(query, key, value, attn_mask, key_lengths,
-                                                 is_causal)
-        out, pb = gradients.vjp(functional.scaled_dot_product_attention, q, k, v, attn_mask=mask,
-                                is_causal=causal, return_weights=weights)
-        if weights and not average_attn_weights:
-            out = (out[0], out[1][..., None, :, :])
-
-        def back(g):
-            return pb((g, None) if weights else g)
-        return out, back
-
-    def steps(self, query, key=None, value=None, *, attn_mask=None, key_lengths=None,
-              is_causal=False, query_labels=None, key_labels=None, key_padding_mask=None):
-        """The intermediate arrays of the forward pass, as MultiHeadAttention.steps, without a
-        head axis (one head); for Attention() the queries, keys and values are the inputs
-        themselves."""
-        if self.has_parameters:
-            return super().steps(query, key, value, attn_mask=attn_mask,
-                                 key_lengths=key_lengths, is_causal=is_causal,
-                                 query_labels=query_labels, key_labels=key_labels,
-                                 key_padding_mask=key_padding_mask)
+    def _steps(self, q, k, v, attn_mask, key_lengths, is_causal, query_labels, key_labels):
+        """As MultiHeadAttention.steps, without a head axis (one head); for Attention() the
+        queries, keys and values are the inputs themselves."""
+        if self._heads is not None:
+            return self._heads._steps(q, k, v, attn_mask, key_lengths, is_causal, query_labels,
+                                      key_labels)
         from ..steps import compute_steps
 
-        q, k, v = self._plain_inputs(*(self._layout_in(x) for x in (query, key, value)))
-        attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
+        q, k, v = self._plain_inputs(q, k, v)
         return compute_steps(self._cls, q, k, v, None, attn_mask, key_lengths, is_causal,
                              query_labels, key_labels)

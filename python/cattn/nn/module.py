@@ -158,7 +158,8 @@ class Module:
             g[...] = 0
 
     def __getattr__(self, name):
-        params = self.__dict__.get("_params", {})
-        if name in params:
-            return params[name]
+        if not name.startswith("_"):  # a parameter by name (_params: a dict, or a property)
+            params = self._params
+            if name in params:
+                return params[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
