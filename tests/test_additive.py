@@ -8,33 +8,11 @@ import numpy as np
 import pytest
 
 import cattn
+import reference as ref
 from cattn import _cattn
 
 GOLDEN = np.load(os.path.join(os.path.dirname(__file__), "data", "lessons_golden.npz"))
 TOL = {np.float32: 2e-5, np.float64: 1e-12}
-
-
-def ref_scores(qp, kp, w):
-    qp, kp, w = (np.asarray(x, np.float64) for x in (qp, kp, w))
-    return (np.tanh(qp[..., :, None, :] + kp[..., None, :, :]) * w[..., None, None, :]).sum(-1)
-
-
-def ref_scores_backward(qp, kp, w, ds):
-    qp, kp, w, ds = (np.asarray(x, np.float64) for x in (qp, kp, w, ds))
-    u = np.tanh(qp[..., :, None, :] + kp[..., None, :, :])
-    a = ds[..., None] * w[..., None, None, :] * (1 - u * u)
-    return a.sum(-2), a.sum(-3), (ds[..., None] * u).sum((-3, -2))
-
-
-def ref_additive(q, k, v, Wq, Wk, wv, mask=None):
-    s = ref_scores(q @ Wq.T, k @ Wk.T, wv.reshape(-1))
-    if mask is not None:
-        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
-    m = s.max(-1, keepdims=True)
-    e = np.exp(s - np.where(np.isfinite(m), m, 0))
-    tot = e.sum(-1, keepdims=True)
-    p = np.divide(e, tot, out=np.zeros_like(e), where=tot > 0)
-    return p @ v, p
 
 
 def rel(got, want):
@@ -52,17 +30,17 @@ def test_scores_and_backward_against_the_formula(level, dtype, shape):
     w = rng.standard_normal(h).astype(dtype)
     ds = rng.standard_normal((2, L, S)).astype(dtype)
     ds[:, :, ::3] = 0  # masked keys are skipped
-    want = ref_scores(qp, kp, w)
-    wants = ref_scores_backward(qp, kp, w, ds)
+    want = ref.additive_scores(qp, kp, w)
+    wants = ref.additive_scores_backward(qp, kp, w, ds)
     for f, b in ((_cattn.additive_attention_scores, _cattn.additive_attention_scores_backward),
                  (_cattn.additive_attention_scores_ref,
                   _cattn.additive_attention_scores_backward_ref)):
         s = f(qp, kp, w)
         assert s.dtype == dtype and s.shape == (2, L, S)
         assert rel(s, want) < TOL[dtype]
-        for got, ref in zip(b(qp, kp, w, ds), wants):
+        for got, expect in zip(b(qp, kp, w, ds), wants):
             assert got.dtype == dtype
-            assert rel(got, ref) < 10 * TOL[dtype]
+            assert rel(got, expect) < 10 * TOL[dtype]
 
 
 def test_scores_strided_broadcast_out_and_special_values(level):
@@ -72,7 +50,7 @@ def test_scores_strided_broadcast_out_and_special_values(level):
     w = np.float32([1, -2, 0.5])
     out = np.full((2, 9, 4, 2), np.nan, np.float32)[..., 0]              # strided out=
     r = cattn.additive_attention_scores(qp, kp, w, out=out)
-    assert r is out and rel(out, ref_scores(qp, kp, w)) < 1e-5
+    assert r is out and rel(out, ref.additive_scores(qp, kp, w)) < 1e-5
     # tanh saturates, NaN propagates, zero-size dims are fine
     big = cattn.additive_attention_scores(np.float32([[1e30, -1e30, 0]]), np.zeros((1, 3), np.float32), w)
     assert big[0, 0] == pytest.approx(1 + 2)
@@ -97,16 +75,16 @@ def test_additive_attention_against_numpy(dtype):
     Wq, Wk, wv = (rng.standard_normal(s).astype(dtype) for s in ((8, 5), (8, 7), (1, 8)))
     for mask in (None, rng.random((4, 6)) < 0.6, rng.standard_normal((3, 4, 6)).astype(dtype)):
         out, w = cattn.additive_attention(q, k, v, Wq, Wk, wv, mask, return_weights=True)
-        want, pw = ref_additive(q, k, v, Wq, Wk, wv, mask)
+        want, pw = ref.additive(q, k, v, Wq, Wk, wv, mask)
         assert out.dtype == dtype
         assert rel(out, want) < 10 * TOL[dtype] and rel(w, pw) < 10 * TOL[dtype]
     # key_lengths, is_causal and a row with no key: zeros, not NaN
     lens = np.array([0, 3, 6])
     out = cattn.additive_attention(q, k, v, Wq, Wk, wv, key_lengths=lens)
-    want, _ = ref_additive(q, k, v, Wq, Wk, wv, np.arange(6) < lens[:, None, None])
+    want, _ = ref.additive(q, k, v, Wq, Wk, wv, np.arange(6) < lens[:, None, None])
     assert rel(out, want) < 10 * TOL[dtype] and not np.isnan(out).any() and (out[0] == 0).all()
     out = cattn.additive_attention(q, k, v, Wq, Wk, wv, is_causal=True)
-    assert rel(out, ref_additive(q, k, v, Wq, Wk, wv, np.tri(4, 6, dtype=bool))[0]) < 10 * TOL[dtype]
+    assert rel(out, ref.additive(q, k, v, Wq, Wk, wv, np.tri(4, 6, dtype=bool))[0]) < 10 * TOL[dtype]
 
 
 def test_additive_attention_matches_d2l_in_pytorch():
@@ -169,8 +147,8 @@ def test_module_parameters_vjp_grads_and_steps():
     _, fpb = cattn.vjp(cattn.additive_attention, q.astype(np.float32), k.astype(np.float32),
                        v.astype(np.float32), *sd.values(), key_lengths=np.array([4, 2]))
     want = fpb(g.astype(np.float32))
-    for got, ref in zip((dq, dk, dv, *attn.grads.values()), want):
-        assert rel(got, ref) < 1e-6
+    for got, expect in zip((dq, dk, dv, *attn.grads.values()), want):
+        assert rel(got, expect) < 1e-6
     pb(g)  # adds again
     assert rel(attn.grads["w_v.weight"], 2 * want[5]) < 1e-6
     attn.zero_grad()

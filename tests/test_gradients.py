@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import cattn
+import reference as ref
 from cattn import _cattn
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
@@ -21,28 +22,6 @@ def close(got, want, dtype, what=""):
     scale = max(np.abs(want).max(initial=0.0), 1e-30)
     err = np.abs(got - want).max(initial=0.0) / scale
     assert err <= RTOL[np.dtype(dtype).type], f"{what}: relative error {err:.2e}"
-
-
-# ---- float64 references, written from the formulas ---------------------------------------------
-
-def ref_sdpa_grads(q, k, v, mask, causal, scale, dout):
-    """(out, dq, dk, dv, dS) in float64 by the textbook formulas, with full (L, S) matrices."""
-    q, k, v, dout = (np.asarray(x, np.float64) for x in (q, k, v, dout))
-    s = scale * q @ np.swapaxes(k, -1, -2)
-    L, S = s.shape[-2:]
-    if causal:
-        s = np.where(np.tri(L, S, dtype=bool), s, -np.inf)
-    if mask is not None:
-        s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
-    m = s.max(axis=-1, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    e = np.exp(s - m)
-    tot = e.sum(axis=-1, keepdims=True)
-    p = np.divide(e, tot, out=np.zeros_like(e), where=tot > 0)
-    out = p @ v
-    dp = dout @ np.swapaxes(v, -1, -2)
-    ds = p * (dp - (dout * out).sum(axis=-1, keepdims=True))
-    return out, scale * ds @ k, scale * np.swapaxes(ds, -1, -2) @ q, np.swapaxes(p, -1, -2) @ dout, ds
 
 
 # ---- the backward gufuncs, each against its reference twin and the formulas, on every level ----
@@ -93,7 +72,7 @@ def test_attention_backward(level, dtype, kind, cfg):
     elif kind == "add":
         mask = rng.standard_normal((B, 1, L, S)).astype(dtype)
         mask[..., 2, :] = -np.inf  # likewise
-    out, dq, dk, dv, ds = ref_sdpa_grads(q, k, v, mask, kind == "causal", scale, dout)
+    out, dq, dk, dv, ds = ref.sdpa_grads(q, k, v, mask, kind == "causal", scale, dout)
     for suffix in ("", "_ref"):
         if kind in ("none", "causal"):
             pre = "" if kind == "none" else "causal_"

@@ -3,8 +3,8 @@ and the KV cache agree on every combination of num_kv_heads, masks, key_lengths 
 
 The two multi-head routes (fused: one C call; composed: projections, SDPA, projection) once
 drifted apart -- GQA's steps() and head_weights() raised. Here each combination is checked
-against a float64 NumPy oracle written from head_weights() alone, so a per-head view, a route
-or a gradient scatter that disagrees with the others fails."""
+against the float64 reference layer (tests/reference.py, written from the state_dict alone),
+so a per-head view, a route or a gradient scatter that disagrees with the others fails."""
 import copy
 import itertools
 
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import cattn
+import reference as ref
 
 E, H, L = 8, 4, 5
 R = np.random.default_rng(11)
@@ -44,32 +45,19 @@ def _kwargs(mask, lengths):
 
 
 def oracle(m, x, mask, lengths):
-    """float64 NumPy from head_weights(): per-head projections, scores, mask, softmax, output."""
-    wq, wk, wv, wo, bq, bk, bv, bo = m.head_weights()
-    q = np.einsum("ble,hed->bhld", x, wq) + bq[:, None]
-    k = np.einsum("ble,hed->bhld", x, wk) + bk[:, None]
-    v = np.einsum("ble,hed->bhld", x, wv) + bv[:, None]
-    g = H // wk.shape[0]
-    k, v = np.repeat(k, g, axis=1), np.repeat(v, g, axis=1)
-    s = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
-    allowed = np.ones((2, 1, L, L), bool)
-    m_ = MASKS[mask]
+    """The float64 reference layer (tests/reference.py) with this combination's mask."""
+    allowed, add = np.ones((2, 1, L, L), bool), None
     if mask == "causal":
-        allowed &= np.tri(L, L, dtype=bool)
+        allowed = allowed & np.tri(L, L, dtype=bool)
     elif mask == "window":
-        allowed &= np.asarray(m_)
+        allowed = allowed & np.asarray(MASKS[mask])
     elif mask == "bool":
-        allowed &= m_
+        allowed = allowed & MASKS[mask]
     elif mask == "float":
-        s = s + m_
+        add = MASKS[mask]
     if lengths:
-        allowed &= (np.arange(L) < np.array([L, 3])[:, None, None, None])
-    s = np.where(allowed, s, -np.inf)
-    with np.errstate(invalid="ignore"):  # a row that may attend nothing: zeros, as cattn's
-        w = np.exp(s - s.max(-1, keepdims=True))
-        w = np.nan_to_num(w / w.sum(-1, keepdims=True))
-    o = (w @ v).transpose(0, 2, 1, 3).reshape(2, L, -1)
-    return o @ wo.reshape(-1, E) + bo, w
+        allowed = allowed & (np.arange(L) < np.array([L, 3])[:, None, None, None])
+    return ref.mha_layer(m, x, allowed, add)
 
 
 @pytest.mark.parametrize("kv_heads,mask,lengths,dropout", COMBOS)

@@ -4,31 +4,7 @@ import numpy as np
 import pytest
 
 import cattn
-
-
-def numpy_layer(mha, x, allowed, cap=None):
-    """The layer in NumPy: query head h uses key/value head h // (H // Hkv)."""
-    p = mha.state_dict()
-    H, Hkv, d, E = mha.num_heads, mha.num_kv_heads, mha.head_dim, mha.embed_dim
-    Ekv = Hkv * d
-    if "in_proj_weight" in p:  # num_kv_heads == num_heads: PyTorch's packed layout
-        W = p["in_proj_weight"]
-        Wq, Wk, Wv = W[:E], W[E:E + Ekv], W[E + Ekv:]
-    else:
-        Wq, Wk, Wv = p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"]
-    b = p["in_proj_bias"]
-    q = (x @ Wq.T + b[:E]).reshape(x.shape[:-1] + (H, d)).swapaxes(-2, -3)
-    k = (x @ Wk.T + b[E:E + Ekv]).reshape(x.shape[:-1] + (Hkv, d)).swapaxes(-2, -3)
-    v = (x @ Wv.T + b[E + Ekv:]).reshape(x.shape[:-1] + (Hkv, d)).swapaxes(-2, -3)
-    k, v = np.repeat(k, H // Hkv, axis=-3), np.repeat(v, H // Hkv, axis=-3)
-    s = q @ k.swapaxes(-1, -2) / np.sqrt(d)
-    if cap:
-        s = cap * np.tanh(s / cap)
-    s = np.where(allowed, s, -np.inf)
-    w = np.exp(s - s.max(-1, keepdims=True))
-    w /= w.sum(-1, keepdims=True)
-    o = (w @ v).swapaxes(-2, -3).reshape(x.shape[:-1] + (E,))
-    return o @ p["out_proj.weight"].T + p["out_proj.bias"]
+import reference as ref
 
 
 @pytest.mark.parametrize("Hkv", [4, 2, 1])
@@ -42,12 +18,12 @@ def test_grouped_query_layer_against_numpy(Hkv):
                          for k, v in mha.state_dict().items()})
     x = rng.standard_normal((2, 9, 16))
     for m in (cattn.sliding_window(9, 9, 3), cattn.causal_upper_left(9, 9)):
-        np.testing.assert_allclose(mha(x, attn_mask=m), numpy_layer(mha, x, np.asarray(m)),
+        np.testing.assert_allclose(mha(x, attn_mask=m), ref.mha_layer(mha, x, np.asarray(m))[0],
                                    atol=1e-12)
     np.testing.assert_allclose(mha(x, attn_mask=cattn.causal_upper_left(9, 9), softcap=2.0),
-                               numpy_layer(mha, x, np.tri(9, dtype=bool), cap=2.0), atol=1e-12)
+                               ref.mha_layer(mha, x, np.tri(9, dtype=bool), cap=2.0)[0], atol=1e-12)
     if Hkv < 4:
-        np.testing.assert_allclose(mha(x), numpy_layer(mha, x, np.ones((9, 9), bool)), atol=1e-12)
+        np.testing.assert_allclose(mha(x), ref.mha_layer(mha, x, np.ones((9, 9), bool))[0], atol=1e-12)
 
 
 @pytest.mark.parametrize("Hkv", [4, 1])
