@@ -170,8 +170,7 @@ struct cattn_kernel_table {
 
 /* Every kernel a level may provide, declared for the level's suffix L: cattn_<s|d><name>_<L>.
  * Level ref's are the portable ones (kernels/); a vector level's are in isa/<level>/ and its
- * table.c puts them in its table (a level lacking one keeps ref's). dot_rows_simd/axpy_rows_simd
- * are decoding's rows written with intrinsics (isa/<level>/rows_simd.c). */
+ * table.c puts them in its table (a level lacking one keeps ref's). */
 #define CATTN_LEVEL_KERNELS(L) CATTN_LEVEL_KERNELS_(L)
 #define CATTN_LEVEL_KERNELS_(L)                                                                  \
     void cattn_sgemm_ukr_##L(ptrdiff_t k, const float *a, ptrdiff_t rsa, ptrdiff_t csa,          \
@@ -218,19 +217,7 @@ struct cattn_kernel_table {
                               ptrdiff_t e);                                                      \
     void cattn_daxpy_rows_##L(double *o, ptrdiff_t ldo, const double *p, ptrdiff_t ldp,          \
                               ptrdiff_t m, const double *v, ptrdiff_t ldv, ptrdiff_t n,          \
-                              ptrdiff_t e);                                                      \
-    void cattn_sdot_rows_simd_##L(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,        \
-                                  ptrdiff_t m, const float *k, ptrdiff_t ldk, ptrdiff_t n,       \
-                                  ptrdiff_t e);                                                  \
-    void cattn_ddot_rows_simd_##L(double *s, ptrdiff_t lds, const double *q, ptrdiff_t ldq,      \
-                                  ptrdiff_t m, const double *k, ptrdiff_t ldk, ptrdiff_t n,      \
-                                  ptrdiff_t e);                                                  \
-    void cattn_saxpy_rows_simd_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,       \
-                                   ptrdiff_t m, const float *v, ptrdiff_t ldv, ptrdiff_t n,      \
-                                   ptrdiff_t e);                                                 \
-    void cattn_daxpy_rows_simd_##L(double *o, ptrdiff_t ldo, const double *p, ptrdiff_t ldp,     \
-                                   ptrdiff_t m, const double *v, ptrdiff_t ldv, ptrdiff_t n,     \
-                                   ptrdiff_t e);
+                              ptrdiff_t e);
 
 /* Portable kernels (level "ref"). */
 CATTN_LEVEL_KERNELS(ref)

@@ -20,7 +20,7 @@ static inline void sum4_pd(const __m256d a[4], double out[4])
 #define T float
 #define V __m256
 #define W 8
-#define P(name) cattn_s##name##_simd_avx2
+#define P(name) cattn_s##name##_avx2
 #define LOADU _mm256_loadu_ps
 #define STOREU _mm256_storeu_ps
 #define FMADD _mm256_fmadd_ps
@@ -44,7 +44,7 @@ static inline void sum4_pd(const __m256d a[4], double out[4])
 #define T double
 #define V __m256d
 #define W 4
-#define P(name) cattn_d##name##_simd_avx2
+#define P(name) cattn_d##name##_avx2
 #define LOADU _mm256_loadu_pd
 #define STOREU _mm256_storeu_pd
 #define FMADD _mm256_fmadd_pd

@@ -28,7 +28,7 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
 #define T float
 #define V __m512
 #define W 16
-#define P(name) cattn_s##name##_simd_avx512
+#define P(name) cattn_s##name##_avx512
 #define LOADU _mm512_loadu_ps
 #define STOREU _mm512_storeu_ps
 #define FMADD _mm512_fmadd_ps
@@ -52,7 +52,7 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
 #define T double
 #define V __m512d
 #define W 8
-#define P(name) cattn_d##name##_simd_avx512
+#define P(name) cattn_d##name##_avx512
 #define LOADU _mm512_loadu_pd
 #define STOREU _mm512_storeu_pd
 #define FMADD _mm512_fmadd_pd
