@@ -17,7 +17,7 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here/csrc" "$here/python" "$here/tests" "$here/benchmarks" "$here/examples" \
-      "$here/scripts" "$here/setup.py" \
+      "$here/scripts" "$here/docs" "$here/setup.py" \
       "$here/pyproject.toml" "$here/README.md" "$work/"
 rm -f "$work"/python/cattn/_cattn*.so
 cd "$work"

@@ -14,7 +14,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp -r "$here/csrc" "$here/python" "$here/tests" "$here/examples" "$here/benchmarks" "$here/setup.py" \
+cp -r "$here/csrc" "$here/python" "$here/tests" "$here/examples" "$here/benchmarks" "$here/scripts" \
+      "$here/docs" "$here/setup.py" \
       "$here/pyproject.toml" "$here/README.md" "$work/"
 rm -f "$work"/python/cattn/_cattn*.so  # the tree's own build must never stand in for this one
 cd "$work"
