@@ -84,11 +84,6 @@ static const ufunc_spec specs[] = {
      DOC_MASKED_ATTENTION},
     {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1, 0),
      DOC_ATTENTION_WEIGHTS},
-    {"_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_NONE, 0, 1, 0),
-     "_attention_weights(q, k, v, scale, /, out=(None, None))" PRIVATE("No mask, with the weights")},
-    {"_causal_attention_weights", ATT_IN ",()->(l,ev),(l,s)", ATT(CATTN_MASK_CAUSAL, 0, 1, 0),
-     "_causal_attention_weights(q, k, v, scale, /, out=(None, None))"
-     PRIVATE("Causal, skipping the masked blocks, with the weights")},
     {"exp_sum", "(n),()->(n),()", PLAIN(exp_sum, 2, 2, 0),
      "exp_sum(x, shift, /, out=(None, None))\n\n(exp(x - shift), its sum): the dispatch table's "
      "exp."},
@@ -122,17 +117,6 @@ static const ufunc_spec specs[] = {
      DOC_CAUSAL_ATTENTION_WITH_LSE},
     {"masked_attention_with_lse", ATT_IN ",(l,s),()->(l,ev),(l)", ATT(CATTN_MASK_BOOL, 1, 0, 1),
      DOC_MASKED_ATTENTION_WITH_LSE},
-    {"_attention_weights_lse", ATT_IN ",()->(l,ev),(l,s),(l)", ATT(CATTN_MASK_NONE, 0, 1, 1),
-     "_attention_weights_lse(q, k, v, scale, /, out=(None, None, None))"
-     PRIVATE("Output, weights and log-sum-exp")},
-    {"_causal_attention_weights_lse", ATT_IN ",()->(l,ev),(l,s),(l)",
-     ATT(CATTN_MASK_CAUSAL, 0, 1, 1),
-     "_causal_attention_weights_lse(q, k, v, scale, /, out=(None, None, None))"
-     PRIVATE("Causal: output, weights and log-sum-exp")},
-    {"_masked_attention_weights_lse", ATT_IN ",(l,s),()->(l,ev),(l,s),(l)",
-     ATT(CATTN_MASK_BOOL, 1, 1, 1),
-     "_masked_attention_weights_lse(q, k, v, mask, scale, /, out=(None, None, None))"
-     PRIVATE("Masked: output, weights and log-sum-exp")},
     {"attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION_BACKWARD},
     {"causal_attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_CAUSAL, 0, 0),
      DOC_CAUSAL_ATTENTION_BACKWARD},
@@ -169,10 +153,6 @@ static const ufunc_spec specs[] = {
      MHA_BWD(CATTN_MASK_CAUSAL, 0, 0),
      "_causal_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, /, "
      "out=(None,) * 11)" PRIVATE("Causal")},
-    {"_masked_mha_backward_dmask", MHA_BWD_W ",(h,l,s)," SAVED ",(l,eo),()" MHA_BWD_OUT ",(h,l,s)",
-     MHA_BWD(CATTN_MASK_BOOL, 1, 1),
-     "_masked_mha_backward_dmask(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale,"
-     " /, out=(None,) * 12)" PRIVATE("Masked, with the additive mask's gradient")},
     /* ---- every feature of the functions (soft cap, dropout, limits), forward and backward */
     {"_sdpa", ATT_IN ",()" EXT_SCALARS "->(l,ev),(l)", SDPA(0, 0),
      SDPA_DOC("_sdpa(q, k, v, scale, softcap, dropout_p, limits, /, out=(None, None))",

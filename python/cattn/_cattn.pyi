@@ -16,14 +16,6 @@ class _Config(TypedDict):
 
 # the generalized ufuncs (see their docstrings for the signatures)
 
-_attention_weights: np.ufunc
-_attention_weights_lse: np.ufunc
-_attention_weights_lse_ref: np.ufunc
-_attention_weights_ref: np.ufunc
-_causal_attention_weights: np.ufunc
-_causal_attention_weights_lse: np.ufunc
-_causal_attention_weights_lse_ref: np.ufunc
-_causal_attention_weights_ref: np.ufunc
 _causal_mha: np.ufunc
 _causal_mha_backward: np.ufunc
 _causal_mha_backward_ref: np.ufunc
@@ -34,10 +26,6 @@ _causal_mha_forward_weights_ref: np.ufunc
 _causal_mha_ref: np.ufunc
 _causal_mha_weights: np.ufunc
 _causal_mha_weights_ref: np.ufunc
-_masked_attention_weights_lse: np.ufunc
-_masked_attention_weights_lse_ref: np.ufunc
-_masked_mha_backward_dmask: np.ufunc
-_masked_mha_backward_dmask_ref: np.ufunc
 _masked_mha_forward_weights: np.ufunc
 _masked_mha_forward_weights_ref: np.ufunc
 _mha: np.ufunc
