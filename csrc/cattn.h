@@ -111,9 +111,9 @@ typedef struct {
     const cattn_kernel_table *kt;    /* the level to run; NULL = cattn_kernels_now()               */
     void *lse;                       /* forward: the rows' log-sum-exp (h,L) out, of the kernel's  */
     ptrdiff_t hsl, rsl;              /* type, or NULL: what the backward needs instead of weights   */
-    /* Row limits (kernels/row_rules.h), with limited = 1: row r, at position i = r mod per (per = 0: L),
-     * attends only keys j with i + lo <= j <= i + hi and j < kv_len, and none if i >= q_len.
-     * The kernels skip the blocks no row attends.  They combine with any mask kind.         */
+    /* Row limits (kernels/row_rules.h), with limited = 1: row r, at position i = r mod per (per =
+     * 0: L), attends only keys j with i + lo <= j <= i + hi and j < kv_len, and none if i >=
+     * q_len. The kernels skip the blocks no row attends.  They combine with any mask kind. */
     int limited;
     ptrdiff_t lo, hi, kv_len, q_len, per;
     double softcap;                  /* > 0: scores s = softcap·tanh(s/softcap), after the scale   */

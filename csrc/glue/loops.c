@@ -1,6 +1,6 @@
-/* glue/loops.c -- glue: gufunc inner loops.  Each loop turns NumPy's `args`/`dimensions`/`steps` into
- * operands (cattn_operand: pointer, outer step, core sizes and byte strides), reads the kernel
- * table once, and calls a kernel from cattn.h once per outer item.
+/* glue/loops.c -- glue: gufunc inner loops.  Each loop turns NumPy's `args`/`dimensions`/`steps`
+ * into operands (cattn_operand: pointer, outer step, core sizes and byte strides), reads the
+ * kernel table once, and calls a kernel from cattn.h once per outer item.
  *
  * Where each rule lives (once):
  *   - operands from NumPy's arguments: operands_from_numpy, from a table of core dims per ufunc;

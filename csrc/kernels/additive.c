@@ -1,6 +1,6 @@
-/* kernels/additive.c -- additive (Bahdanau) attention's scores and their backward: the plain reference
- * kernels and the blocked ones that run the dispatch table's tanh_score rows.  Written once
- * (additive.inc), instantiated for float and double below.  The projections (qp = query W_qᵀ,
+/* kernels/additive.c -- additive (Bahdanau) attention's scores and their backward: the plain
+ * reference kernels and the blocked ones that run the dispatch table's tanh_score rows.  Written
+ * once (additive.inc), instantiated for float and double below.  The projections (qp = query W_qᵀ,
  * kp = key W_kᵀ), the softmax and the weighted sum are the library's matmul and softmax: what is
  * new is the (L, S, h) tanh, which no kernel here ever holds beyond one block of keys. */
 #include <math.h>

@@ -1,4 +1,5 @@
-/* kernels/attention.c -- scaled dot-product attention: the plain reference kernel and the blocked one.
+/* kernels/attention.c -- scaled dot-product attention: the plain reference kernel and the blocked
+ * one.
  *
  * Written once (attention.inc), instantiated for float and double below.  Both read one
  * cattn_attn_call (cattn.h): the mask kind and array, the scale, the weights output and the kernel

@@ -1,7 +1,7 @@
-/* kernels/attention_grad.c -- the backward pass of scaled dot-product attention: the plain reference
- * kernel and the blocked, flash-style one.  Written once (attention_grad.inc), instantiated for
- * float and double below; it reads the forward's description of a call (cattn_attn_call) and
- * its masked_score (attention.inc, included here for that helper only). */
+/* kernels/attention_grad.c -- the backward pass of scaled dot-product attention: the plain
+ * reference kernel and the blocked, flash-style one.  Written once (attention_grad.inc),
+ * instantiated for float and double below; it reads the forward's description of a call
+ * (cattn_attn_call) and scores it with the forward's cap/scale/mask step (masked_score.inc). */
 #include <math.h>
 #include <stdlib.h>
 #include "runtime/dispatch.h"

@@ -1,4 +1,5 @@
-/* kernels/gemm.c -- matrix multiplication: the plain reference kernel and the BLIS-style blocked driver.
+/* kernels/gemm.c -- matrix multiplication: the plain reference kernel and the BLIS-style blocked
+ * driver.
  *
  * Both are written once (gemm.inc) and instantiated for float and double below.  Every blocked
  * function takes the kernel table of its call, kt, which MR, NR and UKR read.

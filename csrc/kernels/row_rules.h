@@ -1,5 +1,5 @@
-/* kernels/row_rules.h -- which keys each query row may attend, and the dropout draws: the rules the forward
- * and backward attention kernels (fast and reference) share, so they agree to the bit.
+/* kernels/row_rules.h -- which keys each query row may attend, and the dropout draws: the rules
+ * the forward and backward attention kernels (fast and reference) share, so they agree to the bit.
  *
  * Keys.  A call's rows are positions i = r mod per of per-row queries (per = L unless the glue
  * stacked the query heads of a key/value group as rows of one call, GQA).  Row r attends the keys

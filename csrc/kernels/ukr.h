@@ -1,4 +1,5 @@
-/* kernels/ukr.h -- the pieces the SIMD GEMM microkernels (isa/avx2/gemm.c, isa/avx512/gemm.c, isa/neon/gemm.c) share.
+/* kernels/ukr.h -- the pieces the SIMD GEMM microkernels (isa/avx2/gemm.c, isa/avx512/gemm.c,
+ * isa/neon/gemm.c) share.
  *
  * A microkernel keeps its tile of c in named vector variables c<i>0, c<i>1 (row i, two vectors of
  * W lanes each): GCC keeps an array of accumulators in memory and stores it on every step, which
@@ -46,9 +47,9 @@
     }
 
 
-/* The body of a 12-row microkernel (isa/avx512/gemm.c, isa/neon/gemm.c): 24 accumulators, c (12, 2W).  a
- * is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9.  Rows 10 and 11
- * of the tile are named A and B in the accumulators' names.  BCAST takes a value. */
+/* The body of a 12-row microkernel (isa/avx512/gemm.c, isa/neon/gemm.c): 24 accumulators, c (12,
+ * 2W).  a is read with strides (rsa, csa), in four groups of three rows: a0, a3, a6, a9.  Rows 10
+ * and 11 of the tile are named A and B in the accumulators' names.  BCAST takes a value. */
 #define UKR_BODY_12(NR_)                                                                      \
     VEC c00 = ZERO(), c01 = ZERO(), c10 = ZERO(), c11 = ZERO(), c20 = ZERO(), c21 = ZERO();   \
     VEC c30 = ZERO(), c31 = ZERO(), c40 = ZERO(), c41 = ZERO(), c50 = ZERO(), c51 = ZERO();   \

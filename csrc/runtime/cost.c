@@ -1,4 +1,5 @@
-/* runtime/cost.c -- the cost model every per-shape choice goes through: time = padded work ÷ measured rate.
+/* runtime/cost.c -- the cost model every per-shape choice goes through: time = padded work ÷
+ * measured rate.
  *
  * rate:  the multiply-adds per nanosecond of a tile's GEMM microkernel, float and double, on
  *        operands in L1: measured once per process, lazily (the first choice that needs it), in

@@ -83,8 +83,8 @@ typedef double (*cattn_dmax)(const double *x, ptrdiff_t n);
 typedef void (*cattn_sscale_nt)(float *y, const float *x, float a, ptrdiff_t n);
 typedef void (*cattn_dscale_nt)(double *y, const double *x, double a, ptrdiff_t n);
 
-/* The backward passes' rows (kernels/rows_plain.inc): the dot product x·y of two contiguous rows, and
- * dx_i = y_i·(g_i − d), softmax's backward with d = y·g (dx may be y or g). */
+/* The backward passes' rows (kernels/rows_plain.inc): the dot product x·y of two contiguous rows,
+ * and dx_i = y_i·(g_i − d), softmax's backward with d = y·g (dx may be y or g). */
 typedef float (*cattn_sdot)(const float *x, const float *y, ptrdiff_t n);
 typedef double (*cattn_ddot)(const double *x, const double *y, ptrdiff_t n);
 typedef void (*cattn_ssoftmax_grad)(float *dx, const float *y, const float *g, float d,
@@ -92,8 +92,9 @@ typedef void (*cattn_ssoftmax_grad)(float *dx, const float *y, const float *g, f
 typedef void (*cattn_dsoftmax_grad)(double *dx, const double *y, const double *g, double d,
                                     ptrdiff_t n);
 
-/* Additive attention's rows (kernels/rows_plain.inc): the scores of one query row q (h) against nk contiguous
- * keys k (nk, h), s_j = Σ_t w_t tanh(q_t + k_jt), and their backward (adds into dq, dk, dw). */
+/* Additive attention's rows (kernels/rows_plain.inc): the scores of one query row q (h) against nk
+ * contiguous keys k (nk, h), s_j = Σ_t w_t tanh(q_t + k_jt), and their backward (adds into dq, dk,
+ * dw). */
 typedef void (*cattn_stanh_score)(float *s, const float *q, const float *k, const float *w,
                                   ptrdiff_t nk, ptrdiff_t h);
 typedef void (*cattn_dtanh_score)(double *s, const double *q, const double *k, const double *w,
@@ -105,8 +106,8 @@ typedef void (*cattn_dtanh_score_grad)(double *dq, double *dk, double *dw, const
                                        const double *k, const double *w, const double *ds,
                                        ptrdiff_t nk, ptrdiff_t h);
 
-/* Dropout on a row of weights (kernels/rows_plain.inc, the draws of kernels/row_rules.h): x_c = x_c·keep where the bits of
- * key j0 + c are >= thr, 0 elsewhere. */
+/* Dropout on a row of weights (kernels/rows_plain.inc, the draws of kernels/row_rules.h): x_c =
+ * x_c·keep where the bits of key j0 + c are >= thr, 0 elsewhere. */
 typedef void (*cattn_sdropout)(float *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,
                                uint32_t thr, float keep);
 typedef void (*cattn_ddropout)(double *x, ptrdiff_t n, unsigned long long key, ptrdiff_t j0,

@@ -1,5 +1,5 @@
-/* runtime/threads_os.h -- the little threads.c needs from the operating system, for POSIX threads and for
- * Win32, behind one interface:
+/* runtime/threads_os.h -- the little threads.c needs from the operating system, for POSIX threads
+ * and for Win32, behind one interface:
  *   os_mutex    a lock: OS_MUTEX_INIT, os_mutex_lock / trylock (1 when taken) / unlock, os_mutex_reset
  *   os_cond     a condition variable on an os_mutex: OS_COND_INIT, os_cond_wait / signal / broadcast
  *   os_thread   a joinable thread: os_thread_start (1 when started), os_thread_join;

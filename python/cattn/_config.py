@@ -36,8 +36,8 @@ def show_config():
     print(f"  code path : {c['level']} in use (CATTN_ARCH=ref|avx2|avx512|neon or cattn.set_level "
           "caps it)")
     print(f"  threads   : {c['threads']} (CATTN_NUM_THREADS or cattn.set_num_threads(n))")
-    # the cost model (csrc/runtime/cost.c): each level's GEMM microkernel speed, measured in this process,
-    # and the tile it picks for a few shapes: time = padded work / measured rate
+    # the cost model (csrc/runtime/cost.c): each level's GEMM microkernel speed, measured in this
+    # process, and the tile it picks for a few shapes: time = padded work / measured rate
     rates = _cattn.gemm_rates()
     print("  GEMM rate : multiply-adds per ns of each level's microkernel, measured here "
           "(float32 / float64)")

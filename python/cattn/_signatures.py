@@ -2,9 +2,9 @@
 
 NumPy prepends a generated signature (``attention(x1, x2, x3, x4, /, out=None, *, casting=...``)
 to a ufunc's docstring, so ``help()`` and Jupyter's tooltip would show two. Each docstring in
-``csrc/glue/docs.h`` opens with the call's own signature (``attention(q, k, v, scale, /, out=None)``):
-this module makes that line the ufunc's ``__doc__`` opening and its ``__signature__`` (NumPy 2
-lets both be set; older NumPy keeps its generated line)."""
+``csrc/glue/docs.h`` opens with the call's own signature (``attention(q, k, v, scale, /,
+out=None)``): this module makes that line the ufunc's ``__doc__`` opening and its
+``__signature__`` (NumPy 2 lets both be set; older NumPy keeps its generated line)."""
 import inspect
 
 import numpy as np

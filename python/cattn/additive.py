@@ -9,8 +9,8 @@ backward is ``cattn.additive_attention_scores_backward`` with the same pieces' b
 import numpy as np
 
 from . import _cattn
-from ._checks import (and_causal, as_float_operand, as_mask, broadcast_batch, compute_dtype, is_float,
-                      like_input)
+from ._checks import (and_causal, as_float_operand, as_mask, broadcast_batch, compute_dtype,
+                      is_float, like_input)
 from .functional import _mha_mask
 from .gradients import _positional_mask, _split_cotangent, _unbroadcast
 
@@ -138,7 +138,7 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
     q, k, v, Wq, Wk, wv, mask, _ = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask,
                                          key_lengths, is_causal)
     out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)
-    outs = (out, p.copy()) if return_weights else out  # the backward reads p: the caller's is a copy
+    outs = (out, p.copy()) if return_weights else out  # the backward reads p: the caller's copy
     want_dmask = mask_positional and is_float(np.asarray(attn_mask).dtype)
     originals = (query, key, value, W_q, W_k, w_v)
 

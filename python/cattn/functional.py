@@ -13,8 +13,8 @@ import operator
 import numpy as np
 
 from . import _cattn
-from ._checks import (and_causal, as_float_operand, as_mask, as_scale, broadcast_batch, compute_dtype,
-                      half_dtype, like_input, weights_flag)
+from ._checks import (and_causal, as_float_operand, as_mask, as_scale, broadcast_batch,
+                      compute_dtype, half_dtype, like_input, weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
@@ -188,13 +188,20 @@ def _real(fname, name, x):
     return float(x)
 
 
+def _distinct(a, axes=None):
+    """a with each broadcast axis (stride 0) among its first `axes` (all by default) read once:
+    (B, 1) for a (B, H) broadcast view, so what is computed from it costs its distinct values,
+    not the batch."""
+    n = a.ndim if axes is None else axes
+    return a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides[:n])]
+
+
 def _integers(fname, name, x):
-    """x as an integer array, each broadcast axis (stride 0) read once: (B, 1) for a (B, H)
-    broadcast view, so checks and masks built from it cost its distinct values, not the batch."""
+    """x as an integer array of its distinct values (_distinct)."""
     a = np.asarray(x)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{fname}: {name} must be integers, got dtype {a.dtype}")
-    return a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides)]
+    return _distinct(a)
 
 
 def _lengths(fname, name, x, batch, n):
@@ -218,15 +225,15 @@ def _same_in_groups(a, G):
     values only (a broadcast axis once)."""
     if a.strides[-1] == 0:
         return True
-    a = a[tuple(slice(0, 1) if st == 0 else slice(None) for st in a.strides[:-1])]
+    a = _distinct(a, a.ndim - 1)
     g = a.reshape(a.shape[:-1] + (-1, G))
     return bool((g == g[..., :1]).all())
 
 
 def _limits(items, columns):
-    """The (*items, 7) int64 limits of a call's items (see cattn_limits in C) as a broadcast
-    view: an item axis along which no column varies is stored once, so a broadcast batch of any
-    size costs nothing here."""
+    """The (*items, 7) int64 limits of a call's items (read by ext_of, csrc/glue/loops.c) as a
+    broadcast view: an item axis along which no column varies is stored once, so a broadcast
+    batch of any size costs nothing here."""
     views = [np.broadcast_to(np.asarray(c, np.int64), items) for c in columns]
     varies = [n == 0 or any(v.strides[i] != 0 for v in views) for i, n in enumerate(items)]
     where = tuple(slice(None) if x else slice(0, 1) for x in varies)

@@ -1,4 +1,5 @@
-/* isa/avx2/rows_simd.c -- decoding's row kernels with AVX2 + FMA (rows_simd.inc, for float and double). */
+/* isa/avx2/rows_simd.c -- decoding's row kernels with AVX2 + FMA (rows_simd.inc, for float and
+ * double). */
 #include <immintrin.h>
 #include <stddef.h>
 #include "runtime/dispatch.h"

@@ -1,13 +1,13 @@
 /* isa/avx512/exp.c -- vectorised exp, row max and streamed scaling for softmax, AVX-512F (compiled
  * with -mavx512f).
  *
- * The same method, constants and contract as isa/avx2/exp.c, sixteen floats / eight doubles at a time:
- * exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 by Cody-Waite, Cephes' degree-7
+ * The same method, constants and contract as isa/avx2/exp.c, sixteen floats / eight doubles at a
+ * time: exp(x) = 2^n · exp(r), n = round(x / ln 2), r = x - n ln 2 by Cody-Waite, Cephes' degree-7
  * polynomial (float) / Taylor to degree 13 (double), 2^n built in the exponent field: one field
- * below 88 (709), 2^n1 · 2^n2 above.  <= 2 ulp; exactly 0 below the smallest normal result
- * (x < -87.33 float, x < -708.39 double, -inf included), +inf above log(max), NaN stays NaN.
- * Comparisons give masks; the row's tail goes through a small buffer.  avx512.h says why there are no masked
- * loads/stores, vscalef or vroundscale here.
+ * below 88 (709), 2^n1 · 2^n2 above.  <= 2 ulp; exactly 0 below the smallest normal result (x <
+ * -87.33 float, x < -708.39 double, -inf included), +inf above log(max), NaN stays NaN.
+ * Comparisons give masks; the row's tail goes through a small buffer.  avx512.h says why there are
+ * no masked loads/stores, vscalef or vroundscale here.
  */
 #include <math.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
-/* isa/avx512/rows_simd.c -- decoding's row kernels with AVX-512F (rows_simd.inc, for float and double).
- * The lanes are summed through AVX2 registers (SIMDe emulates these exactly; not the
+/* isa/avx512/rows_simd.c -- decoding's row kernels with AVX-512F (rows_simd.inc, for float and
+ * double). The lanes are summed through AVX2 registers (SIMDe emulates these exactly; not the
  * _mm512_reduce_* sequences, see avx512.h). */
 #include <stddef.h>
 #include "avx512.h"

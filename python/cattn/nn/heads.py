@@ -36,7 +36,8 @@ def per_head(p):
     (Hkv, d), bo (E) or None."""
     Wq, Wk, Wv, Wo, bq, bk, bv, bo = p.weights
     H, Hkv, d = p.num_heads, p.num_kv_heads, p.head_dim
-    # row h*d + j of W is output j of head h: (heads*d, E_in) -> (heads, d, E_in) -> (heads, E_in, d)
+    # row h*d + j of W is output j of head h: (heads*d, E_in) -> (heads, d, E_in) -> (heads,
+    # E_in, d)
     wq, wk, wv = (m.reshape(n, d, m.shape[1]).transpose(0, 2, 1)
                   for m, n in ((Wq, H), (Wk, Hkv), (Wv, Hkv)))
     # column h*d + j of W_o multiplies output j of head h: (E, E) -> (E, H, d) -> (H, d, E)
@@ -96,7 +97,6 @@ def composed(c, p, q, k, v, call, grad):
     H, Hkv, d = p.num_heads, p.num_kv_heads, p.head_dim
     attn_mask, key_lengths, is_causal = call["attn_mask"], call["key_lengths"], call["is_causal"]
     weights, average_attn_weights = call["weights"], call["average"]
-    ext = call
     mm = _cattn.matmul
 
     def proj(x, W, b, heads):  # (..., n, Ein) -> (..., heads, n, d)
@@ -105,10 +105,10 @@ def composed(c, p, q, k, v, call, grad):
             y = y + b
         return np.swapaxes(y.reshape(y.shape[:-1] + (heads, d)), -2, -3)
     qh, kh, vh = proj(q, Wq, bq, H), proj(k, Wk, bk, Hkv), proj(v, Wv, bv, Hkv)
-    cache = ext["cache"]
+    cache = call["cache"]
     L, n_new = q.shape[-2], k.shape[-2]
     kl = None if key_lengths is None else np.asarray(key_lengths)[..., None]
-    ql = ext["query_lengths"]
+    ql = call["query_lengths"]
     ql = None if ql is None else np.asarray(ql)[..., None]
     mask = attn_mask
     # with a cache: the new keys and values are appended under its lock, and taken out
@@ -129,8 +129,8 @@ def composed(c, p, q, k, v, call, grad):
             m = np.asarray(attn_mask)
             mask = m if m.ndim > q.ndim else m[..., None, :, :]  # (..., [H,] L, S)
         kw = dict(attn_mask=mask, is_causal=is_causal, enable_gqa=True, key_lengths=kl,
-                  query_lengths=ql, dropout_p=ext["dropout_p"], seed=ext["seed"],
-                  softcap=ext["softcap"], return_weights=weights)
+                  query_lengths=ql, dropout_p=call["dropout_p"], seed=call["seed"],
+                  softcap=call["softcap"], return_weights=weights)
         if grad:
             r, pb = gradients.vjp(functional.scaled_dot_product_attention, qh, kh, vh, **kw)
         else:

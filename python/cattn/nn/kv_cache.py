@@ -8,7 +8,6 @@ import numpy as np
 from .module import positive_int
 
 
-
 class KVCache:
     """The keys and values a MultiHeadAttention has seen, for generation one step at a time:
     ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for

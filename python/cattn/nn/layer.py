@@ -55,7 +55,7 @@ class AttentionLayer(Module):
     def _run(self, q, k, v, call, grad):
         """_attend with a fresh dropout seed from the layer's generator, which a refused call
         puts back as it was (so a refused call changes no state, this generator included)."""
-        rng = self.__dict__.get("_dropout_rng")
+        rng = self._dropout_rng
         state = rng.bit_generator.state if call["dropout_p"] else None
         if state is not None:
             call["seed"] = int(rng.integers(0, 2**63 - 1))

@@ -1,4 +1,5 @@
-"""nn/module.py -- Module: what every cattn layer has -- NumPy parameters under PyTorch's names, their gradients.
+"""nn/module.py -- Module: what every cattn layer has -- NumPy parameters under PyTorch's names,
+their gradients.
 
 A subclass sets ``_cls`` (its name in messages), ``dtype``, ``_params`` (name -> array) and
 ``_shapes()`` (name -> shape, what ``load_state_dict`` accepts); it gets ``state_dict``,
@@ -8,7 +9,7 @@ The optimisers (``cattn.nn.SGD``, ``cattn.nn.Adam``) update ``_params`` in place
 """
 import numpy as np
 
-from .._checks import as_float_operand, to_numpy
+from .._checks import as_float_operand, is_float, to_numpy
 
 
 def cotangent(module, dy, out):
@@ -56,7 +57,7 @@ def with_key_padding(where, attn_mask, key_padding_mask, query):
     if key_padding_mask is None:
         return attn_mask
     kpm = to_numpy(key_padding_mask)
-    if kpm.dtype.kind not in "bf" and kpm.dtype.name != "bfloat16":
+    if kpm.dtype != bool and not is_float(kpm.dtype):
         raise TypeError(f"{where}: key_padding_mask has dtype {kpm.dtype}; use a boolean one "
                         f"(True = ignore the key) or a floating one (added to the scores)")
     if kpm.ndim < 1:

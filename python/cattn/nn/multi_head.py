@@ -156,19 +156,16 @@ class MultiHeadAttention(AttentionLayer):
         return heads.per_head(self._projections())
 
     def _projections(self):
-        """The projections in PyTorch's layout, views of the parameters (heads.Projections)."""
-        p, E = self._params, self.embed_dim
-        if self._same_embed:
-            W = p["in_proj_weight"]
-            mats = (W[:E], W[E:2 * E], W[2 * E:])
-        else:
-            mats = (p["q_proj_weight"], p["k_proj_weight"], p["v_proj_weight"])
-        if self.bias:
-            b, Ekv = p["in_proj_bias"], self.num_kv_heads * self.head_dim
-            bs = (b[:E], b[E:E + Ekv], b[E + Ekv:], p["out_proj.bias"])
-        else:
-            bs = (None,) * 4
-        return heads.Projections(mats + (p["out_proj.weight"],) + bs, self.num_heads,
+        """The projections in PyTorch's layout, views of the parameters where _rows says each
+        lives (heads.Projections)."""
+        def view(which, bias):
+            if bias and not self.bias:
+                return None
+            name, rows = self._rows(which, bias)
+            return self._params[name] if rows is None else self._params[name][rows]
+        which = ("q", "k", "v", "out")
+        return heads.Projections(tuple(view(w, False) for w in which) +
+                                 tuple(view(w, True) for w in which), self.num_heads,
                                  self.num_kv_heads, self.head_dim)
 
     # ---- forward ---------------------------------------------------------------------------
@@ -177,7 +174,8 @@ class MultiHeadAttention(AttentionLayer):
         c = self._cls
         q = as_float_operand(c, "query", query, 2).astype(self.dtype, copy=False)
         k = q if key is None else as_float_operand(c, "key", key, 2).astype(self.dtype, copy=False)
-        v = k if value is None else as_float_operand(c, "value", value, 2).astype(self.dtype, copy=False)
+        v = k if value is None else \
+            as_float_operand(c, "value", value, 2).astype(self.dtype, copy=False)
         for name, x, want in (("query", q, self.embed_dim), ("key", k, self.kdim),
                               ("value", v, self.vdim)):
             if x.shape[-1] != want:
@@ -215,7 +213,8 @@ class MultiHeadAttention(AttentionLayer):
         which = ("q", "k", "v", "out")
         adds = [self._rows(w) + (dW,) for w, dW in zip(which, (dWq, dWk, dWv, dWo))]
         if self.bias:
-            adds += [self._rows(w, bias=True) + (db,) for w, db in zip(which, (dbq, dbk, dbv, dbo))]
+            adds += [self._rows(w, bias=True) + (db,)
+                     for w, db in zip(which, (dbq, dbk, dbv, dbo))]
         add_grads(self, adds)
 
     # ---- grouped-query heads, dropout, soft cap, structured masks, the KV cache ----------------

@@ -53,10 +53,6 @@ class _Optimizer:
             p[...] = new_p
             if new_state is not None:
                 self.state[key] = new_state
-        self._stepped()
-
-    def _stepped(self):
-        pass
 
 
 class SGD(_Optimizer):
@@ -67,8 +63,7 @@ class SGD(_Optimizer):
     def __init__(self, modules, lr, momentum=0.0):
         self.momentum = momentum
         super().__init__(modules, lr)
-        self.momentum = float(momentum)
-        self.lr = float(lr)
+        self.lr, self.momentum = self._settings()
 
     def _settings(self):
         return (_setting("SGD", "lr", self.lr), _setting("SGD", "momentum", self.momentum))
@@ -114,5 +109,6 @@ class Adam(_Optimizer):
         v = v * b2 + (1 - b2) * g * g
         return p - (lr / c1 * m / (np.sqrt(v / c2) + eps)).astype(p.dtype, copy=False), (m, v)
 
-    def _stepped(self):
-        self.t += 1
+    def step(self):
+        super().step()
+        self.t += 1  # after a step that was taken: a refused one raised above
