@@ -92,8 +92,7 @@ const cattn_kernel_table *cattn_kernels_now(void);
 typedef enum {
     CATTN_MASK_NONE = 0,   /* every key                                                     */
     CATTN_MASK_BOOL = 1,   /* mask is const unsigned char*: nonzero = may attend             */
-    CATTN_MASK_ADD = 2,    /* mask is const float* / const double*: added to the scores      */
-    CATTN_MASK_CAUSAL = 3  /* query i attends keys j <= i (top-left aligned); no mask array  */
+    CATTN_MASK_ADD = 2     /* mask is const float* / const double*: added to the scores      */
 } cattn_mask_kind;
 
 /* One attention call, described once by the glue and read by every kernel below: the mask, the
@@ -113,13 +112,18 @@ typedef struct {
     ptrdiff_t hsl, rsl;              /* type, or NULL: what the backward needs instead of weights   */
     /* Row limits (kernels/row_rules.h), with limited = 1: row r, at position i = r mod per (per =
      * 0: L), attends only keys j with i + lo <= j <= i + hi and j < kv_len, and none if i >=
-     * q_len. The kernels skip the blocks no row attends.  They combine with any mask kind. */
+     * q_len. The kernels skip the blocks no row attends.  They combine with any mask kind.
+     * Causal attention (query i attends keys j <= i, top-left aligned) is limits too: lo = -L,
+     * hi = 0, kv_len = S, q_len = L, per = 0 (cattn_causal_limits). */
     int limited;
     ptrdiff_t lo, hi, kv_len, q_len, per;
     double softcap;                  /* > 0: scores s = softcap·tanh(s/softcap), after the scale   */
     double dropout_p;                /* in (0, 1): weights dropped with this probability, the kept */
     unsigned long long seed, stream; /* ones scaled by 1/(1−p); row r draws from stream + r/per   */
 } cattn_attn_call;
+
+/* Make c causal over (L, S): the limits above, leaving the rest of c as it is. */
+void cattn_causal_limits(cattn_attn_call *c, ptrdiff_t L, ptrdiff_t S);
 
 /* The default scale 1/sqrt(e) of an embedding size e > 0 (0 for e <= 0: the callers refuse it). */
 double cattn_default_scale(ptrdiff_t e);
@@ -187,34 +191,31 @@ int cattn_dattention_backward_ref(cattn_out dq, cattn_out dk, cattn_out dv, catt
 /* Its scores: the projected queries qp (L,h) = query W_qᵀ, keys kp (S,h) = key W_kᵀ and the
  * vector w (h) (w.cs is its stride) -> s (L,S):
  *     s_ij = Σ_t w_t · tanh(qp_it + kp_jt)
- * The (L,S,h) tensor of tanh features is never held: keys go by blocks that fit in L1.  The
- * softmax over keys and the weighted sum of the values are cattn's softmax and matmul.
- * Returns 0, or -1 when out of memory for scratch. */
-int cattn_sadditive_scores(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                           ptrdiff_t S, ptrdiff_t h);
-int cattn_dadditive_scores(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                           ptrdiff_t S, ptrdiff_t h);
-int cattn_sadditive_scores_ref(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                               ptrdiff_t S, ptrdiff_t h);
-int cattn_dadditive_scores_ref(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                               ptrdiff_t S, ptrdiff_t h);
+ * c (or NULL: every key) gives the row limits (its limited, lo, hi, kv_len, q_len, per; causal
+ * is cattn_causal_limits) and the kernel table: a key a row does not attend gets s_ij = -inf
+ * and is never read.  The (L,S,h) tensor of tanh features is never held: keys go by blocks
+ * that fit in L1.  The softmax over keys and the weighted sum of the values are cattn's softmax
+ * and matmul.  Returns 0, or -1 when out of memory for scratch. */
+#define CATTN_ADDITIVE_ARGS                                                                    \
+    cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L, ptrdiff_t S, ptrdiff_t h, \
+        const cattn_attn_call *c
+int cattn_sadditive_scores(CATTN_ADDITIVE_ARGS);
+int cattn_dadditive_scores(CATTN_ADDITIVE_ARGS);
+int cattn_sadditive_scores_ref(CATTN_ADDITIVE_ARGS);
+int cattn_dadditive_scores_ref(CATTN_ADDITIVE_ARGS);
 
 /* Their backward: from qp, kp, w and ds (L,S), the gradient of the scores -> dqp (L,h),
  * dkp (S,h), dw (h); with u_ijt = tanh(qp_it + kp_jt) and a_ijt = ds_ij w_t (1 − u_ijt²):
  *     dqp_it = Σ_j a_ijt,   dkp_jt = Σ_i a_ijt,   dw_t = Σ_ij ds_ij u_ijt
- * Entries with ds_ij = 0 (masked keys) are skipped.  Returns 0, or -1 when out of memory. */
-int cattn_sadditive_scores_backward(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                    cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                    ptrdiff_t S, ptrdiff_t h);
-int cattn_dadditive_scores_backward(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                    cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                    ptrdiff_t S, ptrdiff_t h);
-int cattn_sadditive_scores_backward_ref(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                        cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                        ptrdiff_t S, ptrdiff_t h);
-int cattn_dadditive_scores_backward_ref(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                        cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                        ptrdiff_t S, ptrdiff_t h);
+ * Entries with ds_ij = 0 (masked keys) add nothing, and keys outside c's limits are never read.
+ * Returns 0, or -1 when out of memory. */
+#define CATTN_ADDITIVE_BACKWARD_ARGS                                                           \
+    cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp, cattn_in kp, cattn_in w,         \
+        cattn_in ds, ptrdiff_t L, ptrdiff_t S, ptrdiff_t h, const cattn_attn_call *c
+int cattn_sadditive_scores_backward(CATTN_ADDITIVE_BACKWARD_ARGS);
+int cattn_dadditive_scores_backward(CATTN_ADDITIVE_BACKWARD_ARGS);
+int cattn_sadditive_scores_backward_ref(CATTN_ADDITIVE_BACKWARD_ARGS);
+int cattn_dadditive_scores_backward_ref(CATTN_ADDITIVE_BACKWARD_ARGS);
 
 /* ---- multi-head attention ------------------------------------------------------------------ */
 

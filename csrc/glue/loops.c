@@ -37,24 +37,6 @@ static void loop_no_memory(const char *name)
     PyGILState_Release(st);
 }
 
-/* Is an item view C-contiguous (the layout cattn_mha_saved requires)? */
-static int contiguous(const cattn_operand *o)
-{
-    npy_intp s = (npy_intp)o->size;
-    for (int k = o->nd - 1; k >= 0; k--) {
-        if (o->n[k] > 1 && o->s[k] != s) return 0;
-        s *= o->n[k];
-    }
-    return 1;
-}
-
-static void loop_error(const char *name, const char *msg)
-{
-    PyGILState_STATE st = PyGILState_Ensure();
-    if (!PyErr_Occurred()) PyErr_Format(PyExc_ValueError, "%s: %s", name, msg);
-    PyGILState_Release(st);
-}
-
 /* ---- operands ------------------------------------------------------------------------------ */
 
 /* The core dims of one operand, as indices into NumPy's `dimensions`. */
@@ -130,36 +112,39 @@ static span span_of(const cattn_operand *v)
             CATTN_PREFETCH_L2(s_.lo + b_);                                                        \
     } while (0)
 
-/* ---- outputs that overlap an input -------------------------------------------------------- */
+/* ---- outputs that overlap an input, and layouts a kernel requires ------------------------- */
 
 /* NumPy does not copy an input that is the very array given as out= (it treats that as safe for
  * element-wise ufuncs), but a gufunc reads whole core blocks: an item whose output overlaps an
- * input computes into contiguous scratch and copies it out.  begin_item gives the views the
- * kernel writes (the outputs themselves, or scratch); end_item copies scratch out.  The scratch
- * grows as needed and is freed by the caller.  Returns 0, or -1 when out of memory. */
+ * input computes into contiguous scratch and copies it out.  So does an item whose outputs from
+ * `contig` on are not C-contiguous (mha's saved forward: cattn_mha_saved is contiguous).
+ * begin_item gives the views the kernel writes (the outputs themselves, or scratch); end_item
+ * copies scratch out.  The scratch grows as needed and is freed by the caller.  Returns 0, or -1
+ * when out of memory. */
 typedef struct {
     char *buf;
     size_t cap;
 } scratch;
 
-static int begin_item(cattn_operand *view, const cattn_operand *outs, int nout,
-                      const cattn_operand *ins, int nin, npy_intp it, scratch *sc)
+/* Is an item view C-contiguous? */
+static int contiguous(const cattn_operand *o)
 {
-    int alias = 0;
-    for (int o = 0; o < nout; o++) {
-        view[o] = item_of(&outs[o], it);
-        span so = span_of(&view[o]);
-        for (int i = 0; i < nin && !alias; i++) {
-            cattn_operand in = item_of(&ins[i], it);
-            span si = span_of(&in);
-            alias = so.lo < si.hi && si.lo < so.hi;
-        }
+    npy_intp s = (npy_intp)o->size;
+    for (int k = o->nd - 1; k >= 0; k--) {
+        if (o->n[k] > 1 && o->s[k] != s) return 0;
+        s *= o->n[k];
     }
-    if (!alias) return 0;
-    size_t need = 0, at[16];
-    for (int o = 0; o < nout; o++) {
-        size_t n = view[o].size;
-        for (int k = 0; k < view[o].nd; k++) n *= (size_t)view[o].n[k];
+    return 1;
+}
+
+/* Room for `count` views shaped as v[0..count-1], laid out contiguously one after another:
+ * their byte offsets in at[]; 0, or -1 when out of memory. */
+static int scratch_for(scratch *sc, const cattn_operand *v, int count, size_t *at)
+{
+    size_t need = 0;
+    for (int o = 0; o < count; o++) {
+        size_t n = v[o].size;
+        for (int k = 0; k < v[o].nd; k++) n *= (size_t)v[o].n[k];
         at[o] = need;
         need += (n + 63) & ~(size_t)63;
     }
@@ -168,12 +153,51 @@ static int begin_item(cattn_operand *view, const cattn_operand *outs, int nout,
         if (b == NULL) return -1;
         sc->buf = b, sc->cap = need;
     }
-    for (int o = 0; o < nout; o++) {  /* the same shape, contiguous */
-        if (view[o].p == NULL) continue;
-        view[o].p = sc->buf + at[o];
-        npy_intp s = (npy_intp)view[o].size;
-        for (int k = view[o].nd - 1; k >= 0; k--) view[o].s[k] = s, s *= view[o].n[k];
+    return 0;
+}
+
+/* v, moved to p and given the C-contiguous strides of its shape */
+static void make_contiguous(cattn_operand *v, char *p)
+{
+    v->p = p;
+    npy_intp s = (npy_intp)v->size;
+    for (int k = v->nd - 1; k >= 0; k--) v->s[k] = s, s *= v->n[k];
+}
+
+/* Copy the elements of src into dst, views of the same shape. */
+static void copy_view(const cattn_operand *dst, const cattn_operand *src)
+{
+    npy_intp n[3] = {1, 1, 1}, sd[3] = {0, 0, 0}, ss[3] = {0, 0, 0};
+    for (int k = 0; k < dst->nd; k++) {
+        int m = 3 - dst->nd + k;
+        n[m] = dst->n[k], sd[m] = dst->s[k], ss[m] = src->s[k];
     }
+    for (npy_intp a = 0; a < n[0]; a++)
+        for (npy_intp b = 0; b < n[1]; b++)
+            for (npy_intp c = 0; c < n[2]; c++)
+                memcpy(dst->p + a * sd[0] + b * sd[1] + c * sd[2],
+                       src->p + a * ss[0] + b * ss[1] + c * ss[2], dst->size);
+}
+
+static int begin_item(cattn_operand *view, const cattn_operand *outs, int nout, int contig,
+                      const cattn_operand *ins, int nin, npy_intp it, scratch *sc)
+{
+    int alias = 0;
+    for (int o = 0; o < nout; o++) {
+        view[o] = item_of(&outs[o], it);
+        span so = span_of(&view[o]);
+        if (o >= contig && view[o].p != NULL && !contiguous(&view[o])) alias = 1;
+        for (int i = 0; i < nin && !alias; i++) {
+            cattn_operand in = item_of(&ins[i], it);
+            span si = span_of(&in);
+            alias = so.lo < si.hi && si.lo < so.hi;
+        }
+    }
+    if (!alias) return 0;
+    size_t at[16];
+    if (scratch_for(sc, view, nout, at) < 0) return -1;
+    for (int o = 0; o < nout; o++)  /* the same shape, contiguous */
+        if (view[o].p != NULL) make_contiguous(&view[o], sc->buf + at[o]);
     return 0;
 }
 
@@ -182,26 +206,37 @@ static void end_item(const cattn_operand *view, const cattn_operand *outs, int n
     for (int o = 0; o < nout; o++) {
         cattn_operand dst = item_of(&outs[o], it);
         if (dst.p == NULL || dst.p == view[o].p) continue;
-        npy_intp n[3] = {1, 1, 1}, sd[3] = {0, 0, 0}, ss[3] = {0, 0, 0};
-        for (int k = 0; k < dst.nd; k++) {
-            int m = 3 - dst.nd + k;
-            n[m] = dst.n[k], sd[m] = dst.s[k], ss[m] = view[o].s[k];
-        }
-        for (npy_intp a = 0; a < n[0]; a++)
-            for (npy_intp b = 0; b < n[1]; b++)
-                for (npy_intp c = 0; c < n[2]; c++)
-                    memcpy(dst.p + a * sd[0] + b * sd[1] + c * sd[2],
-                           view[o].p + a * ss[0] + b * ss[1] + c * ss[2], dst.size);
+        copy_view(&dst, &view[o]);
     }
+}
+
+/* Inputs x[0..count-1] a kernel needs C-contiguous: those that are not are copied into scratch,
+ * and x[] points there.  0, or -1 when out of memory. */
+static int contiguous_inputs(cattn_operand *x, int count, scratch *sc)
+{
+    int all = 1;
+    for (int i = 0; i < count; i++) all &= contiguous(&x[i]);
+    if (all) return 0;
+    size_t at[8];
+    if (scratch_for(sc, x, count, at) < 0) return -1;
+    for (int i = 0; i < count; i++) {
+        if (contiguous(&x[i])) continue;
+        cattn_operand src = x[i];
+        make_contiguous(&x[i], sc->buf + at[i]);
+        copy_view(&x[i], &src);
+    }
+    return 0;
 }
 
 /* ---- the description of an attention call ------------------------------------------------ */
 
 /* The one place where an attention call is described for the kernels: the mask kind and its
  * element strides (a head axis first when the mask has three core dims), the scale, the weights
- * output and the table.  mask and w are item views, or NULL. */
+ * output, the table, and causality as row limits over (L, S).  mask and w are item views, or
+ * NULL. */
 static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_table *kt,
-                               const cattn_operand *mask, double scale, const cattn_operand *w)
+                               const cattn_operand *mask, double scale, const cattn_operand *w,
+                               npy_intp L, npy_intp S)
 {
     cattn_attn_call c = {.mask_kind = cfg->mask, .scale = scale, .kt = kt};
     ptrdiff_t *ms[3] = {&c.hsm, &c.rsm, &c.csm}, *ws[3] = {&c.hsw, &c.rsw, &c.csw};
@@ -214,29 +249,27 @@ static cattn_attn_call call_of(const cattn_loop_cfg *cfg, const cattn_kernel_tab
         c.w = w->p;
         for (int k = 0; k < w->nd; k++) *ws[3 - w->nd + k] = (ptrdiff_t)(w->s[k] / (npy_intp)w->size);
     }
+    if (cfg->causal) cattn_causal_limits(&c, (ptrdiff_t)L, (ptrdiff_t)S);
     return c;
 }
 
-/* The ext gufuncs' part of a call: the soft cap, the dropout probability and the limits (an
- * item view of the int64 (7) operand: lo, hi, key length, query length, rows per sequence, seed,
- * stream).  The glue checks what the kernels rely on: a mask has one row per position (p rows
- * for p rows per sequence).  0, or -1 when the operands do not fit. */
-static int ext_of(cattn_attn_call *c, double cap, double drop, const cattn_operand *lim,
-                  const cattn_operand *mask, npy_intp L)
+/* The ext gufuncs' part of a call: the limits (an item view of the int64 operand, laid out as
+ * LIM_*), the soft cap and the dropout probability.  Like every limit (kernels/row_rules.h), the
+ * rows per sequence are taken within the call's shapes: in [0, L], and a mask's rows (p) when
+ * there is a mask array, whose rows the kernels read by position.  Nothing here can fail. */
+static void ext_of(cattn_attn_call *c, const cattn_operand *lim, double cap, double drop,
+                   const cattn_operand *mask, npy_intp L)
 {
-    const char *b = lim->p;
-    const npy_intp st = lim->s[0];
     long long v[CATTN_NLIM];
-    for (int i = 0; i < CATTN_NLIM; i++) memcpy(&v[i], b + i * st, sizeof v[i]);
+    for (int i = 0; i < CATTN_NLIM; i++) memcpy(&v[i], lim->p + i * lim->s[0], sizeof v[i]);
     c->limited = 1;
-    c->lo = (ptrdiff_t)v[0], c->hi = (ptrdiff_t)v[1], c->kv_len = (ptrdiff_t)v[2];
-    c->q_len = (ptrdiff_t)v[3], c->per = (ptrdiff_t)v[4];
-    c->seed = (unsigned long long)v[5], c->stream = (unsigned long long)v[6];
+    c->lo = (ptrdiff_t)v[LIM_LO], c->hi = (ptrdiff_t)v[LIM_HI];
+    c->kv_len = (ptrdiff_t)v[LIM_KV_LEN], c->q_len = (ptrdiff_t)v[LIM_Q_LEN];
+    c->per = v[LIM_PER] < 0 || v[LIM_PER] > L ? 0 : (ptrdiff_t)v[LIM_PER];
+    if (mask != NULL && mask->p != NULL) c->per = mask->n[0] == L ? 0 : (ptrdiff_t)mask->n[0];
+    c->seed = (unsigned long long)v[LIM_SEED], c->stream = (unsigned long long)v[LIM_STREAM];
     c->softcap = cap > 0 ? cap : 0;
     c->dropout_p = drop > 0 && drop < 1 ? drop : 0;
-    if (c->per < 0 || c->per > L) return -1;
-    if (mask != NULL && mask->p != NULL && mask->n[0] != (c->per > 0 ? c->per : L)) return -1;
-    return 0;
 }
 
 /* ---- Ctrl-C ---------------------------------------------------------------------------------
@@ -344,16 +377,6 @@ static int run_items(loop_job *j, double per_item, cattn_range_fn fn)
     cattn_parallel_for(j->dims[0], work, 4, fn, j);
     feclearexcept(FE_ALL_EXCEPT);
     if (sigint_end(&sig)) return -1;
-    if (j->failed == 2) {  /* (only the private gufuncs of cattn.vjp can meet this) */
-        loop_error(j->cfg->name, "the saved forward arrays must be C-contiguous, as the forward "
-                                 "returned them");
-        return -1;
-    }
-    if (j->failed == 3) {  /* (only the private gufuncs of the functions can meet this) */
-        loop_error(j->cfg->name, "the limits' rows per sequence must be in [0, l], and the mask "
-                                 "must have that many rows");
-        return -1;
-    }
     if (j->failed) {
         loop_no_memory(j->cfg->name);
         return -1;
@@ -377,10 +400,10 @@ static double mha_work(npy_intp const *d)
 
 /* The core dims of each role, as indices into `dimensions`. */
 static const core_dims matmul_cd[] = {{2, {1, 2}}, {2, {2, 3}}, {2, {1, 3}}};
-/* additive scores: dims = N, l, h, s; qp (l,h), kp (s,h), w (h), then s (l,s) or the backward's
- * ds (l,s) -> dqp (l,h), dkp (s,h), dw (h) */
+/* additive scores: dims = N, l, h, s[, 7]; qp (l,h), kp (s,h), w (h), then s (l,s) or the
+ * backward's ds (l,s) -> dqp (l,h), dkp (s,h), dw (h); the limits (7) last */
 static const core_dims additive_cd[] = {{2, {1, 2}}, {2, {3, 2}}, {1, {2}}, {2, {1, 3}},
-                                        {2, {1, 2}}, {2, {3, 2}}, {1, {2}}};
+                                        {2, {1, 2}}, {2, {3, 2}}, {1, {2}}, {1, {4}}};
 /* attention: dims = N, l, e, s, ev */
 #define CD_L_E {2, {1, 2}}
 #define CD_S_E {2, {3, 2}}
@@ -392,7 +415,7 @@ static const core_dims attention_cd[ATT_NOP] = {
     CD_L_E, CD_S_E, CD_S_EV, CD_L_S, CD_SCALAR, CD_SCALAR, CD_SCALAR, {0, {0}}, CD_L_EV, CD_L_S,
     {1, {1}}};
 /* the ext gufuncs: dims = N, l, e, s, ev, then p (the mask's rows) when there is a mask, then the
- * limits' 7; the mask is (p,s) */
+ * limits' CATTN_NLIM; the mask is (p,s) */
 #define CD_P_S {2, {5, 3}}
 static const core_dims attention_ext_cd[2][ATT_NOP] = {
     {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_SCALAR, CD_SCALAR, CD_SCALAR, {1, {5}}, CD_L_EV, CD_L_S,
@@ -409,8 +432,8 @@ static const core_dims attention_backward_cd[3][AB_NOP] = {
      {1, {5}}, CD_L_E, CD_S_E, CD_S_EV, CD_L_S},
     {CD_L_E, CD_S_E, CD_S_EV, CD_P_S, CD_L_EV, {1, {1}}, CD_L_EV, CD_SCALAR, CD_SCALAR, CD_SCALAR,
      {1, {6}}, CD_L_E, CD_S_E, CD_S_EV, CD_L_S}};
-/* mha: dims = N, l, eq, s, ek, ev, h, d, dv, eo */
-enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT, MHA_W,
+/* mha: dims = N, l, eq, s, ek, ev, h, d, dv, eo, then the limits' CATTN_NLIM (ext) */
+enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_LIM, MHA_OUT, MHA_W,
        MHA_SQ, MHA_SK, MHA_SV, MHA_SO, MHA_LSE, MHA_NOP };
 #define CD_XQ {2, {1, 2}}
 #define CD_XK {2, {3, 4}}
@@ -423,14 +446,14 @@ enum { XQ, XK, XV, WQ, WK, WV, WO, BQ, BK, BV, BO, MHA_MASK, MHA_SCALE, MHA_OUT,
 #define CD_SAVED {3, {1, 6, 7}}, {3, {3, 6, 7}}, {3, {3, 6, 8}}, {3, {1, 6, 8}}, {2, {6, 1}}
 static const core_dims mha_cd[MHA_NOP] = {
     CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}},
-    {1, {9}}, CD_HLS, CD_SCALAR, {2, {1, 9}}, CD_HLS, CD_SAVED};
+    {1, {9}}, CD_HLS, CD_SCALAR, {1, {10}}, {2, {1, 9}}, CD_HLS, CD_SAVED};
 /* mha backward: the same dims */
 enum { MB_XQ, MB_XK, MB_XV, MB_WQ, MB_WK, MB_WV, MB_WO, MB_MASK, MB_SQ, MB_SK, MB_SV, MB_SO,
-       MB_LSE, MB_DOUT, MB_SCALE, MB_DXQ, MB_DXK, MB_DXV, MB_DWQ, MB_DWK, MB_DWV, MB_DWO, MB_DBQ,
+       MB_LSE, MB_DOUT, MB_SCALE, MB_LIM, MB_DXQ, MB_DXK, MB_DXV, MB_DWQ, MB_DWK, MB_DWV, MB_DWO, MB_DBQ,
        MB_DBK, MB_DBV, MB_DBO, MB_DMASK, MB_NOP };
 static const core_dims mha_backward_cd[MB_NOP] = {
     CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, CD_HLS, CD_SAVED, {2, {1, 9}}, CD_SCALAR,
-    CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}},
+    {1, {10}}, CD_XQ, CD_XK, CD_XV, CD_WQ, CD_WK, CD_WV, CD_WO, {2, {6, 7}}, {2, {6, 7}}, {2, {6, 8}},
     {1, {9}}, CD_HLS};
 
 

@@ -15,12 +15,13 @@
 typedef struct {
     int ref;               /* 1: the reference kernels, 0: the fast ones                        */
     cattn_mask_kind mask;  /* attention, mha: the kind of mask (BOOL / ADD with a mask operand)   */
+    int causal;            /* attention: query i attends keys j <= i (made row limits: call_of)  */
     int has_mask, has_w;   /* attention, mha: a mask operand; a weights output                  */
     int has_lse;           /* attention, mha: the outputs the backward needs (lse; mha: saved)    */
     int has_dmask;         /* backward: the additive mask's gradient, an output                  */
     int log;               /* softmax: log_softmax                                              */
     int backward;          /* additive scores: the backward                                     */
-    int ext;               /* attention: the call's soft cap, dropout and limits are operands     */
+    int ext;               /* attention: soft cap, dropout and limits are operands; mha: limits   */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
@@ -35,13 +36,17 @@ typedef struct {
     size_t size;
 } cattn_operand;
 
-/* The operands of scaled dot-product attention, by role.  The `ext` gufuncs (cattn's functions
- * call them) also take the soft cap and the dropout probability (scalars of the computing dtype)
- * and the limits, int64 (7): lo, hi, key length, query length, rows per query sequence, seed,
- * stream (cattn_attn_call). */
+/* The limits operand of the `ext` gufuncs (cattn's functions call them): int64 (CATTN_NLIM), one
+ * value per field of cattn_attn_call's row limits and dropout stream, in this order -- the one
+ * place the layout is written: Python builds the operand by name from _cattn.LIMITS. */
+enum { LIM_LO, LIM_HI, LIM_KV_LEN, LIM_Q_LEN, LIM_PER, LIM_SEED, LIM_STREAM, CATTN_NLIM };
+#define CATTN_LIMIT_NAMES {"lo", "hi", "kv_len", "q_len", "per", "seed", "stream"}
+#define CATTN_LIMITS_SIG "(7)"  /* CATTN_NLIM, as a core dimension (checked in module.c) */
+
+/* The operands of scaled dot-product attention, by role.  The `ext` gufuncs also take the soft
+ * cap and the dropout probability (scalars of the computing dtype) and the limits. */
 enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_SCALE, ATT_CAP, ATT_DROP, ATT_LIM, ATT_OUT, ATT_W,
        ATT_LSE, ATT_NOP };
-#define CATTN_NLIM 7
 
 /* An attention call over N items of (L,E), (S,E), (S,Ev): what the gufunc loops and the direct
  * path both hand to cattn_run_attention. */

@@ -32,22 +32,27 @@ typedef struct {
 #define ATT_IN "(l,e),(s,e),(s,ev)"
 #define MHA_IN "(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d),(h,dv),(eo)"
 #define MHA_ARGS "xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo"
-#define CFG(kind, m_, w_, lse_, dm_) \
-    {.mask = kind, .has_mask = m_, .has_w = w_, .has_lse = lse_, .has_dmask = dm_}
+#define CFG(causal_, m_, w_, lse_, dm_)                                                   \
+    {.mask = CATTN_MASK_NONE, .causal = causal_, .has_mask = m_, .has_w = w_, .has_lse = lse_, \
+     .has_dmask = dm_}
 /* attention forward: q, k, v [, mask], scale -> out [, w] [, lse] */
-#define ATT(kind, mask, w, lse) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), \
-    1 + (w) + (lse), 3, (mask) ? 3 : -1, CFG(kind, mask, w, lse, 0)
-/* mha forward: the 11 data operands [, mask], scale -> out [, w] [, saved q, k, v, o, lse] */
-#define MHA(kind, mask, w, saved) cattn_loop_mha_f, cattn_loop_mha_d, 12 + (mask), \
-    1 + (w) + 5 * (saved), 11, (mask) ? 11 : -1, CFG(kind, mask, w, saved, 0)
+#define ATT(causal, mask, w, lse) cattn_loop_attention_f, cattn_loop_attention_d, 4 + (mask), \
+    1 + (w) + (lse), 3, (mask) ? 3 : -1, CFG(causal, mask, w, lse, 0)
+/* mha forward: the 11 data operands, mask (h,l,s), scale -> out [, w] [, saved q, k, v, o, lse] */
+#define MHA(w, saved) cattn_loop_mha_f, cattn_loop_mha_d, 13, 1 + (w) + 5 * (saved), 11, 11, \
+    CFG(0, 1, w, saved, 0)
+/* the functions' mha: the 11 data operands, scale, limits -> as MHA (no mask: masks go above) */
+#define MHA_LIM(w, saved) cattn_loop_mha_f, cattn_loop_mha_d, 13, 1 + (w) + 5 * (saved), 11, -1, \
+    {.mask = CATTN_MASK_NONE, .has_w = w, .has_lse = saved, .ext = 1}
 /* attention backward: q, k, v [, mask], out, lse, dout, scale -> dq, dk, dv [, dmask] */
-#define ATT_BWD(kind, mask, dmask) cattn_loop_attention_backward_f, \
+#define ATT_BWD(causal, mask, dmask) cattn_loop_attention_backward_f, \
     cattn_loop_attention_backward_d, 7 + (mask), 3 + (dmask), 3, (mask) ? 3 : -1, \
-    CFG(kind, mask, 0, 0, dmask)
-/* mha backward: xq, xk, xv, wq, wk, wv, wo [, mask], saved q, k, v, o, lse, dout, scale ->
- * dxq, dxk, dxv, dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo [, dmask] */
-#define MHA_BWD(kind, mask, dmask) cattn_loop_mha_backward_f, cattn_loop_mha_backward_d, \
-    14 + (mask), 11 + (dmask), 7, (mask) ? 7 : -1, CFG(kind, mask, 0, 0, dmask)
+    CFG(causal, mask, 0, 0, dmask)
+/* mha backward: xq, xk, xv, wq, wk, wv, wo, mask, saved q, k, v, o, lse, dout, scale ->
+ * dxq, dxk, dxv, dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo; the functions' (lim): no mask, limits
+ * after the scale */
+#define MHA_BWD(lim) cattn_loop_mha_backward_f, cattn_loop_mha_backward_d, 15, 11, 7, \
+    (lim) ? -1 : 7, {.mask = CATTN_MASK_NONE, .has_mask = !(lim), .ext = lim}
 #define PLAIN(f, nin, nout, log_) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, nin, -1, \
     {.mask = CATTN_MASK_NONE, .log = log_}
 #define SAVED "(l,h,d),(s,h,d),(s,h,dv),(l,h,dv),(h,l)"
@@ -57,10 +62,13 @@ typedef struct {
 #define MHA_BWD_OUT "->(l,eq),(s,ek),(s,ev),(h,eq,d),(h,ek,d),(h,ev,dv),(h,dv,eo),(h,d),(h,d)," \
     "(h,dv),(eo)"
 #define PRIVATE(what) "\n\n" what " (used by cattn.vjp and the functions; see the public twin)."
+#define LIMITS_DOC " The limits are int64, one per name of _cattn.LIMITS (lo, hi, kv_len, " \
+    "q_len, per, seed, stream): row r, at position i = r mod per, attends keys i+lo <= j <= i+hi, " \
+    "j < kv_len, none if i >= q_len; dropout draws from (seed, stream + r // per, i, j)."
 /* the functions' attention, every feature (ext): q, k, v [, mask (p,s)], scale, softcap,
  * dropout_p, limits (7) -> out [, w], lse; and its backward: q, k, v [, mask], out, lse, dout,
  * scale, softcap, dropout_p, limits -> dq, dk, dv [, dmask] */
-#define EXT_SCALARS ",(),(),(7)"
+#define EXT_SCALARS ",(),()," CATTN_LIMITS_SIG
 #define EXT_CFG(m_, w_, dm_) {.mask = CATTN_MASK_NONE, .has_mask = m_, .has_w = w_, .has_lse = 1, \
     .has_dmask = dm_, .ext = 1}
 #define SDPA(mask, w) cattn_loop_attention_f, cattn_loop_attention_d, 7 + (mask), 2 + (w), 3, \
@@ -68,21 +76,21 @@ typedef struct {
 #define SDPA_BWD(mask, dmask) cattn_loop_attention_backward_f, cattn_loop_attention_backward_d, \
     10 + (mask), 3 + (dmask), 3, (mask) ? 3 : -1, EXT_CFG(mask, 0, dmask)
 #define SDPA_BWD_IN ",(l,ev),(l),(l,ev),()" EXT_SCALARS "->(l,e),(s,e),(s,ev)"
-#define SDPA_DOC(sig, what) sig "\n\n" what " The limits are int64 (lo, hi, key_len, query_len, " \
-    "per, seed, stream): row r, at position i = r mod per, attends keys i+lo <= j <= i+hi, " \
-    "j < key_len, none if i >= query_len; dropout draws from (seed, stream + r // per, i, j). " \
-    "Used by cattn's functions and cattn.vjp; see scaled_dot_product_attention."
+#define SDPA_DOC(sig, what) sig "\n\n" what LIMITS_DOC " Used by cattn's functions and " \
+    "cattn.vjp; see scaled_dot_product_attention."
+#define MHA_LIM_DOC(sig, what) sig "\n\n" what LIMITS_DOC " Used by cattn's functions and " \
+    "cattn.vjp; see multi_head_attention."
 static const ufunc_spec specs[] = {
     {"matmul", "(n?,k),(k,m?)->(n?,m?)", cattn_loop_matmul_f, cattn_loop_matmul_d, 2, 1, 2, -1,
      {.mask = CATTN_MASK_NONE}, DOC_MATMUL},
     {"softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 0), DOC_SOFTMAX},
     {"log_softmax", "(n)->(n)", PLAIN(softmax, 1, 1, 1), DOC_LOG_SOFTMAX},
-    {"attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_NONE, 0, 0, 0), DOC_ATTENTION},
-    {"causal_attention", ATT_IN ",()->(l,ev)", ATT(CATTN_MASK_CAUSAL, 0, 0, 0),
+    {"attention", ATT_IN ",()->(l,ev)", ATT(0, 0, 0, 0), DOC_ATTENTION},
+    {"causal_attention", ATT_IN ",()->(l,ev)", ATT(1, 0, 0, 0),
      DOC_CAUSAL_ATTENTION},
-    {"masked_attention", ATT_IN ",(l,s),()->(l,ev)", ATT(CATTN_MASK_BOOL, 1, 0, 0),
+    {"masked_attention", ATT_IN ",(l,s),()->(l,ev)", ATT(0, 1, 0, 0),
      DOC_MASKED_ATTENTION},
-    {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(CATTN_MASK_BOOL, 1, 1, 0),
+    {"attention_weights", ATT_IN ",(l,s),()->(l,ev),(l,s)", ATT(0, 1, 1, 0),
      DOC_ATTENTION_WEIGHTS},
     {"exp_sum", "(n),()->(n),()", PLAIN(exp_sum, 2, 2, 0),
      "exp_sum(x, shift, /, out=(None, None))\n\n(exp(x - shift), its sum): the dispatch table's "
@@ -90,18 +98,9 @@ static const ufunc_spec specs[] = {
     {"row_max", "(n)->()", PLAIN(row_max, 1, 1, 0),
      "row_max(x, /, out=None)\n\nThe max of x ignoring NaN (-inf if none): the dispatch table's "
      "max."},
-    {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(CATTN_MASK_BOOL, 1, 0, 0), DOC_MHA},
+    {"multi_head_attention", MHA_IN ",(h,l,s),()->(l,eo)", MHA(0, 0), DOC_MHA},
     {"multi_head_attention_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)",
-     MHA(CATTN_MASK_BOOL, 1, 1, 0), DOC_MHA_WEIGHTS},
-    {"_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_NONE, 0, 0, 0),
-     "_mha(" MHA_ARGS ", scale, /, out=None)" PRIVATE("No mask")},
-    {"_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_NONE, 0, 1, 0),
-     "_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))" PRIVATE("No mask, with the weights")},
-    {"_causal_mha", MHA_IN ",()->(l,eo)", MHA(CATTN_MASK_CAUSAL, 0, 0, 0),
-     "_causal_mha(" MHA_ARGS ", scale, /, out=None)" PRIVATE("Causal, skipping the masked blocks")},
-    {"_causal_mha_weights", MHA_IN ",()->(l,eo),(h,l,s)", MHA(CATTN_MASK_CAUSAL, 0, 1, 0),
-     "_causal_mha_weights(" MHA_ARGS ", scale, /, out=(None, None))"
-     PRIVATE("Causal, with the weights")},
+     MHA(1, 0), DOC_MHA_WEIGHTS},
     /* ---- gradients: the forward passes that keep what the backward needs, and the backward */
     {"additive_attention_scores", "(l,h),(s,h),(h)->(l,s)", cattn_loop_additive_f,
      cattn_loop_additive_d, 3, 1, 3, -1, {.mask = CATTN_MASK_NONE}, DOC_ADDITIVE_SCORES},
@@ -111,49 +110,28 @@ static const ufunc_spec specs[] = {
     {"softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 0), DOC_SOFTMAX_BACKWARD},
     {"log_softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 1),
      DOC_LOG_SOFTMAX_BACKWARD},
-    {"attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_NONE, 0, 0, 1),
+    {"attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(0, 0, 0, 1),
      DOC_ATTENTION_WITH_LSE},
-    {"causal_attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(CATTN_MASK_CAUSAL, 0, 0, 1),
+    {"causal_attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(1, 0, 0, 1),
      DOC_CAUSAL_ATTENTION_WITH_LSE},
-    {"masked_attention_with_lse", ATT_IN ",(l,s),()->(l,ev),(l)", ATT(CATTN_MASK_BOOL, 1, 0, 1),
+    {"masked_attention_with_lse", ATT_IN ",(l,s),()->(l,ev),(l)", ATT(0, 1, 0, 1),
      DOC_MASKED_ATTENTION_WITH_LSE},
-    {"attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_NONE, 0, 0), DOC_ATTENTION_BACKWARD},
-    {"causal_attention_backward", ATT_BWD_IN, ATT_BWD(CATTN_MASK_CAUSAL, 0, 0),
+    {"attention_backward", ATT_BWD_IN, ATT_BWD(0, 0, 0), DOC_ATTENTION_BACKWARD},
+    {"causal_attention_backward", ATT_BWD_IN, ATT_BWD(1, 0, 0),
      DOC_CAUSAL_ATTENTION_BACKWARD},
-    {"masked_attention_backward", ATT_BWD_MASK_IN, ATT_BWD(CATTN_MASK_BOOL, 1, 0),
+    {"masked_attention_backward", ATT_BWD_MASK_IN, ATT_BWD(0, 1, 0),
      DOC_MASKED_ATTENTION_BACKWARD},
-    {"masked_attention_backward_dmask", ATT_BWD_MASK_IN ",(l,s)", ATT_BWD(CATTN_MASK_BOOL, 1, 1),
+    {"masked_attention_backward_dmask", ATT_BWD_MASK_IN ",(l,s)", ATT_BWD(0, 1, 1),
      DOC_MASKED_ATTENTION_BACKWARD_DMASK},
     {"multi_head_attention_forward", MHA_IN ",(h,l,s),()->(l,eo)," SAVED,
-     MHA(CATTN_MASK_BOOL, 1, 0, 1), DOC_MHA_FORWARD},
-    {"_mha_forward", MHA_IN ",()->(l,eo)," SAVED, MHA(CATTN_MASK_NONE, 0, 0, 1),
-     "_mha_forward(" MHA_ARGS ", scale, /, out=(None,) * 6)" PRIVATE("No mask, keeping the "
-     "saved forward")},
-    {"_causal_mha_forward", MHA_IN ",()->(l,eo)," SAVED, MHA(CATTN_MASK_CAUSAL, 0, 0, 1),
-     "_causal_mha_forward(" MHA_ARGS ", scale, /, out=(None,) * 6)" PRIVATE("Causal, keeping "
-     "the saved forward")},
-    {"_mha_forward_weights", MHA_IN ",()->(l,eo),(h,l,s)," SAVED, MHA(CATTN_MASK_NONE, 0, 1, 1),
-     "_mha_forward_weights(" MHA_ARGS ", scale, /, out=(None,) * 7)" PRIVATE("No mask, with "
-     "the weights and the saved forward")},
-    {"_causal_mha_forward_weights", MHA_IN ",()->(l,eo),(h,l,s)," SAVED,
-     MHA(CATTN_MASK_CAUSAL, 0, 1, 1),
-     "_causal_mha_forward_weights(" MHA_ARGS ", scale, /, out=(None,) * 7)" PRIVATE("Causal, "
-     "with the weights and the saved forward")},
+     MHA(0, 1), DOC_MHA_FORWARD},
     {"_masked_mha_forward_weights", MHA_IN ",(h,l,s),()->(l,eo),(h,l,s)," SAVED,
-     MHA(CATTN_MASK_BOOL, 1, 1, 1),
+     MHA(1, 1),
      "_masked_mha_forward_weights(" MHA_ARGS ", mask, scale, /, out=(None,) * 7)"
      PRIVATE("Masked, with the weights and the saved forward")},
     {"multi_head_attention_backward", MHA_BWD_W ",(h,l,s)," SAVED ",(l,eo),()" MHA_BWD_OUT,
-     MHA_BWD(CATTN_MASK_BOOL, 1, 0), DOC_MHA_BACKWARD},
-    {"_mha_backward", MHA_BWD_W "," SAVED ",(l,eo),()" MHA_BWD_OUT,
-     MHA_BWD(CATTN_MASK_NONE, 0, 0),
-     "_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, /, "
-     "out=(None,) * 11)" PRIVATE("No mask")},
-    {"_causal_mha_backward", MHA_BWD_W "," SAVED ",(l,eo),()" MHA_BWD_OUT,
-     MHA_BWD(CATTN_MASK_CAUSAL, 0, 0),
-     "_causal_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, /, "
-     "out=(None,) * 11)" PRIVATE("Causal")},
-    /* ---- every feature of the functions (soft cap, dropout, limits), forward and backward */
+     MHA_BWD(0), DOC_MHA_BACKWARD},
+    /* ---- the functions' attention, every feature (soft cap, dropout, limits), and backward */
     {"_sdpa", ATT_IN ",()" EXT_SCALARS "->(l,ev),(l)", SDPA(0, 0),
      SDPA_DOC("_sdpa(q, k, v, scale, softcap, dropout_p, limits, /, out=(None, None))",
               "Attention -> (out, lse).")},
@@ -176,8 +154,35 @@ static const ufunc_spec specs[] = {
      SDPA_DOC("_sdpa_mask_backward_dmask(q, k, v, mask, o, lse, dout, scale, softcap, "
               "dropout_p, limits, /, out=(None,) * 4)",
               "The backward of _sdpa_mask -> (dq, dk, dv, dmask), dmask the additive mask's.")},
+    /* ---- the functions' additive attention without a mask array: causal and lengths */
+    {"_additive_scores", "(l,h),(s,h),(h)," CATTN_LIMITS_SIG "->(l,s)", cattn_loop_additive_f,
+     cattn_loop_additive_d, 4, 1, 3, -1, {.mask = CATTN_MASK_NONE, .ext = 1},
+     "_additive_scores(qp, kp, w, limits, /, out=None)\n\nadditive_attention_scores within "
+     "row limits: -inf for a key a row does not attend, never read." LIMITS_DOC},
+    {"_additive_scores_backward", "(l,h),(s,h),(h),(l,s)," CATTN_LIMITS_SIG "->(l,h),(s,h),(h)",
+     cattn_loop_additive_f, cattn_loop_additive_d, 5, 3, 4, -1,
+     {.mask = CATTN_MASK_NONE, .backward = 1, .ext = 1},
+     "_additive_scores_backward(qp, kp, w, ds, limits, /, out=(None,) * 3)\n\nThe backward of "
+     "_additive_scores." LIMITS_DOC},
+    /* ---- the functions' multi-head calls without a mask array: causal and lengths as limits */
+    {"_mha", MHA_IN ",()," CATTN_LIMITS_SIG "->(l,eo)", MHA_LIM(0, 0),
+     MHA_LIM_DOC("_mha(" MHA_ARGS ", scale, limits, /, out=None)", "Multi-head attention.")},
+    {"_mha_weights", MHA_IN ",()," CATTN_LIMITS_SIG "->(l,eo),(h,l,s)", MHA_LIM(1, 0),
+     MHA_LIM_DOC("_mha_weights(" MHA_ARGS ", scale, limits, /, out=(None, None))",
+                 "Multi-head attention -> (out, weights).")},
+    {"_mha_forward", MHA_IN ",()," CATTN_LIMITS_SIG "->(l,eo)," SAVED, MHA_LIM(0, 1),
+     MHA_LIM_DOC("_mha_forward(" MHA_ARGS ", scale, limits, /, out=(None,) * 6)",
+                 "Multi-head attention, keeping what the backward needs.")},
+    {"_mha_forward_weights", MHA_IN ",()," CATTN_LIMITS_SIG "->(l,eo),(h,l,s)," SAVED,
+     MHA_LIM(1, 1),
+     MHA_LIM_DOC("_mha_forward_weights(" MHA_ARGS ", scale, limits, /, out=(None,) * 7)",
+                 "Multi-head attention with the weights, keeping what the backward needs.")},
+    {"_mha_backward", MHA_BWD_W "," SAVED ",(l,eo),()," CATTN_LIMITS_SIG MHA_BWD_OUT, MHA_BWD(1),
+     MHA_LIM_DOC("_mha_backward(xq, xk, xv, wq, wk, wv, wo, q, k, v, o, lse, dout, scale, "
+                 "limits, /, out=(None,) * 11)", "The backward of _mha_forward.")},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
+typedef char limits_sig_is_nlim[CATTN_NLIM == 7 ? 1 : -1]; /* CATTN_LIMITS_SIG spells (7) */
 #define MAXOP 32
 
 /* Per ufunc (fast and ref): the loop functions, per-loop data and types NumPy keeps pointers to. */
@@ -558,10 +563,10 @@ static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t n
         }
     }
     /* the job the gufunc loops would build: N items, contiguous core blocks */
-#define SDPA_CFG(kind, w) {.mask = kind, .has_w = w, .name = "scaled_dot_product_attention"}
-    static const cattn_loop_cfg cfgs[2][2] = {
-        {SDPA_CFG(CATTN_MASK_NONE, 0), SDPA_CFG(CATTN_MASK_NONE, 1)},
-        {SDPA_CFG(CATTN_MASK_CAUSAL, 0), SDPA_CFG(CATTN_MASK_CAUSAL, 1)}};
+#define SDPA_CFG(causal_, w) \
+    {.mask = CATTN_MASK_NONE, .causal = causal_, .has_w = w, .name = "scaled_dot_product_attention"}
+    static const cattn_loop_cfg cfgs[2][2] = {{SDPA_CFG(0, 0), SDPA_CFG(0, 1)},
+                                              {SDPA_CFG(1, 0), SDPA_CFG(1, 1)}};
 #undef SDPA_CFG
     const npy_intp item = type == NPY_FLOAT ? 4 : 8;
     float sf = (float)scale;
@@ -626,6 +631,21 @@ PyMODINIT_FUNC PyInit__cattn(void)
     for (size_t i = 0; i < NSPECS; i++)
         if (add_ufunc(m, &specs[i], 0) < 0 || add_ufunc(m, &specs[i], 1) < 0) goto fail;
     if (PyModule_AddIntConstant(m, "bad_arch", bad_arch) < 0) goto fail;
+    static const char *const limit_names[CATTN_NLIM] = CATTN_LIMIT_NAMES;
+    PyObject *names = PyTuple_New(CATTN_NLIM);
+    if (names == NULL) goto fail;
+    for (int i = 0; i < CATTN_NLIM; i++) {
+        PyObject *name = PyUnicode_FromString(limit_names[i]);
+        if (name == NULL) {
+            Py_DECREF(names);
+            goto fail;
+        }
+        PyTuple_SET_ITEM(names, i, name);
+    }
+    if (PyModule_AddObject(m, "LIMITS", names) < 0) {
+        Py_DECREF(names);
+        goto fail;
+    }
 #ifdef Py_GIL_DISABLED
     PyUnstable_Module_SetGIL(m, Py_MOD_GIL_NOT_USED);
 #endif

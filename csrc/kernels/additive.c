@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "runtime/dispatch.h"
+#include "row_rules.h"
 
 #define T float
 #define P(name) cattn_s##name

@@ -11,6 +11,16 @@
 #include "row_rules.h"
 #include "tanh.h"
 
+/* Causal over (L, S) is row limits (cattn.h): query i attends keys j <= i. */
+void cattn_causal_limits(cattn_attn_call *c, ptrdiff_t L, ptrdiff_t S)
+{
+    c->limited = 1;
+    c->lo = -L, c->hi = 0, c->kv_len = S, c->q_len = L, c->per = 0;
+}
+
+/* The default scale 1/sqrt(e) of an embedding size (0 for e <= 0). */
+double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) : 0.0; }
+
 #define T float
 #define P(name) cattn_s##name
 #define EXP expf

@@ -47,10 +47,6 @@ static inline cattn_rows cattn_rows_of(const cattn_attn_call *c, ptrdiff_t L, pt
         /* limits that exclude nothing (every row sees every key) are none: full blocks */
         if (r.lo <= 1 - r.per && r.hi >= S - 1 && r.kv == S && r.q == r.per) r.limited = 0;
     }
-    if (c->mask_kind == CATTN_MASK_CAUSAL) {
-        r.limited = 1;
-        if (r.hi > 0) r.hi = 0;
-    }
     return r;
 }
 

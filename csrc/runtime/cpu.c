@@ -133,8 +133,6 @@ const cattn_kernel_table *cattn_kernels_of(cattn_level level)
 int cattn_level_available(cattn_level level) { return cattn_kernels_of(level) != NULL; }
 cattn_level cattn_level_current(void) { return cattn_kernels_now()->level; }
 
-double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) : 0.0; }
-
 /* Probe, build the tables, then apply CATTN_ARCH: returns 0, or -1 when CATTN_ARCH names no
  * known level (the best level is used then, and the caller may warn).  Runs once, at import,
  * before any kernel (the module's init holds the import lock). */

@@ -281,18 +281,6 @@ void cattn_dlog_softmax_backward_kt(double *dx, ptrdiff_t incdx, const double *y
                                     ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n,
                                     const cattn_kernel_table *kt);
 
-/* additive attention's scores and backward with the table of one call (additive.c) */
-int cattn_sadditive_scores_kt(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                              ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
-int cattn_dadditive_scores_kt(cattn_out s, cattn_in qp, cattn_in kp, cattn_in w, ptrdiff_t L,
-                              ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
-int cattn_sadditive_scores_backward_kt(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                       cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                       ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
-int cattn_dadditive_scores_backward_kt(cattn_out dqp, cattn_out dkp, cattn_out dw, cattn_in qp,
-                                       cattn_in kp, cattn_in w, cattn_in ds, ptrdiff_t L,
-                                       ptrdiff_t S, ptrdiff_t h, const cattn_kernel_table *kt);
-
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
  * elements); gemm_packed_b computes c (m,n) (+)= a (m,k) · packed b (the first k of its kp rows),

@@ -16,16 +16,10 @@ class _Config(TypedDict):
 
 # the generalized ufuncs (see their docstrings for the signatures)
 
-_causal_mha: np.ufunc
-_causal_mha_backward: np.ufunc
-_causal_mha_backward_ref: np.ufunc
-_causal_mha_forward: np.ufunc
-_causal_mha_forward_ref: np.ufunc
-_causal_mha_forward_weights: np.ufunc
-_causal_mha_forward_weights_ref: np.ufunc
-_causal_mha_ref: np.ufunc
-_causal_mha_weights: np.ufunc
-_causal_mha_weights_ref: np.ufunc
+_additive_scores: np.ufunc
+_additive_scores_backward: np.ufunc
+_additive_scores_backward_ref: np.ufunc
+_additive_scores_ref: np.ufunc
 _masked_mha_forward_weights: np.ufunc
 _masked_mha_forward_weights_ref: np.ufunc
 _mha: np.ufunc
@@ -102,6 +96,7 @@ softmax_backward_ref: np.ufunc
 softmax_ref: np.ufunc
 
 bad_arch: int
+LIMITS: tuple[str, ...]  # the names of the limits operand's fields, in its order
 
 def get_config() -> _Config: ...
 def set_level(level: str, /) -> None: ...

@@ -5,13 +5,15 @@
 (d2l.ai's ``AdditiveAttention``: no biases). The tanh of every (query, key, hidden) triple is the
 C kernel ``cattn.additive_attention_scores`` (blocked: the (L, S, hidden) tensor is never held);
 the projections, the softmax and the weighted sum are cattn's matmul and softmax, and the
-backward is ``cattn.additive_attention_scores_backward`` with the same pieces' backwards."""
+backward is ``cattn.additive_attention_scores_backward`` with the same pieces' backwards.
+``is_causal`` and ``key_lengths`` without a mask array go to the kernels as row limits
+(``_cattn._additive_scores``): the keys a query does not attend are never computed."""
 import numpy as np
 
 from . import _cattn
 from ._checks import (and_causal, as_float_operand, as_mask, broadcast_batch, compute_dtype,
                       is_float, like_input)
-from .functional import _mha_mask
+from .functional import _BIG, _lengths, _limits, _mha_mask
 from .gradients import _positional_mask, _split_cotangent, _unbroadcast
 
 __all__ = ["additive_attention"]
@@ -19,10 +21,12 @@ __all__ = ["additive_attention"]
 _NAMES = ("query", "key", "value", "W_q", "W_k", "w_v", "attn_mask")
 
 
-def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_causal=False):
-    """Checked operands: (q, k, v, Wq (h, Dq), Wk (h, Dk), w (h,), mask or None, batch shape);
-    the mask is boolean (True = may attend) or floating (added to the scores), with key_lengths
-    and is_causal folded in."""
+def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_causal=False,
+          dense=False):
+    """Checked operands: (q, k, v, Wq (h, Dq), Wk (h, Dk), w (h,), mask, limits, batch shape).
+    Without attn_mask, is_causal and key_lengths are the limits operand (mask None) that the
+    kernels skip by; with one (or ``dense=True``, for steps()), they are folded into the mask,
+    boolean (True = may attend) or floating (added to the scores); limits None then."""
     q = as_float_operand(fname, "query", query, 2)
     k = as_float_operand(fname, "key", key, 2)
     v = as_float_operand(fname, "value", value, 2)
@@ -52,6 +56,11 @@ def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_ca
     wv = wv.astype(dt, copy=False).reshape(h)
     L, S = q.shape[-2], k.shape[-2]
     shapes = [("query", q.shape[:-2]), ("key", k.shape[:-2]), ("value", v.shape[:-2])]
+    if attn_mask is None and not dense and (is_causal or key_lengths is not None):
+        batch = broadcast_batch(fname, shapes)
+        kl = S if key_lengths is None else _lengths(fname, "key_lengths", key_lengths, batch, S)
+        lim = _limits(batch, lo=-_BIG, hi=0 if is_causal else _BIG, kv_len=kl, q_len=L)
+        return q, k, v, Wq, Wk, wv, None, lim, batch
     mask = None
     if attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
@@ -65,7 +74,7 @@ def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_ca
     batch = broadcast_batch(fname, shapes)
     if key_lengths is not None:
         _, valid = _mha_mask(fname, None, key_lengths, False, q.ndim, 1, L, S,
-                             broadcast_batch(fname, shapes[:3]))
+                             broadcast_batch(fname, shapes[:3]), dense=True)
         valid = valid[..., 0, :, :]
         if mask is None:
             mask = valid
@@ -74,14 +83,15 @@ def _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_ca
         else:
             mask = np.where(valid, mask, -np.inf).astype(dt)
         batch = broadcast_batch(fname, shapes + [("key_lengths", mask.shape[:-2])])
-    return q, k, v, Wq, Wk, wv, mask, batch
+    return q, k, v, Wq, Wk, wv, mask, None, batch
 
 
-def _forward(q, k, v, Wq, Wk, wv, mask):
+def _forward(q, k, v, Wq, Wk, wv, mask, lim):
     """(out, weights, qp, kp): the forward pass, keeping what the backward needs."""
     qp = _cattn.matmul(q, Wq.T)
     kp = _cattn.matmul(k, Wk.T)
-    s = _cattn.additive_attention_scores(qp, kp, wv)
+    s = _cattn.additive_attention_scores(qp, kp, wv) if lim is None else \
+        _cattn._additive_scores(qp, kp, wv, lim)
     if mask is not None:
         s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
     p = _cattn.softmax(s)  # a row with no key left: zeros (cattn.softmax's policy)
@@ -119,7 +129,7 @@ def additive_attention(query, key, value, W_q, W_k, w_v, attn_mask=None, *, key_
     """
     fname = "additive_attention"
     args = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask, key_lengths, is_causal)
-    out, p, _, _ = _forward(*args[:7])
+    out, p, _, _ = _forward(*args[:8])
     return like_input(query, (out, p) if return_weights else out)
 
 
@@ -135,9 +145,9 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
                   return_weights=False, attn_mask=None):
     fname = "additive_attention"
     attn_mask, mask_positional = _positional_mask(fname, _NAMES, rest, attn_mask)
-    q, k, v, Wq, Wk, wv, mask, _ = _args(fname, query, key, value, W_q, W_k, w_v, attn_mask,
-                                         key_lengths, is_causal)
-    out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)
+    q, k, v, Wq, Wk, wv, mask, lim, _ = _args(fname, query, key, value, W_q, W_k, w_v,
+                                              attn_mask, key_lengths, is_causal)
+    out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask, lim)
     outs = (out, p.copy()) if return_weights else out  # the backward reads p: the caller's copy
     want_dmask = mask_positional and is_float(np.asarray(attn_mask).dtype)
     originals = (query, key, value, W_q, W_k, w_v)
@@ -149,7 +159,8 @@ def _vjp_additive(query, key, value, W_q, W_k, w_v, *rest, key_lengths=None, is_
         if gw is not None:
             dp = dp + gw
         ds = _cattn.softmax_backward(p, dp)
-        dqp, dkp, dwv = _cattn.additive_attention_scores_backward(qp, kp, wv, ds)
+        dqp, dkp, dwv = _cattn.additive_attention_scores_backward(qp, kp, wv, ds) \
+            if lim is None else _cattn._additive_scores_backward(qp, kp, wv, ds, lim)
         grads = [_cattn.matmul(dqp, Wq), _cattn.matmul(dkp, Wk), dv,
                  _weight_grad(dqp, q), _weight_grad(dkp, k),
                  dwv.reshape(-1, dwv.shape[-1]).sum(axis=0).reshape(np.shape(w_v))]

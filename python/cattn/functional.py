@@ -230,18 +230,22 @@ def _same_in_groups(a, G):
     return bool((g == g[..., :1]).all())
 
 
-def _limits(items, columns):
-    """The (*items, 7) int64 limits of a call's items (read by ext_of, csrc/glue/loops.c) as a
-    broadcast view: an item axis along which no column varies is stored once, so a broadcast
+def _limits(items, **fields):
+    """The (*items, len(LIMITS)) int64 limits operand of a call's items, built by name: the
+    layout is C's (``_cattn.LIMITS``, read by ext_of in csrc/glue/loops.c); absent fields are 0.
+    A broadcast view: an item axis along which no field varies is stored once, so a broadcast
     batch of any size costs nothing here."""
-    views = [np.broadcast_to(np.asarray(c, np.int64), items) for c in columns]
+    names = _cattn.LIMITS
+    unknown = set(fields) - set(names)
+    assert not unknown, unknown
+    views = [np.broadcast_to(np.asarray(fields.get(n, 0), np.int64), items) for n in names]
     varies = [n == 0 or any(v.strides[i] != 0 for v in views) for i, n in enumerate(items)]
     where = tuple(slice(None) if x else slice(0, 1) for x in varies)
-    lim = np.empty(tuple(n if x else 1 for n, x in zip(items, varies)) + (len(columns),),
+    lim = np.empty(tuple(n if x else 1 for n, x in zip(items, varies)) + (len(names),),
                    np.int64)
     for j, v in enumerate(views):
         lim[..., j] = v[where]
-    return np.broadcast_to(lim, tuple(items) + (len(columns),))
+    return np.broadcast_to(lim, tuple(items) + (len(names),))
 
 
 def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=None,
@@ -351,30 +355,34 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         q_arg = q.reshape(q.shape[:-3] + (Hk, G, L, E)) if G > 1 else q
         k_arg, v_arg = (k[..., None, :, :], v[..., None, :, :]) if G > 1 else (k, v)
         pick = (lambda x: x.reshape(batch))
-    lim = _limits(items, (lo, hi, S if kl is None else pick(kl), L if ql is None else pick(ql),
-                          L, seed, pick(stream)))
+    lim = _limits(items, lo=lo, hi=hi, kv_len=S if kl is None else pick(kl),
+                  q_len=L if ql is None else pick(ql), per=L, seed=seed, stream=pick(stream))
     return SdpaPlan(fname, q_arg, k, v, mask, scale, cap, p, lim, user_batch + (L, Ev),
                     user_batch + (L, S), fold, k_arg, v_arg)
 
 
 _MHA = {
-    ("none", False): _cattn._mha, ("none", True): _cattn._mha_weights,
-    ("causal", False): _cattn._causal_mha, ("causal", True): _cattn._causal_mha_weights,
+    ("lim", False): _cattn._mha, ("lim", True): _cattn._mha_weights,
     ("mask", False): _cattn.multi_head_attention, ("mask", True): _cattn.multi_head_attention_weights,
 }
 
 
 def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, dense=False):
-    """(kind, mask): the mask kind the multi-head gufuncs apply -- "none", "causal" (no array:
-    the kernel skips the masked blocks) or "mask" -- and for "mask" the one mask array, viewed as
-    (..., H, L, S). ``dense=True`` turns "causal" into its boolean array (for steps()).
+    """(kind, operand): how the multi-head gufuncs see a call's mask.
+
+    "lim": no mask array, the limits operand (causal and key_lengths as row limits: the kernels
+    skip the blocks no query attends); "mask": the one mask array, viewed as (..., H, L, S), the
+    causal rule and the lengths folded in. ``dense=True`` always gives "mask" (steps() shows the
+    array), or ("mask", None) when nothing is masked.
 
     attn_mask: boolean (True = may attend) or floating (added), (L, S) or (..., L, S), or with a
     head axis (..., H, L, S) when it has more dimensions than the query. key_lengths: integers
     (...), keys at positions >= length are ignored. is_causal: query i sees keys j <= i."""
-    if key_lengths is None and not dense:
-        if attn_mask is None:
-            return ("causal" if is_causal else "none"), None
+    kl = _lengths(fname, "key_lengths", key_lengths, batch, S) \
+        if key_lengths is not None else None
+    if attn_mask is None and not dense:
+        return "lim", _limits(batch, lo=-_BIG, hi=0 if is_causal else _BIG,
+                              kv_len=S if kl is None else kl, q_len=L)
     mask = None
     if attn_mask is not None:
         m = as_mask(fname, "attn_mask", attn_mask, L, S)
@@ -389,22 +397,7 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
         mask = and_causal(m, L, S) if is_causal else m
     elif is_causal:
         mask = np.tri(L, S, dtype=bool)[None]
-    if key_lengths is not None:
-        kl = _integers(fname, "key_lengths", key_lengths)
-        try:
-            fits = np.broadcast_shapes(kl.shape, batch) == tuple(batch)
-        except ValueError:
-            fits = False
-        if not fits:
-            raise ValueError(
-                f"{fname}: key_lengths of shape {kl.shape} does not broadcast to the batch "
-                f"shape {batch}"
-            )
-        if kl.size and (kl.min() < 0 or kl.max() > S):
-            raise ValueError(
-                f"{fname}: key_lengths must be in [0, {S}] (the number of keys), got values "
-                f"from {kl.min()} to {kl.max()}"
-            )
+    if kl is not None:
         valid = np.arange(S) < kl[..., None, None, None]  # (..., 1, 1, S)
         if mask is None:
             mask = valid
@@ -412,7 +405,7 @@ def _mha_mask(fname, attn_mask, key_lengths, is_causal, q_ndim, H, L, S, batch, 
             mask = mask & valid
         else:
             mask = np.where(valid, mask, -np.inf).astype(mask.dtype)
-    return ("none", None) if mask is None else ("mask", mask)
+    return "mask", mask
 
 
 @_returns_like_query
@@ -451,13 +444,13 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     (5, 8)
     """
     weights = weights_flag("multi_head_attention", return_weights, need_weights)
-    args, kind, scale = _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight,
-                                  q_bias, k_bias, v_bias, out_bias, attn_mask, key_lengths,
-                                  is_causal, scale)
+    args, kind, scale, lim = _mha_args(query, key, value, q_weight, k_weight, v_weight,
+                                       out_weight, q_bias, k_bias, v_bias, out_bias, attn_mask,
+                                       key_lengths, is_causal, scale)
     ufunc = _MHA[kind, weights]
     if not weights:
-        return ufunc(*args, scale, out=out)
-    o, w = ufunc(*args, scale, out=(out, None))
+        return ufunc(*args, scale, *lim, out=out)
+    o, w = ufunc(*args, scale, *lim, out=(out, None))
     return o, (w.mean(axis=-3) if average_attn_weights else w)
 
 
@@ -465,7 +458,8 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
               v_bias, out_bias, attn_mask, key_lengths, is_causal, scale,
               fname="multi_head_attention"):
     """The checked operands of a multi-head call: ((xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo
-    [, mask]), mask kind, scale); absent biases are broadcast zeros."""
+    [, mask]), kind, scale, (limits,) or ()) -- the gufuncs take the mask before the scale and
+    the limits after it (_mha_mask); absent biases are broadcast zeros."""
     xq = as_float_operand(fname, "query", query, 2)
     xk = as_float_operand(fname, "key", key, 2)
     xv = as_float_operand(fname, "value", value, 2)
@@ -503,10 +497,10 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
     batch = broadcast_batch(fname, [("query", xq.shape[:-2]), ("key", xk.shape[:-2]),
                                     ("value", xv.shape[:-2])])
     scale = as_scale(fname, scale, d)
-    kind, mask = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
+    kind, m = _mha_mask(fname, attn_mask, key_lengths, is_causal, xq.ndim, H, L, S, batch)
     args = (xq, xk, xv, wq, wk, wv, wo, *biases)
-    if kind == "mask":
-        mask = np.broadcast_to(mask, mask.shape[:-3] + (H, L, S))
-        broadcast_batch(fname, [("query", batch), ("attn_mask", mask.shape[:-3])])
-        args += (mask,)
-    return args, kind, scale
+    if kind == "lim":
+        return args, kind, scale, (m,)
+    m = np.broadcast_to(m, m.shape[:-3] + (H, L, S))
+    broadcast_batch(fname, [("query", batch), ("attn_mask", m.shape[:-3])])
+    return args + (m,), kind, scale, ()

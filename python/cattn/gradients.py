@@ -208,18 +208,12 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
 
 
 _MHA_FWD = {
-    ("none", False): _cattn._mha_forward,
-    ("none", True): _cattn._mha_forward_weights,
-    ("causal", False): _cattn._causal_mha_forward,
-    ("causal", True): _cattn._causal_mha_forward_weights,
+    ("lim", False): _cattn._mha_forward,
+    ("lim", True): _cattn._mha_forward_weights,
     ("mask", False): _cattn.multi_head_attention_forward,
     ("mask", True): _cattn._masked_mha_forward_weights,
 }
-_MHA_BWD = {
-    "none": _cattn._mha_backward,
-    "causal": _cattn._causal_mha_backward,
-    "mask": _cattn.multi_head_attention_backward,
-}
+_MHA_BWD = {"lim": _cattn._mha_backward, "mask": _cattn.multi_head_attention_backward}
 _MHA_NAMES = ("query", "key", "value", "q_weight", "k_weight", "v_weight", "out_weight",
               "q_bias", "k_bias", "v_bias", "out_bias")
 
@@ -232,8 +226,8 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                         f"got {len(pos)}")
     full = list(pos) + [None] * (11 - len(pos))
     weights = weights_flag(fname, return_weights, need_weights)
-    args, kind, sc = _mha_args(*full, attn_mask, key_lengths, is_causal, scale)
-    r = _MHA_FWD[kind, weights](*args, sc, out=(out,) + (None,) * (5 + weights))
+    args, kind, sc, lim = _mha_args(*full, attn_mask, key_lengths, is_causal, scale)
+    r = _MHA_FWD[kind, weights](*args, sc, *lim, out=(out,) + (None,) * (5 + weights))
     o = r[0]
     saved = r[-5:]
     outs = o
@@ -249,7 +243,7 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                 f"{fname} pullback: gradients through the returned weights are not computed for "
                 f"multi-head attention; pass (grad_output, None)"
             )
-        grads = _MHA_BWD[kind](*data, *mask, *saved, g, sc)
+        grads = _MHA_BWD[kind](*data, *mask, *saved, g, sc, *lim)
         res = []
         for i, x in enumerate(pos):
             if x is None:

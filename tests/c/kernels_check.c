@@ -215,7 +215,7 @@ static void attention_case(ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, cattn_attn_cal
 static void attention(void)
 {
     cattn_attn_call plain = {0}, causal = {0}, window = {0};
-    causal.mask_kind = CATTN_MASK_CAUSAL;
+    cattn_causal_limits(&causal, 130, 130);
     window.limited = 1, window.lo = -16, window.hi = 0, window.kv_len = 150, window.q_len = 190;
     attention_case(4, 3000, 128, plain, 0);    /* decoding */
     attention_case(1, 37, 16, plain, 0);

@@ -120,9 +120,9 @@ class AdditiveAttention(Module):
         the tanh features (L, S, hidden), the scores, the mask, the weights, the output."""
         q, k, v = self._inputs(query, key, value)
         attn_mask = with_key_padding(self._cls, attn_mask, key_padding_mask, q)
-        q, k, v, Wq, Wk, wv, mask, _ = _args(self._cls + ".steps", q, k, v, *self._weights(),
-                                             attn_mask, key_lengths, is_causal)
-        out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask)
+        q, k, v, Wq, Wk, wv, mask, _, _ = _args(self._cls + ".steps", q, k, v, *self._weights(),
+                                                attn_mask, key_lengths, is_causal, dense=True)
+        out, p, qp, kp = _forward(q, k, v, Wq, Wk, wv, mask, None)
         features = np.tanh(qp[..., :, None, :] + kp[..., None, :, :])
         scores = features @ wv
         bool_mask = None if mask is None else (mask if mask.dtype == bool else mask > -np.inf)
