@@ -16,6 +16,7 @@ A case is KERNEL:SHAPE[:DTYPE], DTYPE float32 (the default) or float64:
     matmul:N              (N, N) @ (N, N)
     softmax:D0,D1,...     softmax over the last axis
     attention:B,H,N,E     scaled dot-product attention, q, k, v of shape (B, H, N, E)
+    causal:B,H,N,E        the same, causal (the causal_attention gufunc)
 Each case first checks that both builds agree (np.allclose), then times them in turns. It prints
 each build's median time and speed = base time / new time (above 1: the new build is faster).
 """
@@ -50,14 +51,16 @@ def case_call(module, kernel, shape, dtype):
         x = rng.standard_normal(shape).astype(dtype)
         out = np.empty_like(x)
         return lambda: module.softmax(x, out=out)
-    if kernel == "attention":
+    if kernel in ("attention", "causal"):
         if len(shape) != 4:
-            raise SystemExit("ab_builds.py: attention takes four sizes, attention:B,H,N,E")
+            raise SystemExit(f"ab_builds.py: {kernel} takes four sizes, {kernel}:B,H,N,E")
         q, k, v = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
         out = np.empty_like(q)
         scale = 1 / np.sqrt(shape[-1])
-        return lambda: module.attention(q, k, v, scale, out=out)
-    raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, softmax, attention)")
+        f = module.attention if kernel == "attention" else module.causal_attention
+        return lambda: f(q, k, v, scale, out=out)
+    raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, softmax, attention, "
+                     f"causal)")
 
 
 def parse_case(text):

@@ -4,7 +4,10 @@
   layer without a mask, and against causal given as a dense boolean (L, S) mask (the route
   cattn took before the mask kind reached the kernel);
 - causal SDPA with the weights returned against causal SDPA alone plus the cost of writing the
-  weights (a fresh (B, H, L, S) array filled once), the least that returning them can cost.
+  weights (a fresh (B, H, L, S) array filled once), the least that returning them can cost;
+- key_lengths on multi-head attention and is_causal on additive attention, which their kernels
+  now take as row limits, against the same masks given as dense arrays (the route both took
+  before, which computes every score and then masks it).
 """
 import numpy as np
 
@@ -41,6 +44,28 @@ def rows(quick, budget):
     out.append(("sdpa", f"float32 (8, 8, {N}, 64) causal", {
         "causal": t_c, "causal + weights": t_cw, "writing the weights alone": t_w},
         [("(causal + weights) / (causal + writing)", t_cw / (t_c + t_w), "goal: at most 1.10")]))
+    # key_lengths: a right-padded batch whose sequences fill a quarter to all of the length
+    lengths = np.linspace(N // 4, N, B).astype(np.int64)
+    pad = np.arange(N) < lengths[:, None, None]  # (B, 1, N): the same keys, as a dense mask
+    t_len = median_time(lambda: mha(x, key_lengths=lengths), budget)
+    t_pad = median_time(lambda: mha(x, attn_mask=pad), budget)
+    np.testing.assert_allclose(mha(x, key_lengths=lengths), mha(x, attn_mask=pad), rtol=1e-4,
+                               atol=1e-5)
+    out.append(("mha", f"float32 B={B} N={N} E={E} H={H}, key_lengths {N // 4}..{N}", {
+        "key_lengths": t_len, "the same keys as a dense mask": t_pad},
+        [("dense mask / key_lengths", t_pad / t_len, "keys past a length are never read")]))
+
+    add = cattn.AdditiveAttention(64, 64, 32, seed=0)
+    n = N // 2
+    xa = rng.standard_normal((B, n, 64)).astype(np.float32)
+    tri_a = np.tri(n, n, dtype=bool)
+    t_ac = median_time(lambda: add(xa, xa, xa, is_causal=True), budget)
+    t_ad = median_time(lambda: add(xa, xa, xa, attn_mask=tri_a), budget)
+    np.testing.assert_allclose(add(xa, xa, xa, is_causal=True), add(xa, xa, xa, attn_mask=tri_a),
+                               rtol=1e-4, atol=1e-5)
+    out.append(("additive", f"float32 B={B} L=S={n} hidden=32 causal", {
+        "is_causal": t_ac, "causal as a dense mask": t_ad},
+        [("dense mask / is_causal", t_ad / t_ac, "at most 2 (half the tanh scores)")]))
     return out
 
 

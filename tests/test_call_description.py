@@ -154,3 +154,16 @@ def test_additive_lengths_and_causal_skip_what_they_exclude(dtype, is_causal, le
     np.testing.assert_allclose(_cattn._additive_scores(qp, kp, wv[0], lim),
                                _cattn._additive_scores_ref(qp, kp, wv[0], lim), rtol=tol,
                                atol=tol)
+
+
+def test_fewer_gufuncs_and_every_public_one_kept():
+    """One private family per route (each taking the limits) beside the public names: 39
+    gufuncs, each with its reference twin (48 before issue 23). A new variant needs a reason."""
+    names = {n for n in dir(_cattn) if isinstance(getattr(_cattn, n), np.ufunc)}
+    fast = {n for n in names if not n.endswith("_ref")}
+    assert names == fast | {n + "_ref" for n in fast if n not in ("exp_sum", "row_max")} | \
+        {"exp_sum_ref", "row_max_ref"}
+    assert len(fast) <= 39, sorted(fast)
+    assert not any("causal_mha" in n for n in fast)
+    public = {n for n in cattn.__all__ if isinstance(getattr(cattn, n), np.ufunc)}
+    assert public <= fast and len(public) == 22
