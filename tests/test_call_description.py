@@ -165,5 +165,6 @@ def test_fewer_gufuncs_and_every_public_one_kept():
         {"exp_sum_ref", "row_max_ref"}
     assert len(fast) <= 39, sorted(fast)
     assert not any("causal_mha" in n for n in fast)
-    public = {n for n in cattn.__all__ if isinstance(getattr(cattn, n), np.ufunc)}
-    assert public <= fast and len(public) == 22
+    public = {getattr(cattn, n).__name__ for n in cattn.__all__
+              if isinstance(getattr(cattn, n), np.ufunc)}
+    assert public <= fast and len(public) >= 22
