@@ -54,9 +54,56 @@ def test_chinese_labels_render_or_say_what_to_install(monkeypatch):
     monkeypatch.setattr(plot, "_cjk_state", {"done": False, "family": None})
     monkeypatch.setattr(plot, "_CJK_FAMILIES", ("No Such CJK Font",))
     monkeypatch.setattr(plot, "_font_files", lambda fm: [])
-    with pytest.warns(UserWarning, match="fonts-noto-cjk"):
+    monkeypatch.setattr(plot, "_bundled_font_file", lambda: None)
+    with pytest.warns(UserWarning, match=r"pip install \"cattn\[plot\]\"") as record:
         assert plot.use_cjk_font() is None
+    assert "notojp-matplotlib" in str(record[0].message)
     plt.close("all")
+
+
+def _render(text, family):
+    """The pixels of `text` drawn in `family` (Agg, no screen), one grey channel."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(3, 0.8), dpi=100)
+    FigureCanvasAgg(fig)
+    fig.text(0.02, 0.25, text, family=family, fontsize=24)
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba())[..., 0].copy()
+
+
+def test_chinese_renders_with_no_system_font(monkeypatch):
+    """A fresh machine (CI's fresh venv has no system CJK font): the font the plot extra brings
+    from PyPI is found with no system package, and 注意力分布 is drawn as glyphs, not as the
+    missing-glyph box. Boxes are all alike; five different characters are five different
+    pictures, each unlike the box the font draws for a code point it lacks."""
+    import warnings
+    from cattn import plot
+
+    monkeypatch.setattr(plot, "_cjk_state", {"done": False, "family": None})
+    monkeypatch.setattr(plot, "_CJK_FAMILIES", ("No Such CJK Font",))  # no system font
+    monkeypatch.setattr(plot, "_font_files", lambda fm: [])
+    assert plot._bundled_font_file() is not None, "the test extra installs notojp-matplotlib"
+    family = plot.use_cjk_font()
+    assert family == "Noto Sans CJK JP"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing" for a box
+        glyphs = [_render(ch, family) for ch in "注意力分布"]
+        whole = _render("注意力分布", family)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        box = _render("\ue000", family)  # a private-use code point: the font's missing box
+        boxes = _render("\ue000" * 5, family)
+    assert all((g < 128).sum() > 30 for g in glyphs)  # ink
+    assert all(not np.array_equal(g, box) for g in glyphs)
+    assert len({g.tobytes() for g in glyphs}) == 5
+    assert not np.array_equal(whole, boxes)
+    # and DejaVu Sans alone (matplotlib's default) would have drawn boxes: the check can fail
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _render("注意力分布", "DejaVu Sans")
+    assert any("missing" in str(w.message) for w in caught)
 
 
 def test_steps_plot():

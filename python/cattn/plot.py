@@ -2,13 +2,18 @@
 use_cjk_font: Chinese (and Japanese, Korean) labels that render.
 
 matplotlib's default font, DejaVu Sans, has no CJK glyphs: "注意力" comes out as empty boxes with
-a "Glyph missing" warning per character. use_cjk_font() finds a CJK font installed on the machine
-and puts it after the families of matplotlib's ``font.family``, so Latin text keeps its look and
-CJK characters are drawn from the fallback (matplotlib >= 3.6 falls back glyph by glyph).
+a "Glyph missing" warning per character. use_cjk_font() finds a CJK font and puts it after the
+families of matplotlib's ``font.family``, so Latin text keeps its look and CJK characters are
+drawn from the fallback (matplotlib >= 3.6 falls back glyph by glyph).
 plot_attention calls it; call it yourself before your own figures with Chinese titles.
-Where no CJK font is installed: Debian/Ubuntu ``apt install fonts-noto-cjk`` (or the smaller
-``fonts-wqy-microhei``), Fedora ``dnf install google-noto-sans-cjk-fonts``; macOS and Windows
-come with one (PingFang SC, Microsoft YaHei)."""
+
+Where it looks, in order: a CJK font installed on the machine (Noto Sans CJK SC first; macOS and
+Windows come with one), then the font ``pip install "cattn[plot]"`` brings from PyPI with no
+system package: Noto Sans CJK (the ``notojp-matplotlib`` package, 14 MB: one OFL-licensed font
+file, used here without importing the package, which would change matplotlib's settings). That
+font covers every CJK character; where Chinese and Japanese write one character differently it
+draws the Japanese form, a detail a learner rarely notices, and a system Noto Sans CJK SC
+(``apt install fonts-noto-cjk``) takes precedence when present."""
 import os
 import warnings
 
@@ -21,6 +26,8 @@ _CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source
                  "Source Han Sans CN", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei",
                  "Droid Sans Fallback", "PingFang SC", "Hiragino Sans GB", "Heiti SC",
                  "STHeiti", "Microsoft YaHei", "SimHei", "Arial Unicode MS")
+# The font the plot extra installs from PyPI: (package, file in it).
+_BUNDLED_FONT = ("notojp_matplotlib", os.path.join("fonts", "NotoSansCJKjp-Regular.otf"))
 _cjk_state = {"done": False, "family": None}
 
 
@@ -33,6 +40,25 @@ def _pyplot():
             "pip install \"cattn[plot]\"  (or: pip install matplotlib)"
         ) from None
     return plt
+
+
+def _bundled_font_file():
+    """The path of the CJK font the plot extra installs, or None when it is not installed. The
+    package is found, not imported (its import would set matplotlib's font.family)."""
+    import importlib.util
+
+    package, name = _BUNDLED_FONT
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for folder in spec.submodule_search_locations:
+        path = os.path.join(folder, name)
+        if os.path.isfile(path):
+            return path
+    return None
 
 
 def _font_files(font_manager):
@@ -75,12 +101,20 @@ def use_cjk_font(warn=True):
                     continue
         installed = {f.name for f in font_manager.fontManager.ttflist}
         family = next((f for f in _CJK_FAMILIES if f in installed), None)
+    if family is None:  # none on the machine: the one the plot extra brings from PyPI
+        path = _bundled_font_file()
+        if path is not None:
+            try:
+                font_manager.fontManager.addfont(path)
+                family = font_manager.FontProperties(fname=path).get_name()
+            except (OSError, RuntimeError, ValueError):
+                family = None
     _cjk_state.update(done=True, family=family)
     if family is None:
         if warn:
             warnings.warn("cattn.plot: no CJK font is installed, so Chinese labels will show as "
-                          "boxes; install one (Debian/Ubuntu: apt install fonts-noto-cjk) and "
-                          "restart the kernel", stacklevel=2)
+                          "boxes; pip install \"cattn[plot]\" (it brings Noto Sans CJK from PyPI: "
+                          "pip install notojp-matplotlib) and restart the kernel", stacklevel=2)
         return None
     rc = matplotlib.rcParams  # after the user's families: matplotlib falls back glyph by glyph
     rc["font.family"] = [f for f in rc["font.family"] if f != family] + [family]
