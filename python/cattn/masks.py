@@ -60,6 +60,12 @@ class StructuredMask:
     def __repr__(self):
         return f"cattn.{self.name}({', '.join(map(str, self._args))})"
 
+    def _repr_html_(self):
+        """Jupyter's view: the mask drawn as a small grid, with its (L, S) and its rule."""
+        from ._html import mask_html
+
+        return mask_html(self)
+
     def __eq__(self, other):
         return isinstance(other, StructuredMask) and (self.name, self._args) == (other.name,
                                                                                    other._args)

@@ -50,6 +50,12 @@ class KVCache:
         return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
                 f"max_len={self.max_len}, dtype={self.k.dtype.name})")
 
+    def _repr_html_(self):
+        """Jupyter's view: how full the cache is, per batch item."""
+        from .._html import cache_html
+
+        return cache_html(self)
+
     @contextlib.contextmanager
     def _appending(self, k, v):
         """Write n new positions (*batch_shape, num_kv_heads, n, head_dim) after the cached ones

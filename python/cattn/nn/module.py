@@ -109,6 +109,12 @@ class Module:
     def _shapes(self):
         return {k: v.shape for k, v in self._params.items()}
 
+    def _repr_html_(self):
+        """Jupyter's view: the layer, then its parameters (name, shape, count, dtype)."""
+        from .._html import module_html
+
+        return module_html(self)
+
     def state_dict(self):
         """The parameters by PyTorch's names (copies)."""
         return {k: v.copy() for k, v in self._params.items()}
