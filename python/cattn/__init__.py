@@ -36,6 +36,7 @@ from .gradients import gradcheck, vjp
 from .masks import StructuredMask, causal_lower_right, causal_upper_left, sliding_window
 from .plot import plot_attention, use_cjk_font
 from .steps import AttentionSteps
+from .view import AttentionView, view
 
 from . import _signatures, nn
 from .nn import AdditiveAttention, Attention, KVCache, MultiHeadAttention
@@ -79,6 +80,8 @@ __all__ = [
     "nn",
     "plot_attention",
     "use_cjk_font",
+    "view",
+    "AttentionView",
     "scaled_dot_product_attention",
     "get_num_threads",
     "set_level",

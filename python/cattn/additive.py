@@ -195,6 +195,17 @@ class AdditiveSteps:
         for name in self._fields:
             setattr(self, name, arrays[name])
 
+    def view(self, query_labels=None, key_labels=None, batch=0):
+        """The interactive viewer (``cattn.view``) of the weights, masked cells drawn as masked.
+        ``batch`` picks the item when the inputs had batch dims (flattened index)."""
+        from .view import view
+
+        L, S = self.weights.shape[-2:]
+        w = self.weights.reshape(-1, L, S)[batch]
+        m = None if self.mask is None else \
+            np.broadcast_to(self.mask, self.weights.shape).reshape(-1, L, S)[batch]
+        return view(w, query_labels, key_labels, mask=m)
+
     def __repr__(self):
         lines = ["AdditiveAttention.steps:"]
         for name in self._fields:

@@ -89,6 +89,17 @@ class AttentionSteps:
                                   title=title or "注意力分布 attention distribution", **kwargs)
         return plot_attention(w, query_labels, key_labels, mask=m, title=title, **kwargs)
 
+    def view(self, batch=0, query_labels=None, key_labels=None, heads=None):
+        """The interactive viewer (``cattn.view``) of every head's weights, masked cells drawn
+        as masked; labels default to those given to ``steps()``. ``batch`` picks the item when
+        the inputs had batch dims (flattened index)."""
+        from .view import view
+
+        w = self._by_head(self.weights)[batch]
+        m = self._by_head(np.broadcast_to(self.mask, self.weights.shape))[batch]
+        return view(w, self.query_labels if query_labels is None else query_labels,
+                    self.key_labels if key_labels is None else key_labels, heads=heads, mask=m)
+
     def _repr_html_(self):
         """A compact table per head: the weights, masked cells grey, darker = more attention."""
         w = self._by_head(self.weights)[0]
