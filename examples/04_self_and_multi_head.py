@@ -38,6 +38,14 @@ fig = s.plot(title="多头注意力 multi-head self-attention: each head's 注�
 plt.show()
 
 # %% [markdown]
+# The same weights, to explore: hover (or tap) a word on the left to see where it looks — one line
+# per head, its opacity the weight — or a word on the right to see who looks at it; tick heads on
+# and off to compare them (`cattn.view`, one self-contained piece of HTML: no server, no extension).
+
+# %%
+s.view()
+
+# %% [markdown]
 # The heads' outputs (`head_outputs`, one (5, 4) block per head) are concatenated side by side into
 # (5, 16) and multiplied by W_o:
 

@@ -149,6 +149,14 @@ fig, axes = plt.subplots(2, 1, figsize=(11, 9), layout='constrained')
 show_alignment(additive, example, axes[0], '注意力分布 after training — additive attention')
 show_alignment(dot, example, axes[1], '注意力分布 after training — scaled dot-product attention');
 
+# %% [markdown]
+# To explore the trained alignment yourself: hover an output character (left) to see the input
+# characters it reads, or an input character (right) to see which outputs read it.
+
+# %%
+out, w = additive.translate([example])
+cattn.view(w[0][:, :len(example)], list(out[0]), [c if c != ' ' else '␣' for c in example])
+
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), layout='constrained')
 show_alignment(additive, '09.05.18', axes[0], "additive: '09.05.18'")

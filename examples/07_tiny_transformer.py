@@ -169,6 +169,13 @@ fig = cattn.plot_attention(w, labels, labels, mask=causal, annotate=False, cell=
                            title='多头注意力 each head after training (causal self-attention)')
 
 # %% [markdown]
+# Explore the heads: hover a position to see what it reads (one colour per head), tick heads on and
+# off to see how they share the work; the masked (future) positions are drawn hatched.
+
+# %%
+cattn.view(w, labels, labels, mask=causal)
+
+# %% [markdown]
 # ## Key results
 
 # %%
