@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import cattn
 from cattn.lessons import dates
 
-cattn.use_cjk_font()   # Chinese titles render (see the README if it warns)
+cattn.use_cjk_font()   # Chinese titles render (the plot extra brings the font)
 print(cattn.__version__, '|', cattn.get_num_threads(), 'threads')
 
 # %% [markdown]

@@ -46,12 +46,12 @@ def test_dask_arrays_chunked_along_batch():
 def test_dask_and_optional_core_dims():
     """Dask's gufunc support does not parse optional core dims ("n?"), so cattn.matmul, whose
     signature is np.matmul's, cannot run through Dask; the attention gufuncs above can. When
-    Dask learns "?" this test fails and the README's note can go."""
+    Dask learns "?" this test fails and the note in docs/multi_head.md can go."""
     da = pytest.importorskip("dask.array")
     a = da.ones((4, 3, 3), chunks=(2, 3, 3))
     with pytest.raises(ValueError, match="Not a valid gufunc signature"):
         cattn.matmul(a, a)
-    # the README's way meanwhile: cattn.matmul on each batch chunk
+    # the documented way meanwhile (docs/multi_head.md): cattn.matmul on each batch chunk
     x = np.random.default_rng(0).standard_normal((4, 3, 5))
     y = np.random.default_rng(1).standard_normal((4, 5, 2))
     dx, dy = da.from_array(x, chunks=(2, 3, 5)), da.from_array(y, chunks=(2, 5, 2))

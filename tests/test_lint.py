@@ -12,7 +12,7 @@ from pyflakes import reporter as _reporter  # noqa: E402
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 FILES = sorted(
     p for pattern in ("python/cattn/**/*.py", "examples/*.py", "scripts/*.py",
-                      "benchmarks/*.py", "fuzz/*.py", "tests/*.py")
+                      "benchmarks/*.py", "fuzz/*.py", "tests/*.py", "docs/*.py")
     for p in glob.glob(os.path.join(ROOT, pattern), recursive=True))
 
 

@@ -1,48 +1,78 @@
-"""The README's Python examples run as written."""
+"""The README's and the site's examples run as written: every ```python block of README.md and of
+each page of docs/ (in order, one namespace per page, as a reader runs them), with checks that
+they do what their text says. The docstrings' examples run in test_docs.py and under pytest's
+--doctest-modules; the lessons are executed by test_notebooks.py and by the site's build."""
 import os
 import re
+import subprocess
+import sys
 
-README = os.path.join(os.path.dirname(__file__), "..", "README.md")
+import numpy as np
+import pytest
 
-
-def python_blocks(start, end):
-    """The ```python blocks of the README between the headings `start` and `end`."""
-    text = open(README, encoding="utf-8").read()
-    return re.findall(r"```python\n(.*?)```", text[text.index(start):text.index(end)], flags=re.S)
-
-
-def test_quick_start_runs():
-    text = open(README, encoding="utf-8").read()
-    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
-    assert blocks, "no python block in the README"
-    namespace = {}
-    exec(compile(blocks[0], "README quick start", "exec"), namespace)
-    assert namespace["out"].shape == (2, 8, 128, 64)
-    assert namespace["w"].shape == (2, 8, 128, 256)
-    assert namespace["c"].shape == (2, 8, 128, 256)
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+README = os.path.join(ROOT, "README.md")
+DOCS = os.path.join(ROOT, "docs")
+PAGES = sorted(f for f in os.listdir(DOCS) if f.endswith(".md"))
 
 
-def test_gradients_example_runs_and_lowers_the_loss():
-    blocks = python_blocks("## Gradients", "## API")
+def read(path):
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def python_blocks(path):
+    return re.findall(r"```python\n(.*?)```", read(path), flags=re.S)
+
+
+def run_page(path):
     ns = {}
-    exec(compile(blocks[0], "README gradients", "exec"), ns)
+    for i, block in enumerate(python_blocks(path)):
+        exec(compile(block, f"{os.path.relpath(path, ROOT)} (python block {i + 1})", "exec"), ns)
+    return ns
+
+
+def test_readme_quick_start_runs():
+    ns = run_page(README)
+    assert ns["out"].shape == (2, 8, 128, 64)
+    assert ns["w"].shape == (2, 8, 128, 256)
+    assert ns["c"].shape == (2, 8, 128, 256)
+
+
+def test_readme_is_one_screen_or_two_and_points_into_the_site():
+    text = read(README)
+    assert len(text.splitlines()) <= 150
+    for page in PAGES:
+        if page != "index.md":
+            assert f"(docs/{page})" in text, page
+    assert "(docs/api.rst)" in text
+
+
+def test_readme_picture_is_what_python_m_cattn_heads_draws():
+    block = re.search(r"```\n( head 2\n.*?)```", read(README), flags=re.S).group(1)
+    out = subprocess.run([sys.executable, "-m", "cattn", "--heads"], capture_output=True,
+                         text=True, check=True).stdout
+    assert block.rstrip("\n") in out
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if python_blocks(os.path.join(DOCS, p))])
+def test_every_page_example_runs(page):
+    run_page(os.path.join(DOCS, page))
+
+
+def test_gradients_example_lowers_the_loss():
+    ns = run_page(os.path.join(DOCS, "gradients.md"))
     y2 = ns["mha"](ns["x"], is_causal=True)
     assert 0.5 * ((y2 - ns["target"]) ** 2).mean() < ns["loss"]
-    import numpy as np
-    ns["q"], ns["k"], ns["v"] = (ns["rng"].standard_normal((2, 5, 4)) for _ in range(3))
-    ns["mask"] = np.tri(5, dtype=bool)
-    exec(compile(blocks[1], "README vjp", "exec"), ns)
     assert ns["dmask"] is None and ns["dq"].shape == (2, 5, 4)
 
 
 def test_train_a_model_example_learns():
-    ns = {}
-    exec(compile(python_blocks("## Train a model", "## Multi-head attention")[0],
-                 "README train a model", "exec"), ns)
+    ns = run_page(os.path.join(DOCS, "training.md"))
     assert float(ns["loss"]) < 0.5  # from log(10) = 2.3
 
 
-def test_modern_attention_example_runs():
-    blocks = python_blocks("## Modern attention", "## Gradients")
-    assert len(blocks) == 1
-    exec(compile(blocks[0], "README.md (Modern attention)", "exec"), {})
+def test_multi_head_example_shapes():
+    ns = run_page(os.path.join(DOCS, "multi_head.md"))
+    assert ns["y"].shape == (2, 10, 512) and ns["w"].shape == (2, 10, 12)
+    assert np.isfinite(ns["s"].output).all()

@@ -71,8 +71,8 @@
 
 #define DOC_MHA \
 "multi_head_attention(xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo, mask, scale, /, out=None)\n\n" \
-"The multi-head attention forward pass with per-head weights (cattn.multi_head_attention_ufunc):\n" \
-"    out = sum_h attention(xq wq[h] + bq[h], xk wk[h] + bk[h], xv wv[h] + bv[h]; mask[h]) wo[h] + bo\n" \
+"The multi-head attention forward pass with per-head weights (cattn.multi_head_attention_ufunc):\n\n" \
+"    out = sum_h attention(xq wq[h] + bq[h], xk wk[h] + bk[h], xv wv[h] + bv[h]; mask[h]) wo[h] + bo\n\n" \
 "that is: each head has its own W_q, W_k, W_v; the heads' outputs are concatenated and\n" \
 "multiplied by W_o. Shapes: xq (L,Eq), xk (S,Ek), xv (S,Ev), wq (H,Eq,d), wk (H,Ek,d),\n" \
 "wv (H,Ev,dv), wo (H,dv,Eo), bq/bk (H,d), bv (H,dv), bo (Eo), mask (H,L,S) boolean or additive.\n" \
@@ -153,10 +153,10 @@
 #define DOC_ATTENTION_BACKWARD \
 "attention_backward(q, k, v, o, lse, dout, scale, /, out=(None, None, None))\n\n" \
 "The backward of attention, flash style: from the inputs, the forward's output o and lse\n" \
-"(attention_with_lse) and dout, the gradient of a loss with respect to o -> (dq, dk, dv):\n" \
+"(attention_with_lse) and dout, the gradient of a loss with respect to o -> (dq, dk, dv):\n\n" \
 "    P = exp(scale q k^T - lse)     (recomputed tile by tile, never stored)\n" \
 "    D = rowsum(dout * o),  dS = P * (dout v^T - D)\n" \
-"    dv = P^T dout,  dq = scale dS k,  dk = scale dS^T q\n" \
+"    dv = P^T dout,  dq = scale dS k,  dk = scale dS^T q\n\n" \
 "Leading dims broadcast; the results are the same bits for any number of threads.\n\n" \
 ">>> import numpy as np, cattn\n" \
 ">>> q, k, v = np.ones((2, 4)), np.ones((3, 4)), np.arange(6.0).reshape(3, 2)\n" \
@@ -181,7 +181,7 @@
 "multi_head_attention_backward(xq, xk, xv, wq, wk, wv, wo, mask, q, k, v, o, lse, dout, scale, /, out=(None,) * 11)\n\n" \
 "The backward of multi_head_attention from multi_head_attention_forward's saved arrays and dout\n" \
 "(..., L, Eo) -> (dxq, dxk, dxv, dwq, dwk, dwv, dwo, dbq, dbk, dbv, dbo), each shaped as its input\n" \
-"with the call's batch dims (cattn.vjp sums them over the dims an argument was broadcast along):\n" \
+"with the call's batch dims (cattn.vjp sums them over the dims an argument was broadcast along):\n\n" \
 "    dbo = colsum dout,  dwo_h = o_h^T dout,  do_h = dout wo_h^T\n" \
 "    (dq_h, dk_h, dv_h) = attention_backward of head h\n" \
 "    dw_h = x^T dY_h,  db_h = colsum dY_h,  dx = sum_h dY_h w_h^T   (for q, k and v)\n\n" \

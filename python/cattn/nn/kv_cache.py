@@ -12,7 +12,7 @@ class KVCache:
     """The keys and values a MultiHeadAttention has seen, for generation one step at a time:
     ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for
     each new chunk (one token or several). ``cache.k`` and ``cache.v`` are
-    (*batch_shape, num_kv_heads, max_len, head_dim); the first ``cache.length`` positions are
+    ``(*batch_shape, num_kv_heads, max_len, head_dim)``; the first ``cache.length`` positions are
     filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was;
     so does any refused call (a bad ``softcap``, ``query_lengths``, input shape ...): the cache is
     bit for bit what it was before, and a retry appends the token once. Calls that share a cache

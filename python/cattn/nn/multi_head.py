@@ -222,7 +222,7 @@ class MultiHeadAttention(AttentionLayer):
     def new_cache(self, batch_shape, max_len):
         """An empty KV cache for ``mha(x_new, cache=cache)``: keys and values of up to
         ``max_len`` positions for inputs of batch shape ``batch_shape`` (``()`` for unbatched
-        (L, E) inputs), (*batch_shape, num_kv_heads, max_len, head_dim) each, in the module's
+        (L, E) inputs), ``(*batch_shape, num_kv_heads, max_len, head_dim)`` each, in the module's
         dtype. ``cache.length`` is the number of positions cached."""
         return KVCache(self, batch_shape, max_len)
 
