@@ -89,7 +89,13 @@ def view(weights, query_labels=None, key_labels=None, *, heads=None, mask=None):
 
 class AttentionView:
     """What ``cattn.view`` returns: Jupyter shows it (``_repr_html_``); ``html`` is the page's
-    HTML, ``save(path)`` writes it as a file a browser opens on its own."""
+    HTML, ``save(path)`` writes it as a file a browser opens on its own.
+
+    >>> import numpy as np, cattn
+    >>> v = cattn.view(np.full((2, 4, 4), 0.25), heads=[1])
+    >>> v, v.heads
+    (AttentionView(1 layer(s), 2 head(s), 4 queries, 4 keys), [1])
+    """
 
     def __init__(self, weights, mask, query_labels, key_labels, heads):
         self.weights, self.mask = weights, mask
