@@ -14,7 +14,7 @@ threads: int = cfg["threads"]
 emulated: bool = cfg["avx512_emulated"] or cfg["neon_emulated"]
 levels: list[str] = cfg["levels"]
 cattn.set_num_threads(2)
-scale: float = _cattn.default_scale(64)
+limits: tuple[str, ...] = _cattn.LIMITS
 out = cattn.scaled_dot_product_attention(x, x, x)
 mha = cattn.MultiHeadAttention(4, 2)
 version: str = cattn.__version__

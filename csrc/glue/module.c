@@ -493,20 +493,6 @@ fail:
     return ret;
 }
 
-/* default_scale(e): 1/sqrt(e), the scale when none is given (e > 0). */
-static PyObject *default_scale(PyObject *self, PyObject *arg)
-{
-    (void)self;
-    Py_ssize_t e = PyNumber_AsSsize_t(arg, PyExc_OverflowError);
-    if (e == -1 && PyErr_Occurred()) return NULL;
-    if (e <= 0) {
-        PyErr_Format(PyExc_ValueError, "default_scale: the embedding size must be positive, "
-                     "got %zd", e);
-        return NULL;
-    }
-    return PyFloat_FromDouble(cattn_default_scale(e));
-}
-
 /* ---- the direct path of scaled_dot_product_attention ------------------------------------- */
 
 /* sdpa_direct(q, k, v, scale, causal, weights): the common call -- three C-contiguous, aligned,
@@ -600,7 +586,6 @@ static PyMethodDef methods[] = {
      "machinery, or NotImplemented."},
     {"compute_dtype", (PyCFunction)(void (*)(void))compute_dtype, METH_FASTCALL,
      "compute_dtype(*arrays): the dtype cattn's gufuncs compute in for these data operands."},
-    {"default_scale", default_scale, METH_O, "default_scale(e): 1/sqrt(e), the default scale."},
     {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},

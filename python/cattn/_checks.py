@@ -1,8 +1,12 @@
 """Argument checks shared by the functions and classes: each raises ValueError/TypeError whose
 message starts with the caller's name and gives the shapes or dtypes involved.
 
-The rules the C gufuncs also need are not restated here: the computing dtype and the default
-scale come from the extension (``_cattn.compute_dtype``, ``_cattn.default_scale``)."""
+The computing dtype is the extension's rule (``_cattn.compute_dtype``), not restated here. The
+default scale is written here once (``as_scale``): the Python side hands the gufuncs a number, so
+a call's scale crosses to C once; the C side's own default, ``cattn_default_scale`` in cattn.h,
+serves C callers and the direct path, which leaves every refusal to this module."""
+import math
+
 import numpy as np
 
 from . import _cattn
@@ -120,7 +124,7 @@ def as_scale(fname, scale, E):
                 f"{fname}: the embedding size E is 0, so the default scale 1/sqrt(E) is "
                 f"undefined; pass scale= explicitly"
             )
-        return _cattn.default_scale(E)
+        return 1.0 / math.sqrt(E)
     if isinstance(scale, (bool, np.bool_)) or not np.isrealobj(scale) or np.ndim(scale) != 0:
         raise TypeError(f"{fname}: scale must be a real number, got {scale!r}")
     try:

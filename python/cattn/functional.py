@@ -3,9 +3,9 @@
 Rules that live here: how an SDPA call is laid out for the gufuncs of every feature (sdpa_plan:
 structured masks, grouped-query heads, lengths, dropout, soft-capping; SdpaPlan runs the forward
 and the backward), which multi-head gufunc a call takes (the _MHA table), and how masks,
-key_lengths and is_causal combine for the layers (_mha_mask). Argument checks are _checks.py's; the default scale and the
-computing dtype are C's (_cattn.default_scale, _cattn.compute_dtype); everything below the gufunc
-call is the glue's and the kernels' (csrc/glue/loops.c, csrc/kernels/attention.c)."""
+key_lengths and is_causal combine for the layers (_mha_mask). Argument checks and the default
+scale are _checks.py's; the computing dtype is C's (_cattn.compute_dtype); everything below the
+gufunc call is the glue's and the kernels' (csrc/glue/loops.c, csrc/kernels/attention.c)."""
 import functools
 import numbers
 import operator

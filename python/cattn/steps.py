@@ -8,6 +8,7 @@ import html
 import numpy as np
 
 from . import _cattn
+from ._checks import as_scale
 from .functional import _mha_mask
 
 __all__ = ["AttentionSteps"]
@@ -160,7 +161,7 @@ def compute_steps(kind, xq, xk, xv, head_weights, attn_mask, key_lengths, is_cau
     d = q.shape[-1]
     if d == 0:
         raise ValueError(f"{kind}.steps: the per-head size d is 0, so 1/sqrt(d) is undefined")
-    scale = _cattn.default_scale(d)
+    scale = as_scale(f"{kind}.steps", None, d)
     # step 1: attention scores, then the scaling by sqrt(d)
     scores = _cattn.matmul(q, np.swapaxes(k, -1, -2))
     scaled = scale * scores
