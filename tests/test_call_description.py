@@ -168,3 +168,18 @@ def test_fewer_gufuncs_and_every_public_one_kept():
     public = {getattr(cattn, n).__name__ for n in cattn.__all__
               if isinstance(getattr(cattn, n), np.ufunc)}
     assert public <= fast and len(public) >= 22
+
+
+def test_the_default_scale_is_one_rule():
+    """Without scale=, the Python side (as_scale) and the direct path (cattn_default_scale) give
+    1/sqrt(E) to the last bit; E = 0 is refused by as_scale alone, with its message."""
+    q, k, v = (R.standard_normal((2, 3, 5, 7)).astype(np.float32) for _ in range(3))
+    sdpa = cattn.scaled_dot_product_attention
+    explicit = 1 / np.sqrt(7)
+    np.testing.assert_array_equal(sdpa(q, k, v), sdpa(q, k, v, scale=explicit))  # direct
+    full = np.full((2, 3), 5)
+    np.testing.assert_array_equal(sdpa(q, k, v, key_lengths=full),               # general
+                                  sdpa(q, k, v, key_lengths=full, scale=explicit))
+    assert not hasattr(_cattn, "default_scale")
+    with pytest.raises(ValueError, match="the embedding size E is 0"):
+        sdpa(q[..., :0], k[..., :0], v)
