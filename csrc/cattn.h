@@ -14,6 +14,7 @@
 #define CATTN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -79,6 +80,37 @@ void cattn_slog_softmax_backward_ref(float *dx, ptrdiff_t incdx, const float *y,
                                      const float *g, ptrdiff_t incg, ptrdiff_t n);
 void cattn_dlog_softmax_backward_ref(double *dx, ptrdiff_t incdx, const double *y,
                                      ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n);
+
+/* ---- half precision: float16 (h) and bfloat16 (b) -------------------------------------------- */
+
+/* The bits of a float16 or a bfloat16 number. */
+typedef uint16_t cattn_half;
+
+/* softmax, log_softmax and their backward (as above) over rows of float16 (h) or bfloat16 (b),
+ * read as half: each row is converted to float as it is loaded, computed in float32, rounded once
+ * as it is stored (the same bits as the float32 kernel on the converted row, rounded).  No float
+ * copy of the operands beyond one row.  Return 0, or -1 when out of memory (a row over 4096). */
+#define CATTN_HALF_ROW_ARGS \
+    cattn_half *y, ptrdiff_t incy, const cattn_half *x, ptrdiff_t incx, ptrdiff_t n
+#define CATTN_HALF_ROW_BACKWARD_ARGS                                                            \
+    cattn_half *dx, ptrdiff_t incdx, const cattn_half *y, ptrdiff_t incy, const cattn_half *g, \
+        ptrdiff_t incg, ptrdiff_t n
+int cattn_hsoftmax(CATTN_HALF_ROW_ARGS);
+int cattn_bsoftmax(CATTN_HALF_ROW_ARGS);
+int cattn_hsoftmax_ref(CATTN_HALF_ROW_ARGS);
+int cattn_bsoftmax_ref(CATTN_HALF_ROW_ARGS);
+int cattn_hlog_softmax(CATTN_HALF_ROW_ARGS);
+int cattn_blog_softmax(CATTN_HALF_ROW_ARGS);
+int cattn_hlog_softmax_ref(CATTN_HALF_ROW_ARGS);
+int cattn_blog_softmax_ref(CATTN_HALF_ROW_ARGS);
+int cattn_hsoftmax_backward(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_bsoftmax_backward(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_hsoftmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_bsoftmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_hlog_softmax_backward(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_blog_softmax_backward(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_hlog_softmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
+int cattn_blog_softmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
 
 /* ---- scaled dot-product attention ------------------------------------------------------------ */
 

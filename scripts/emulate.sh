@@ -18,7 +18,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here/csrc" "$here/python" "$here/tests" "$here/benchmarks" "$here/examples" \
       "$here/scripts" "$here/docs" "$here/setup.py" \
-      "$here/pyproject.toml" "$here/README.md" "$work/"
+      "$here/pyproject.toml" "$here/README.md" "$here/.gitignore" "$work/"
+rm -rf "$work/docs/_build"  # the site's build, if one was made: the tests read its sources
 rm -f "$work"/python/cattn/_cattn*.so
 cd "$work"
 var=CATTN_EMULATE_${level^^}

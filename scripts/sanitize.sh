@@ -16,7 +16,8 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp -r "$here/csrc" "$here/python" "$here/tests" "$here/examples" "$here/benchmarks" "$here/scripts" \
       "$here/docs" "$here/setup.py" \
-      "$here/pyproject.toml" "$here/README.md" "$work/"
+      "$here/pyproject.toml" "$here/README.md" "$here/.gitignore" "$work/"
+rm -rf "$work/docs/_build"  # the site's build, if one was made: the tests read its sources
 rm -f "$work"/python/cattn/_cattn*.so  # the tree's own build must never stand in for this one
 cd "$work"
 export CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g"

@@ -477,6 +477,60 @@ static const core_dims mha_backward_cd[MB_NOP] = {
 #undef K
 #undef L
 
+/* ---- half precision: softmax rows read as half -------------------------------------------- */
+
+/* (n)->(n) and (n),(n)->(n) over float16 or bfloat16: dims = N, n; operands x, y or y, g, dx.
+ * Byte strides become element strides of 2 bytes. */
+static void half_softmax_items(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
+{
+    loop_job *j = ctx;
+    const cattn_operand *op = j->op;
+    const int bf16 = j->cfg->half == 2, bwd = j->cfg->backward;
+    const ptrdiff_t n = j->dims[1];
+    for (npy_intp it = lo; it < hi && !cattn_stop_requested(); it++) {
+        const cattn_half *a = (const cattn_half *)(op[0].p + it * op[0].step);
+        int rc;
+        if (!bwd)
+            rc = cattn_half_softmax_kt(bf16, j->cfg->log, j->cfg->ref,
+                                       (cattn_half *)(op[1].p + it * op[1].step),
+                                       (ptrdiff_t)(op[1].s[0] / 2), a,
+                                       (ptrdiff_t)(op[0].s[0] / 2), n, j->kt);
+        else
+            rc = cattn_half_softmax_backward_kt(
+                bf16, j->cfg->log, j->cfg->ref, (cattn_half *)(op[2].p + it * op[2].step),
+                (ptrdiff_t)(op[2].s[0] / 2), a, (ptrdiff_t)(op[0].s[0] / 2),
+                (const cattn_half *)(op[1].p + it * op[1].step), (ptrdiff_t)(op[1].s[0] / 2), n,
+                j->kt);
+        if (rc != 0) {
+            j->failed = 1;
+            break;
+        }
+    }
+}
+
+static void half_loop(char **args, npy_intp const *dims, npy_intp const *steps, void *data,
+                      int nop)
+{
+    static const core_dims cd[3] = {{1, {1}}, {1, {1}}, {1, {1}}};
+    static const int which[3] = {0, 1, 2};
+    cattn_operand op[3];
+    operands_from_numpy(op, which, nop, cd, args, dims, steps);
+    loop_job j = {data, cattn_kernels_now(), dims, op, 0, 0};
+    run_items(&j, 20.0 * (double)dims[1], half_softmax_items);
+}
+
+void cattn_loop_softmax_half(char **args, npy_intp const *dims, npy_intp const *steps,
+                             void *data)
+{
+    half_loop(args, dims, steps, data, 2);
+}
+
+void cattn_loop_softmax_backward_half(char **args, npy_intp const *dims, npy_intp const *steps,
+                                      void *data)
+{
+    half_loop(args, dims, steps, data, 3);
+}
+
 int cattn_run_attention(const cattn_attention_job *job)
 {
     loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, 0, 0};

@@ -22,6 +22,7 @@ typedef struct {
     int log;               /* softmax: log_softmax                                              */
     int backward;          /* additive scores: the backward                                     */
     int ext;               /* attention: soft cap, dropout and limits are operands; mha: limits   */
+    int half;              /* softmax rows: 1 float16, 2 bfloat16 (the half loops)             */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
@@ -75,5 +76,12 @@ CATTN_DECLARE_LOOP(cattn_loop_softmax_backward)    /* (n),(n)->(n): y, g -> dx  
 CATTN_DECLARE_LOOP(cattn_loop_attention_backward)  /* see module.c for the signatures         */
 CATTN_DECLARE_LOOP(cattn_loop_mha_backward)
 CATTN_DECLARE_LOOP(cattn_loop_additive)  /* additive scores, or (cfg->backward) their backward */
+
+/* the half-precision loops (float16, and bfloat16 when ml_dtypes registers it): one function
+ * each, the cfg says which half */
+void cattn_loop_softmax_half(char **args, npy_intp const *dims, npy_intp const *steps,
+                             void *data);
+void cattn_loop_softmax_backward_half(char **args, npy_intp const *dims, npy_intp const *steps,
+                                      void *data);
 
 #endif

@@ -10,6 +10,7 @@
 #include <numpy/arrayobject.h>
 #include <numpy/ufuncobject.h>
 #include <math.h>
+#include <string.h>
 
 /* ---- the ufuncs ---------------------------------------------------------------------------- */
 
@@ -55,6 +56,8 @@ typedef struct {
     (lim) ? -1 : 7, {.mask = CATTN_MASK_NONE, .has_mask = !(lim), .ext = lim}
 #define PLAIN(f, nin, nout, log_) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, nin, -1, \
     {.mask = CATTN_MASK_NONE, .log = log_}
+#define PLAIN_BWD(f, nin, nout, log_) cattn_loop_##f##_f, cattn_loop_##f##_d, nin, nout, nin, -1, \
+    {.mask = CATTN_MASK_NONE, .log = log_, .backward = 1}
 #define SAVED "(l,h,d),(s,h,d),(s,h,dv),(l,h,dv),(h,l)"
 #define ATT_BWD_IN ATT_IN ",(l,ev),(l),(l,ev),()->(l,e),(s,e),(s,ev)"
 #define ATT_BWD_MASK_IN ATT_IN ",(l,s),(l,ev),(l),(l,ev),()->(l,e),(s,e),(s,ev)"
@@ -107,8 +110,9 @@ static const ufunc_spec specs[] = {
     {"additive_attention_scores_backward", "(l,h),(s,h),(h),(l,s)->(l,h),(s,h),(h)",
      cattn_loop_additive_f, cattn_loop_additive_d, 4, 3, 4, -1,
      {.mask = CATTN_MASK_NONE, .backward = 1}, DOC_ADDITIVE_SCORES_BACKWARD},
-    {"softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 0), DOC_SOFTMAX_BACKWARD},
-    {"log_softmax_backward", "(n),(n)->(n)", PLAIN(softmax_backward, 2, 1, 1),
+    {"softmax_backward", "(n),(n)->(n)", PLAIN_BWD(softmax_backward, 2, 1, 0),
+     DOC_SOFTMAX_BACKWARD},
+    {"log_softmax_backward", "(n),(n)->(n)", PLAIN_BWD(softmax_backward, 2, 1, 1),
      DOC_LOG_SOFTMAX_BACKWARD},
     {"attention_with_lse", ATT_IN ",()->(l,ev),(l)", ATT(0, 0, 0, 1),
      DOC_ATTENTION_WITH_LSE},
@@ -182,15 +186,33 @@ static const ufunc_spec specs[] = {
                  "limits, /, out=(None,) * 11)", "The backward of _mha_forward.")},
 };
 #define NSPECS (sizeof specs / sizeof specs[0])
+
+/* The ufuncs with a half-precision loop (float16, and bfloat16 once registered): its function,
+ * or NULL. */
+static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
+{
+    static const struct {
+        const char *name;
+        PyUFuncGenericFunction fn;
+    } loops[] = {{"softmax", cattn_loop_softmax_half},
+                 {"log_softmax", cattn_loop_softmax_half},
+                 {"softmax_backward", cattn_loop_softmax_backward_half},
+                 {"log_softmax_backward", cattn_loop_softmax_backward_half}};
+    for (size_t i = 0; i < sizeof loops / sizeof loops[0]; i++)
+        if (strcmp(s->name, loops[i].name) == 0) return loops[i].fn;
+    return NULL;
+}
 typedef char limits_sig_is_nlim[CATTN_NLIM == 7 ? 1 : -1]; /* CATTN_LIMITS_SIG spells (7) */
 #define MAXOP 32
 
 /* Per ufunc (fast and ref): the loop functions, per-loop data and types NumPy keeps pointers to. */
 typedef struct {
-    PyUFuncGenericFunction fn[4];
-    void *data[4];
-    char types[4 * MAXOP];
-    cattn_loop_cfg cfg[4];
+    PyUFuncGenericFunction fn[5];
+    void *data[5];
+    char types[5 * MAXOP];
+    cattn_loop_cfg cfg[5];
+    cattn_loop_cfg bf16;            /* the bfloat16 loop's, when ml_dtypes registers it */
+    int bf16_types[MAXOP];
     char name[64];
 } registration;
 static registration reg[NSPECS][2];
@@ -207,6 +229,19 @@ static const ufunc_spec *spec_of(PyUFuncObject *ufunc)
  * _cattn.compute_dtype): float32 when NumPy's result type of the data operands is a float of at
  * most 4 bytes, float64 otherwise (so integers compute in float64).  NPY_FLOAT or NPY_DOUBLE, or
  * -1 with an error set. */
+static int bf16_type = -1; /* ml_dtypes' bfloat16, once registered (register_bfloat16) */
+
+/* Operands that are all float16, or all bfloat16, compute as half where a ufunc has half loops
+ * (half_type): NPY_HALF, the bfloat16 type number, or -1. */
+static int half_type(int n, PyArrayObject **ops)
+{
+    int t0 = PyArray_DESCR(ops[0])->type_num;
+    if (t0 != NPY_HALF && (bf16_type < 0 || t0 != bf16_type)) return -1;
+    for (int i = 1; i < n; i++)
+        if (PyArray_DESCR(ops[i])->type_num != t0) return -1;
+    return t0;
+}
+
 static int compute_type(int n, PyArrayObject **ops)
 {
     int same = 1, t0 = PyArray_DESCR(ops[0])->type_num;
@@ -233,6 +268,15 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     if (type_tup != NULL)
         return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
     const int ilim = sp->cfg.ext ? nin - 1 : -1;  /* the ext gufuncs' int64 limits */
+    const int half = half_loop_of(sp) != NULL ? half_type(sp->ndata, operands) : -1;
+    if (half >= 0) {  /* read as half: the half loop, output in the inputs' type */
+        for (int i = 0; i < nop; i++) out_dtypes[i] = PyArray_DescrFromType(half);
+        if (PyUFunc_ValidateCasting(ufunc, casting, operands, out_dtypes) < 0) {
+            for (int i = 0; i < nop; i++) Py_CLEAR(out_dtypes[i]);
+            return -1;
+        }
+        return 0;
+    }
     for (int i = 0; i < nin; i++) {
         PyArray_Descr *d = PyArray_DESCR(operands[i]);
         int ok = i == sp->imask ? (d->kind == 'b' || d->kind == 'f')
@@ -274,19 +318,22 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
 static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
 {
     registration *r = &reg[s - specs][ref];
-    const int nop = s->nin + s->nout, nloops = s->imask >= 0 ? 4 : 2;
+    const PyUFuncGenericFunction fh = half_loop_of(s);
+    const int nop = s->nin + s->nout, nloops = (s->imask >= 0 ? 4 : 2) + (fh != NULL);
     PyOS_snprintf(r->name, sizeof r->name, "%s%s", s->name, ref ? "_ref" : "");
     for (int l = 0; l < nloops; l++) {
-        int dbl = l % 2;
-        r->fn[l] = dbl ? s->fd : s->ff;
+        int dbl = l % 2, half = fh != NULL && l == nloops - 1;
+        r->fn[l] = half ? fh : dbl ? s->fd : s->ff;
         r->cfg[l] = s->cfg;
         r->cfg[l].ref = ref;
         r->cfg[l].name = s->name;
         r->cfg[l].spec = (int)(s - specs);
+        r->cfg[l].half = half;  /* 1: float16 */
         if (s->imask >= 0) r->cfg[l].mask = l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD;
         r->data[l] = &r->cfg[l];
         for (int i = 0; i < nop; i++)
-            r->types[l * nop + i] = (i == s->imask && l < 2)            ? NPY_BOOL
+            r->types[l * nop + i] = half                                 ? NPY_HALF
+                                    : (i == s->imask && l < 2)            ? NPY_BOOL
                                     : (s->cfg.ext && i == s->nin - 1)   ? NPY_INT64
                                     : dbl                              ? NPY_DOUBLE
                                                                        : NPY_FLOAT;
@@ -580,10 +627,50 @@ static PyObject *sdpa_direct(PyObject *self, PyObject *const *args, Py_ssize_t n
     return Py_BuildValue("(NN)", out, w);
 }
 
+/* register_bfloat16(dtype): add the bfloat16 loops (ml_dtypes' type, whose number NumPy hands out
+ * when ml_dtypes is imported) to the ufuncs with half loops.  cattn/__init__.py calls it when
+ * ml_dtypes is installed; cattn itself needs no ml_dtypes.  Idempotent. */
+static PyObject *register_bfloat16(PyObject *self, PyObject *arg)
+{
+    PyArray_Descr *d = NULL;
+    if (!PyArray_DescrCheck(arg) || PyDataType_ELSIZE((PyArray_Descr *)arg) != 2) {
+        PyErr_SetString(PyExc_TypeError, "register_bfloat16: give ml_dtypes.bfloat16's dtype");
+        return NULL;
+    }
+    d = (PyArray_Descr *)arg;
+    if (bf16_type >= 0) {
+        if (d->type_num == bf16_type) Py_RETURN_NONE;
+        PyErr_SetString(PyExc_ValueError, "register_bfloat16: another bfloat16 is registered");
+        return NULL;
+    }
+    for (size_t i = 0; i < NSPECS; i++) {
+        const ufunc_spec *s = &specs[i];
+        const PyUFuncGenericFunction fh = half_loop_of(s);
+        if (fh == NULL) continue;
+        for (int ref = 0; ref < 2; ref++) {
+            registration *r = &reg[i][ref];
+            PyObject *uf = PyObject_GetAttrString(self, r->name);
+            if (uf == NULL) return NULL;
+            r->bf16 = r->cfg[0];
+            r->bf16.mask = CATTN_MASK_NONE;
+            r->bf16.half = 2;
+            for (int k = 0; k < s->nin + s->nout; k++) r->bf16_types[k] = d->type_num;
+            int rc = PyUFunc_RegisterLoopForType((PyUFuncObject *)uf, d->type_num, fh,
+                                                 r->bf16_types, &r->bf16);
+            Py_DECREF(uf);
+            if (rc < 0) return NULL;
+        }
+    }
+    bf16_type = d->type_num;
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"sdpa_direct", (PyCFunction)(void (*)(void))sdpa_direct, METH_FASTCALL,
      "sdpa_direct(q, k, v, scale_or_None, causal, weights): the common call without the ufunc "
      "machinery, or NotImplemented."},
+    {"register_bfloat16", register_bfloat16, METH_O,
+     "register_bfloat16(dtype): the softmax gufuncs' bfloat16 loops (ml_dtypes' dtype)."},
     {"compute_dtype", (PyCFunction)(void (*)(void))compute_dtype, METH_FASTCALL,
      "compute_dtype(*arrays): the dtype cattn's gufuncs compute in for these data operands."},
     {"set_num_threads", set_num_threads, METH_O, "Use n threads (1 to 256) in cattn's kernels."},

@@ -281,6 +281,15 @@ void cattn_dlog_softmax_backward_kt(double *dx, ptrdiff_t incdx, const double *y
                                     ptrdiff_t incy, const double *g, ptrdiff_t incg, ptrdiff_t n,
                                     const cattn_kernel_table *kt);
 
+/* the half-precision rows (half.c) with the table of one call: bf16 1 = bfloat16, 0 = float16;
+ * log 1 = log_softmax; ref 1 = the float reference kernels */
+int cattn_half_softmax_kt(int bf16, int log, int ref, cattn_half *y, ptrdiff_t incy,
+                          const cattn_half *x, ptrdiff_t incx, ptrdiff_t n,
+                          const cattn_kernel_table *kt);
+int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, ptrdiff_t incdx,
+                                   const cattn_half *y, ptrdiff_t incy, const cattn_half *g,
+                                   ptrdiff_t incg, ptrdiff_t n, const cattn_kernel_table *kt);
+
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
  * elements); gemm_packed_b computes c (m,n) (+)= a (m,k) · packed b (the first k of its kp rows),

@@ -42,6 +42,21 @@ from . import _signatures, nn
 from .nn import AdditiveAttention, Attention, KVCache, MultiHeadAttention
 
 _signatures.apply(_signatures.ufuncs_of(_cattn))
+
+
+def _register_bfloat16():
+    """The softmax gufuncs read ml_dtypes' bfloat16 as half where ml_dtypes is installed (JAX's
+    and PyTorch's interop dtype); cattn itself needs no ml_dtypes."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return
+    import numpy
+
+    _cattn.register_bfloat16(numpy.dtype(ml_dtypes.bfloat16))
+
+
+_register_bfloat16()
 __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h
 
 __all__ = [

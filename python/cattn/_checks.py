@@ -54,22 +54,39 @@ def half_dtype(*arrays):
     return None
 
 
-def as_float_operand(fname, argname, x, min_ndim=0):
-    """x as an ndarray of a real numeric dtype with at least `min_ndim` dimensions (bfloat16 as
-    float32: NumPy's casts know it only by name)."""
+def as_float_operand(fname, argname, x, min_ndim=0, half=False):
+    """x as an ndarray of a real numeric dtype with at least `min_ndim` dimensions. bfloat16
+    becomes float32 (NumPy's casts know it only by name) unless ``half``: the operation's gufuncs
+    read it as half (the softmax family)."""
     a = to_numpy(x)
     if a.dtype.name == "bfloat16":
+        if half and a.dtype.num == getattr(_bfloat16(), "num", None):
+            return _at_least(fname, argname, a, min_ndim)
         a = a.astype(np.float32)
     if a.dtype.kind not in _NUMERIC:
         raise TypeError(
             f"{fname}: {argname} has dtype {a.dtype}; cattn computes in float32 or float64 "
             f"(pass real numbers)"
         )
+    return _at_least(fname, argname, a, min_ndim)
+
+
+def _at_least(fname, argname, a, min_ndim):
     if a.ndim < min_ndim:
         raise ValueError(
             f"{fname}: {argname} must have at least {min_ndim} dimensions, got shape {a.shape}"
         )
     return a
+
+
+def _bfloat16():
+    """ml_dtypes' bfloat16 dtype where ml_dtypes is installed (the one the gufuncs registered,
+    cattn/__init__.py), else None."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return None
+    return np.dtype(ml_dtypes.bfloat16)
 
 
 def compute_dtype(*arrays):

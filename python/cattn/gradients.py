@@ -89,7 +89,7 @@ def _vjp_softmax(log, x, **kwargs):
     axis = kwargs.get("axis", -1)
     if "axes" in kwargs:
         axis = kwargs["axes"][0][0]
-    x_arr = as_float_operand(fname, "x", x)
+    x_arr = as_float_operand(fname, "x", x, half=True)  # float16, bfloat16: read as half
     y = fwd(x_arr, **kwargs)
     saved = y.copy()  # the caller's y (or out=) may change; the backward reads softmax(x)
 

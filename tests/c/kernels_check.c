@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "runtime/dispatch.h"
+#include "kernels/half.h"
 
 static int failures = 0;
 static const char *where = "";
@@ -224,12 +225,74 @@ static void attention(void)
     attention_case(200, 150, 24, window, 0);
 }
 
+/* The half conversions, exhaustively: every float16 and bfloat16 value converts to float and
+ * back to itself (NaN to a NaN); between two neighbours, the float midpoint rounds to the even
+ * one and the floats just beside it to the nearer one (round to nearest, ties to even); past the
+ * largest float16, the floats from 65520 on round to infinity. */
+static void half_conversions(void)
+{
+    for (int bf = 0; bf < 2; bf++) {
+        const char *what = bf ? "bfloat16" : "float16";
+        for (uint32_t a = 0; a < 0x10000; a++) {
+            const uint16_t h = (uint16_t)a;
+            float f = bf ? cattn_b2f(h) : cattn_h2f(h);
+            uint16_t back = bf ? cattn_f2b(f) : cattn_f2h(f);
+            if (isnan(f)) {
+                float g = bf ? cattn_b2f(back) : cattn_h2f(back);
+                if (!isnan(g)) fail(what, (ptrdiff_t)a, g, f);
+                continue;
+            }
+            if (back != h && !(f == 0 && (back & 0x7fffu) == 0 && back == h)) fail(what, a, back, h);
+            /* the neighbour above (positive, finite, not the largest) */
+            const uint16_t top = bf ? 0x7f7fu : 0x7bffu;
+            if (h >= top) continue;
+            float up = bf ? cattn_b2f((uint16_t)(h + 1)) : cattn_h2f((uint16_t)(h + 1));
+            float mid = f + (up - f) / 2;  /* exact: a float has the room (and no overflow) */
+            uint16_t even = (h & 1u) ? (uint16_t)(h + 1) : h;
+            uint16_t rm = bf ? cattn_f2b(mid) : cattn_f2h(mid);
+            if (rm != even) fail(what, a, rm, even);
+            uint16_t lo = bf ? cattn_f2b(nextafterf(mid, 0)) : cattn_f2h(nextafterf(mid, 0));
+            uint16_t hi = bf ? cattn_f2b(nextafterf(mid, INFINITY)) : cattn_f2h(nextafterf(mid, INFINITY));
+            if (lo != h) fail(what, a, lo, h);
+            if (hi != (uint16_t)(h + 1)) fail(what, a, hi, h + 1);
+        }
+    }
+    if (cattn_f2h(65519.99f) != 0x7bffu || cattn_f2h(65520.0f) != 0x7c00u ||
+        cattn_f2h(-1e30f) != 0xfc00u || cattn_f2h(1e-10f) != 0 || cattn_f2b(3.4e38f) != 0x7f80u)
+        fail("float16 and bfloat16 overflow and underflow", 0, 0, 1);
+}
+
+/* The half softmax rows equal the float kernel on the converted row, rounded once. */
+static void half_softmax(void)
+{
+    const ptrdiff_t n = 5000;  /* past the per-thread row buffer */
+    float *x = frand(n, 7), *y = malloc(sizeof(float) * (size_t)n);
+    cattn_half *hx = malloc(2 * (size_t)n), *hy = malloc(2 * (size_t)n);
+    for (int bf = 0; bf < 2; bf++) {
+        for (ptrdiff_t i = 0; i < n; i++) {
+            hx[i] = bf ? cattn_f2b(8 * x[i]) : cattn_f2h(8 * x[i]);
+            y[i] = bf ? cattn_b2f(hx[i]) : cattn_h2f(hx[i]);
+        }
+        cattn_ssoftmax(y, 1, y, 1, n);
+        if ((bf ? cattn_bsoftmax : cattn_hsoftmax)(hy, 1, hx, 1, n) != 0) fail("half softmax", n, 1, 0);
+        for (ptrdiff_t i = 0; i < n; i++) {
+            uint16_t want = bf ? cattn_f2b(y[i]) : cattn_f2h(y[i]);
+            if (hy[i] != want) {
+                fail(bf ? "bfloat16 softmax" : "float16 softmax", i, hy[i], want);
+                break;
+            }
+        }
+    }
+    free(x), free(y), free(hx), free(hy);
+}
+
 int main(void)
 {
     if (cattn_init() != 0) printf("CATTN_ARCH names no level: using the best\n");
     const cattn_level best = cattn_level_best();
     cattn_set_level(CATTN_LEVEL_REF);
     const cattn_kernel_table *ref = cattn_kernels_now();
+    half_conversions();
     for (int l = CATTN_LEVEL_REF; l <= (int)best; l++) {
         if (cattn_set_level((cattn_level)l) != 0) continue;
         for (int threads = 1; threads <= 2; threads++) {
@@ -243,6 +306,7 @@ int main(void)
             gemm();
             softmax();
             attention();
+            half_softmax();
             printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
         }
     }

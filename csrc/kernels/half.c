@@ -1,0 +1,141 @@
+/* kernels/half.c -- softmax, log_softmax and their backward over rows of float16 (h) or
+ * bfloat16 (b), read as half: each row is converted to float while it is loaded into a row
+ * buffer of this thread, computed by the float kernels (the table's, or the reference ones),
+ * and converted back while it is stored -- float32 arithmetic, one rounding at the end, the
+ * same bits as converting the whole array to float32, calling the float32 kernel and rounding
+ * its result, without that float32 copy of the array.
+ */
+#include <stdlib.h>
+#include "runtime/dispatch.h"
+#include "half.h"
+
+#define ROW 4096 /* a row's float buffer on this thread (longer rows allocate one) */
+static CATTN_THREAD_LOCAL float row_x[ROW], row_g[ROW];
+
+typedef struct {
+    int bf16; /* 1: bfloat16, 0: float16 */
+    int ref;  /* 1: the float reference kernels */
+    const cattn_kernel_table *kt;
+} half_call;
+
+/* (A contiguous row has its own loop: the compiler vectorises it.) */
+static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16)
+{
+    if (bf16 && inc == 1)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i]);
+    else if (bf16)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i * inc]);
+    else if (inc == 1)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i]);
+    else
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i * inc]);
+}
+
+static void store(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16)
+{
+    if (bf16 && inc == 1)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2b(src[i]);
+    else if (bf16)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2b(src[i]);
+    else if (inc == 1)
+        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2h(src[i]);
+    else
+        for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2h(src[i]);
+}
+
+/* Room for `count` rows of n floats: this thread's buffers, or fresh ones (*own, to free). */
+static int buffers(float **a, float **b, ptrdiff_t n, float **own)
+{
+    *own = NULL;
+    if (n <= ROW) {
+        *a = row_x, *b = row_g;
+        return 0;
+    }
+    *own = malloc(2 * (size_t)n * sizeof(float));
+    if (*own == NULL) return -1;
+    *a = *own, *b = *own + n;
+    return 0;
+}
+
+/* 1. load the row as float; 2. the float kernel, in place; 3. store it as half.  Returns 0, or -1
+ * when out of memory for a row longer than ROW. */
+static int forward(const half_call *h, int log, cattn_half *y, ptrdiff_t incy,
+                   const cattn_half *x, ptrdiff_t incx, ptrdiff_t n)
+{
+    float *r, *unused, *own;
+    if (buffers(&r, &unused, n, &own) < 0) return -1;
+    load(r, x, incx, n, h->bf16);
+    if (h->ref)
+        (log ? cattn_slog_softmax_ref : cattn_ssoftmax_ref)(r, 1, r, 1, n);
+    else
+        (log ? cattn_slog_softmax_kt : cattn_ssoftmax_kt)(r, 1, r, 1, n, h->kt);
+    store(y, incy, r, n, h->bf16);
+    free(own);
+    return 0;
+}
+
+static int backward(const half_call *h, int log, cattn_half *dx, ptrdiff_t incdx,
+                    const cattn_half *y, ptrdiff_t incy, const cattn_half *g, ptrdiff_t incg,
+                    ptrdiff_t n)
+{
+    float *ry, *rg, *own;
+    if (buffers(&ry, &rg, n, &own) < 0) return -1;
+    load(ry, y, incy, n, h->bf16);
+    load(rg, g, incg, n, h->bf16);
+    if (h->ref)
+        (log ? cattn_slog_softmax_backward_ref : cattn_ssoftmax_backward_ref)(rg, 1, ry, 1, rg, 1,
+                                                                              n);
+    else
+        (log ? cattn_slog_softmax_backward_kt : cattn_ssoftmax_backward_kt)(rg, 1, ry, 1, rg, 1,
+                                                                            n, h->kt);
+    store(dx, incdx, rg, n, h->bf16);
+    free(own);
+    return 0;
+}
+
+int cattn_half_softmax_kt(int bf16, int log, int ref, cattn_half *y, ptrdiff_t incy,
+                          const cattn_half *x, ptrdiff_t incx, ptrdiff_t n,
+                          const cattn_kernel_table *kt)
+{
+    half_call h = {bf16, ref, kt};
+    return forward(&h, log, y, incy, x, incx, n);
+}
+
+int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, ptrdiff_t incdx,
+                                   const cattn_half *y, ptrdiff_t incy, const cattn_half *g,
+                                   ptrdiff_t incg, ptrdiff_t n, const cattn_kernel_table *kt)
+{
+    half_call h = {bf16, ref, kt};
+    return backward(&h, log, dx, incdx, y, incy, g, incg, n);
+}
+
+/* ---- the C API (cattn.h): h = float16, b = bfloat16 ---------------------------------------- */
+
+#define FORWARD(name, bf16, log, ref)                                                         \
+    int name(cattn_half *y, ptrdiff_t incy, const cattn_half *x, ptrdiff_t incx, ptrdiff_t n)  \
+    {                                                                                         \
+        return cattn_half_softmax_kt(bf16, log, ref, y, incy, x, incx, n, cattn_kernels_now()); \
+    }
+#define BACKWARD(name, bf16, log, ref)                                                        \
+    int name(cattn_half *dx, ptrdiff_t incdx, const cattn_half *y, ptrdiff_t incy,            \
+             const cattn_half *g, ptrdiff_t incg, ptrdiff_t n)                                 \
+    {                                                                                         \
+        return cattn_half_softmax_backward_kt(bf16, log, ref, dx, incdx, y, incy, g, incg, n,  \
+                                              cattn_kernels_now());                           \
+    }
+FORWARD(cattn_hsoftmax, 0, 0, 0)
+FORWARD(cattn_hsoftmax_ref, 0, 0, 1)
+FORWARD(cattn_bsoftmax, 1, 0, 0)
+FORWARD(cattn_bsoftmax_ref, 1, 0, 1)
+FORWARD(cattn_hlog_softmax, 0, 1, 0)
+FORWARD(cattn_hlog_softmax_ref, 0, 1, 1)
+FORWARD(cattn_blog_softmax, 1, 1, 0)
+FORWARD(cattn_blog_softmax_ref, 1, 1, 1)
+BACKWARD(cattn_hsoftmax_backward, 0, 0, 0)
+BACKWARD(cattn_hsoftmax_backward_ref, 0, 0, 1)
+BACKWARD(cattn_bsoftmax_backward, 1, 0, 0)
+BACKWARD(cattn_bsoftmax_backward_ref, 1, 0, 1)
+BACKWARD(cattn_hlog_softmax_backward, 0, 1, 0)
+BACKWARD(cattn_hlog_softmax_backward_ref, 0, 1, 1)
+BACKWARD(cattn_blog_softmax_backward, 1, 1, 0)
+BACKWARD(cattn_blog_softmax_backward_ref, 1, 1, 1)

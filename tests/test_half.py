@@ -1,0 +1,124 @@
+"""Half precision read as half (issue 26, item 1, the softmax family): float16 and ml_dtypes'
+bfloat16 rows reach the softmax, log_softmax and backward kernels as they are -- converted to
+float as each row is loaded, computed in float32, rounded once as it is stored, output in the
+input's dtype -- with no float32 copy of the array. (The conversions themselves are checked
+exhaustively in C: tests/c/kernels_check.c.)"""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import cattn
+from cattn import _cattn
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+HALVES = [np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
+TOL = {"float16": 2e-3, "bfloat16": 1.6e-2}  # a few units in the last place of each
+R = np.random.default_rng(26)
+FORWARD = [("softmax", cattn.softmax, _cattn.softmax_ref),
+           ("log_softmax", cattn.log_softmax, _cattn.log_softmax_ref)]
+BACKWARD = [("softmax_backward", cattn.softmax_backward, _cattn.softmax_backward_ref),
+            ("log_softmax_backward", cattn.log_softmax_backward,
+             _cattn.log_softmax_backward_ref)]
+
+
+def rows(dt, shape=(6, 333), scale=4.0):
+    x = (R.standard_normal(shape) * scale).astype(dt)
+    x[0, :5] = [0, -0.0, 1e-7, -np.inf if dt == np.float16 else -3e38, 5]  # subnormal, -inf/huge
+    return x
+
+
+def same_bits(a, b):
+    assert a.dtype == b.dtype
+    np.testing.assert_array_equal(a.view(np.uint16), b.view(np.uint16))
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("name,fast,ref", FORWARD, ids=[f[0] for f in FORWARD])
+def test_forward_reads_half_and_rounds_once(level, dt, name, fast, ref):
+    x = rows(dt)
+    for f in (fast, ref):
+        y = f(x)
+        assert y.dtype == dt
+        # the float32 kernel on the converted rows, rounded once: the same bits
+        same_bits(y, f(x.astype(np.float32)).astype(dt))
+    # and within a few half ulps of float64 from the rounded inputs
+    x64 = x.astype(np.float64)
+    m = x64.max(-1, keepdims=True)
+    lse = m + np.log(np.exp(x64 - m).sum(-1, keepdims=True))
+    want = np.exp(x64 - lse) if name == "softmax" else x64 - lse
+    got = fast(x).astype(np.float64)
+    fin = np.isfinite(want)
+    np.testing.assert_allclose(got[fin], want[fin], rtol=TOL[dt.name], atol=TOL[dt.name] * 1e-3)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("name,fast,ref", BACKWARD, ids=[b[0] for b in BACKWARD])
+def test_backward_reads_half(level, dt, name, fast, ref):
+    fwd = cattn.softmax if name == "softmax_backward" else cattn.log_softmax
+    y = fwd(rows(dt))
+    g = R.standard_normal(y.shape).astype(dt)
+    for f in (fast, ref):
+        dx = f(y, g)
+        assert dx.dtype == dt
+        same_bits(dx, f(y.astype(np.float32), g.astype(np.float32)).astype(dt))
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_layouts_axis_out_and_long_rows(dt):
+    x = rows(dt, (5, 9000))  # rows past the per-thread buffer of 4096
+    same_bits(cattn.softmax(x), cattn.softmax(x.astype(np.float32)).astype(dt))
+    strided = x[:, ::3]
+    same_bits(cattn.softmax(strided), cattn.softmax(strided.copy()))
+    same_bits(cattn.softmax(x[:, :40], axis=0), cattn.softmax(x[:, :40].T.copy()).T)
+    out = np.empty_like(x)
+    assert cattn.log_softmax(x, out=out) is out
+    same_bits(out, cattn.log_softmax(x))
+    # beside float32: float16 computes in float32, as before; the raw gufuncs read bfloat16
+    # only when every operand is bfloat16 (cattn's functions convert the others)
+    if dt == np.float16:
+        mixed = cattn.softmax_backward(x.astype(np.float32)[:, :7], x[:, :7])
+        assert mixed.dtype == np.float32
+    else:
+        with pytest.raises(TypeError, match="second operand has dtype bfloat16"):
+            cattn.softmax_backward(x.astype(np.float32)[:, :7], x[:, :7])
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_no_float32_copy_of_the_operands(dt):
+    """NumPy's allocations are traced: a float32 copy of the 8 MiB half array would be 16 MiB."""
+    x = rows(dt, (512, 8192))
+    out = np.empty_like(x)
+    cattn.softmax(x, out=out)  # warm up: the loops and the threads' buffers exist
+    tracemalloc.start()
+    try:
+        cattn.softmax(x, out=out)
+        cattn.softmax_backward(out, x, out=out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes traced"
+    y = cattn.softmax(x)
+    assert y.dtype == dt and y.nbytes == x.nbytes
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_vjp_in_half(dt):
+    x = rows(dt, (3, 11), 1.0)
+    for f in (cattn.softmax, cattn.log_softmax):
+        y, pullback = cattn.vjp(f, x)
+        (dx,) = pullback(np.ones_like(y))
+        assert y.dtype == dt and dx.dtype == dt
+        y32, pull32 = cattn.vjp(f, x.astype(np.float32))
+        same_bits(y, y32.astype(dt))
+        np.testing.assert_allclose(dx.astype(np.float64),
+                                   pull32(np.ones_like(y32))[0].astype(np.float64),
+                                   rtol=TOL[dt.name], atol=TOL[dt.name])
+
+
+def test_bfloat16_registration():
+    _cattn.register_bfloat16(np.dtype(ml_dtypes.bfloat16))  # again: nothing changes
+    with pytest.raises(TypeError, match="register_bfloat16"):
+        _cattn.register_bfloat16(np.dtype(np.float32))
+    with pytest.raises(ValueError, match="another bfloat16"):
+        _cattn.register_bfloat16(np.dtype(np.float16))
