@@ -25,8 +25,12 @@ class Case:
 
 def to_numpy(x):
     if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x)
+        x = x.detach().cpu()
+        if str(x.dtype) == "torch.bfloat16":  # NumPy has no bfloat16 of its own
+            x = x.float()
+        x = x.numpy()
+    x = np.asarray(x)
+    return x.astype(np.float32) if x.dtype.name == "bfloat16" else x
 
 
 def check(case: Case):

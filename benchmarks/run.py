@@ -209,7 +209,8 @@ def table(rows, peak):
         if c.group == "softmax" or c.name.startswith("softmax bwd"):
             n = c.reference().size
             passes = 2 if c.group == "softmax" else 3  # bytes read and written per element
-            extra = f" ({passes * n * 4 / tc / 1e9:.1f} GB/s)"
+            item = 2 if c.name.startswith(("float16", "bfloat16")) else 4  # bytes per element
+            extra = f" ({passes * n * item / tc / 1e9:.1f} GB/s)"
         lines.append(
             f"| {c.group} | {c.name}{extra} | {fmt_ms(tc)} | {fmt_ms(tn)} | {fmt_ms(tt)} | "
             f"{tn / tc:.2f} | {'–' if tt is None else f'{tt / tc:.2f}'} | "

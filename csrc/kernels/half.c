@@ -18,27 +18,40 @@ typedef struct {
     const cattn_kernel_table *kt;
 } half_call;
 
-/* (A contiguous row has its own loop: the compiler vectorises it.) */
-static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16)
+/* The portable rows of float16 (the table's ref entries; AVX2 has F16C's). */
+void cattn_h2f_row_ref(float *dst, const cattn_half *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i]);
+}
+
+void cattn_f2h_row_ref(cattn_half *dst, const float *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2h(src[i]);
+}
+
+/* A contiguous row: the table's float16 rows, or a loop the compiler vectorises (bfloat16). */
+static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
+                 const cattn_kernel_table *kt)
 {
     if (bf16 && inc == 1)
         for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i]);
     else if (bf16)
         for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i * inc]);
     else if (inc == 1)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i]);
+        kt->h2f_row(dst, src, n);
     else
         for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i * inc]);
 }
 
-static void store(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16)
+static void store(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16,
+                  const cattn_kernel_table *kt)
 {
     if (bf16 && inc == 1)
         for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2b(src[i]);
     else if (bf16)
         for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2b(src[i]);
     else if (inc == 1)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2h(src[i]);
+        kt->f2h_row(dst, src, n);
     else
         for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2h(src[i]);
 }
@@ -64,12 +77,12 @@ static int forward(const half_call *h, int log, cattn_half *y, ptrdiff_t incy,
 {
     float *r, *unused, *own;
     if (buffers(&r, &unused, n, &own) < 0) return -1;
-    load(r, x, incx, n, h->bf16);
+    load(r, x, incx, n, h->bf16, h->kt);
     if (h->ref)
         (log ? cattn_slog_softmax_ref : cattn_ssoftmax_ref)(r, 1, r, 1, n);
     else
         (log ? cattn_slog_softmax_kt : cattn_ssoftmax_kt)(r, 1, r, 1, n, h->kt);
-    store(y, incy, r, n, h->bf16);
+    store(y, incy, r, n, h->bf16, h->kt);
     free(own);
     return 0;
 }
@@ -80,15 +93,15 @@ static int backward(const half_call *h, int log, cattn_half *dx, ptrdiff_t incdx
 {
     float *ry, *rg, *own;
     if (buffers(&ry, &rg, n, &own) < 0) return -1;
-    load(ry, y, incy, n, h->bf16);
-    load(rg, g, incg, n, h->bf16);
+    load(ry, y, incy, n, h->bf16, h->kt);
+    load(rg, g, incg, n, h->bf16, h->kt);
     if (h->ref)
         (log ? cattn_slog_softmax_backward_ref : cattn_ssoftmax_backward_ref)(rg, 1, ry, 1, rg, 1,
                                                                               n);
     else
         (log ? cattn_slog_softmax_backward_kt : cattn_ssoftmax_backward_kt)(rg, 1, ry, 1, rg, 1,
                                                                             n, h->kt);
-    store(dx, incdx, rg, n, h->bf16);
+    store(dx, incdx, rg, n, h->bf16, h->kt);
     free(own);
     return 0;
 }

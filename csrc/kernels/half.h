@@ -2,7 +2,7 @@
  * time: what every half-precision kernel does while it loads a row and while it stores one.
  *
  *   float16:  1 sign, 5 exponent, 10 mantissa bits;  bfloat16: the top 16 bits of a float.
- *   To float: exact.  From float: round to nearest, ties to even; overflow -> inf; NaN stays a
+ *   To float: exact (a NaN made quiet).  From float: round to nearest, ties to even; overflow -> inf; NaN stays a
  *   (quiet) NaN of the same sign.
  */
 #ifndef CATTN_HALF_H
@@ -33,7 +33,8 @@ static inline float cattn_h2f(uint16_t h)
         float f = (float)m * 0x1p-24f;
         return cattn_bits_float(cattn_float_bits(f) | sign);
     }
-    if (e == 31) return cattn_bits_float(sign | 0x7f800000u | (m << 13)); /* inf, NaN */
+    if (e == 31) /* inf, or a NaN made quiet (as F16C's conversion does) */
+        return cattn_bits_float(sign | 0x7f800000u | (m << 13) | (m ? 0x400000u : 0));
     return cattn_bits_float(sign | ((e + 112u) << 23) | (m << 13));
 }
 

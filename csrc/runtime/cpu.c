@@ -41,6 +41,7 @@ static const cattn_kernel_table ref_table = {
     cattn_stanh_score_ref, cattn_dtanh_score_ref, cattn_stanh_score_grad_ref, cattn_dtanh_score_grad_ref,
     cattn_sdropout_ref, cattn_ddropout_ref,
     cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
+    cattn_h2f_row_ref, cattn_f2h_row_ref,
     NULL, CATTN_LEVEL_REF,
 };
 
@@ -54,9 +55,18 @@ const char *cattn_level_name(cattn_level level)
     }
 }
 
-/* What the CPU and the OS offer: AVX2 + FMA, and AVX-512 F + DQ (x86-64 only) */
+/* What the CPU and the OS offer: AVX2 + FMA + F16C, and AVX-512 F + DQ (x86-64 only) */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-static int has_avx2(void) { return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"); }
+#include <cpuid.h>
+static int has_f16c(void)  /* F16C: CPUID leaf 1, ECX bit 29 (every AVX2 CPU has it) */
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c >> 29 & 1u);
+}
+static int has_avx2(void)
+{
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
+}
 static int has_avx512(void)
 {
     return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
@@ -72,7 +82,7 @@ static int cpuid_bit(int leaf, int reg, int bit)
 static int has_avx2(void)  /* OSXSAVE, the OS saving the ymm state, AVX, FMA, AVX2 */
 {
     return cpuid_bit(1, 2, 27) && (_xgetbv(0) & 6) == 6 && cpuid_bit(1, 2, 28) &&
-           cpuid_bit(1, 2, 12) && cpuid_bit(7, 1, 5);
+           cpuid_bit(1, 2, 12) && cpuid_bit(7, 1, 5) && cpuid_bit(1, 2, 29); /* ... and F16C */
 }
 static int has_avx512(void)  /* and the opmask and zmm state, AVX-512 F, DQ */
 {

@@ -129,6 +129,11 @@ typedef void (*cattn_daxpy_rows)(double *o, ptrdiff_t ldo, const double *p, ptrd
                                  ptrdiff_t m, const double *v, ptrdiff_t ldv, ptrdiff_t n,
                                  ptrdiff_t e);
 
+/* A contiguous row of float16 to float, and back (round to nearest even): what the half kernels
+ * do while loading and storing (kernels/half.h one element at a time; F16C on AVX2). */
+typedef void (*cattn_h2f_row)(float *dst, const cattn_half *src, ptrdiff_t n);
+typedef void (*cattn_f2h_row)(cattn_half *dst, const float *src, ptrdiff_t n);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -155,6 +160,8 @@ struct cattn_kernel_table {
     cattn_ddot_rows ddot_rows;
     cattn_saxpy_rows saxpy_rows;
     cattn_daxpy_rows daxpy_rows;
+    cattn_h2f_row h2f_row;
+    cattn_f2h_row f2h_row;
     /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
      * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
      * product's shape (cost.c, cattn_gemm_table); else NULL. */
@@ -213,6 +220,8 @@ struct cattn_kernel_table {
     void cattn_ddot_rows_##L(double *s, ptrdiff_t lds, const double *q, ptrdiff_t ldq,           \
                              ptrdiff_t m, const double *k, ptrdiff_t ldk, ptrdiff_t n,           \
                              ptrdiff_t e);                                                       \
+    void cattn_h2f_row_##L(float *dst, const cattn_half *src, ptrdiff_t n);                      \
+    void cattn_f2h_row_##L(cattn_half *dst, const float *src, ptrdiff_t n);                      \
     void cattn_saxpy_rows_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,            \
                               ptrdiff_t m, const float *v, ptrdiff_t ldv, ptrdiff_t n,           \
                               ptrdiff_t e);                                                      \

@@ -53,6 +53,22 @@ static double *drand(ptrdiff_t n, double amp)
 /* 1. each table kernel against ref's */
 static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table *r)
 {
+    /* the float16 rows: every float16 value, and floats across the whole range, as ref's */
+    {
+        enum { N = 65536 };
+        static cattn_half h[N], back[N], back_ref[N];
+        static float f[N], f_ref[N];
+        for (int i = 0; i < N; i++) h[i] = (cattn_half)i;
+        t->h2f_row(f, h, N - 3);  /* an odd length: the tail too */
+        r->h2f_row(f_ref, h, N - 3);
+        for (int i = 0; i < N - 3; i++)
+            if (memcmp(&f[i], &f_ref[i], sizeof(float)) != 0) fail("h2f_row", i, f[i], f_ref[i]);
+        for (int i = 0; i < N; i++) f[i] = ldexpf((float)(i % 1000) - 500, i / 1000 - 40) / 7;
+        t->f2h_row(back, f, N - 5);
+        r->f2h_row(back_ref, f, N - 5);
+        for (int i = 0; i < N - 5; i++)
+            if (back[i] != back_ref[i]) fail("f2h_row", i, back[i], back_ref[i]);
+    }
     for (ptrdiff_t n = 0; n <= 131; n += n < 40 ? 1 : 13) {
         float *x = frand(n, 8), *y = frand(n, 1), *a = frand(n, 1), *b = frand(n, 1);
         double *dx = drand(n, 8), *dy = drand(n, 1), *da = drand(n, 1), *db = drand(n, 1);

@@ -3,6 +3,7 @@
 #include <immintrin.h>
 #include <stddef.h>
 #include "runtime/dispatch.h"
+#include "kernels/half.h"
 
 /* out[r] = the sum of a[r]'s lanes, r < 4: pairwise adds within 128-bit halves, then across */
 static inline void sum4_ps(const __m256 a[4], float out[4])
@@ -54,3 +55,23 @@ static inline void sum4_pd(const __m256d a[4], double out[4])
 #define ZERO _mm256_setzero_pd
 #define SUM4 sum4_pd
 #include "kernels/rows_simd.inc"
+
+/* ---- float16 rows, converted by F16C (eight at a time; the tail by kernels/half.h) ----------- */
+
+void cattn_h2f_row_avx2(float *dst, const cattn_half *src, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+    for (; i < n; i++) dst[i] = cattn_h2f(src[i]);
+}
+
+void cattn_f2h_row_avx2(cattn_half *dst, const float *src, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i),
+                         _mm256_cvtps_ph(_mm256_loadu_ps(src + i),
+                                         _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+    for (; i < n; i++) dst[i] = cattn_f2h(src[i]);
+}
