@@ -76,7 +76,8 @@ SCREENSHOTS = {"04": "04_self_and_multi_head", "06": "06_learning_to_align",
 
 
 def browser():
-    """Headless Chromium through selenium, or None when either is missing."""
+    """Headless Chromium through selenium, or None when either is missing (also the browser of
+    tests/test_view.py). The browser runs without the sanitizers' LD_PRELOAD."""
     try:
         from selenium import webdriver
         from selenium.webdriver.chrome.options import Options

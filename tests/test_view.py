@@ -4,7 +4,7 @@ weight is the array's, masked cells are drawn as masked. Skips, with the reason,
 browser is installed (Debian: apt install chromium chromium-driver; PyPI: selenium); CI installs
 one. The checks on the HTML itself run everywhere."""
 import os
-import shutil
+import sys
 
 import numpy as np
 import pytest
@@ -54,25 +54,20 @@ def skip(reason):
 
 
 def _browser():
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
+    """docs/_ext.py's headless Chromium (the site's screenshots use the same), or a skip."""
+    import importlib.util
+
+    if importlib.util.find_spec("selenium") is None:
         skip("no selenium (pip install selenium)")
-    chrome = shutil.which("chromium") or shutil.which("chromium-browser") or \
-        shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    if chrome is None or driver is None:
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
+    try:
+        from _ext import browser
+    finally:
+        sys.path.pop(0)
+    b = browser()
+    if b is None:
         skip("no headless Chromium (Debian: apt install chromium chromium-driver)")
-    opts = Options()
-    opts.binary_location = chrome
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1200,1000"):
-        opts.add_argument(a)
-    # the browser is not cattn: under scripts/sanitize.sh it must not inherit the sanitizers
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    return webdriver.Chrome(service=Service(driver, env=env), options=opts)
+    return b
 
 
 @pytest.fixture(scope="module")
