@@ -18,7 +18,7 @@ typedef struct {
     const cattn_kernel_table *kt;
 } half_call;
 
-/* The portable rows of float16 (the table's ref entries; AVX2 has F16C's). */
+/* The portable rows (the table's ref entries; AVX2's are in isa/avx2/rows_simd.c). */
 void cattn_h2f_row_ref(float *dst, const cattn_half *src, ptrdiff_t n)
 {
     for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i]);
@@ -29,12 +29,22 @@ void cattn_f2h_row_ref(cattn_half *dst, const float *src, ptrdiff_t n)
     for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2h(src[i]);
 }
 
-/* A contiguous row: the table's float16 rows, or a loop the compiler vectorises (bfloat16). */
+void cattn_b2f_row_ref(float *dst, const cattn_half *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i]);
+}
+
+void cattn_f2b_row_ref(cattn_half *dst, const float *src, ptrdiff_t n)
+{
+    for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2b(src[i]);
+}
+
+/* A contiguous row: the table's rows; a strided one, one number at a time. */
 static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
                  const cattn_kernel_table *kt)
 {
     if (bf16 && inc == 1)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i]);
+        kt->b2f_row(dst, src, n);
     else if (bf16)
         for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i * inc]);
     else if (inc == 1)
@@ -47,7 +57,7 @@ static void store(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
                   const cattn_kernel_table *kt)
 {
     if (bf16 && inc == 1)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2b(src[i]);
+        kt->f2b_row(dst, src, n);
     else if (bf16)
         for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2b(src[i]);
     else if (inc == 1)

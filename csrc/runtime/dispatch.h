@@ -133,6 +133,9 @@ typedef void (*cattn_daxpy_rows)(double *o, ptrdiff_t ldo, const double *p, ptrd
  * do while loading and storing (kernels/half.h one element at a time; F16C on AVX2). */
 typedef void (*cattn_h2f_row)(float *dst, const cattn_half *src, ptrdiff_t n);
 typedef void (*cattn_f2h_row)(cattn_half *dst, const float *src, ptrdiff_t n);
+/* The same for bfloat16 (a shift in, round to nearest even out). */
+typedef cattn_h2f_row cattn_b2f_row;
+typedef cattn_f2h_row cattn_f2b_row;
 
 struct cattn_kernel_table {
     cattn_level level;
@@ -162,6 +165,8 @@ struct cattn_kernel_table {
     cattn_daxpy_rows daxpy_rows;
     cattn_h2f_row h2f_row;
     cattn_f2h_row f2h_row;
+    cattn_b2f_row b2f_row;
+    cattn_f2b_row f2b_row;
     /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
      * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
      * product's shape (cost.c, cattn_gemm_table); else NULL. */
@@ -222,6 +227,8 @@ struct cattn_kernel_table {
                              ptrdiff_t e);                                                       \
     void cattn_h2f_row_##L(float *dst, const cattn_half *src, ptrdiff_t n);                      \
     void cattn_f2h_row_##L(cattn_half *dst, const float *src, ptrdiff_t n);                      \
+    void cattn_b2f_row_##L(float *dst, const cattn_half *src, ptrdiff_t n);                      \
+    void cattn_f2b_row_##L(cattn_half *dst, const float *src, ptrdiff_t n);                      \
     void cattn_saxpy_rows_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,            \
                               ptrdiff_t m, const float *v, ptrdiff_t ldv, ptrdiff_t n,           \
                               ptrdiff_t e);                                                      \

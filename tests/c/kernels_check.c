@@ -68,6 +68,22 @@ static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table 
         r->f2h_row(back_ref, f, N - 5);
         for (int i = 0; i < N - 5; i++)
             if (back[i] != back_ref[i]) fail("f2h_row", i, back[i], back_ref[i]);
+        t->f2b_row(back, f, N - 5);
+        r->f2b_row(back_ref, f, N - 5);
+        for (int i = 0; i < N - 5; i++)
+            if (back[i] != back_ref[i]) fail("f2b_row", i, back[i], back_ref[i]);
+        t->b2f_row(f, h, N - 3);
+        r->b2f_row(f_ref, h, N - 3);
+        for (int i = 0; i < N - 3; i++)
+            if (memcmp(&f[i], &f_ref[i], sizeof(float)) != 0) fail("b2f_row", i, f[i], f_ref[i]);
+        /* NaNs and the largest finite floats, which round to infinity or stay finite */
+        float odd[16] = {NAN, -NAN, INFINITY, -INFINITY, 3.4e38f, -3.4e38f, 3.3895e38f, 0.0f,
+                         -0.0f, 1e-40f, -1e-45f, 1.0f, 1.00390625f, 1.01171875f, 65504.0f, 7.0f};
+        memcpy(&odd[15], &(uint32_t){0x7f800001u}, 4);  /* a signalling NaN */
+        t->f2b_row(back, odd, 16);
+        r->f2b_row(back_ref, odd, 16);
+        for (int i = 0; i < 16; i++)
+            if (back[i] != back_ref[i]) fail("f2b_row (special)", i, back[i], back_ref[i]);
     }
     for (ptrdiff_t n = 0; n <= 131; n += n < 40 ? 1 : 13) {
         float *x = frand(n, 8), *y = frand(n, 1), *a = frand(n, 1), *b = frand(n, 1);
