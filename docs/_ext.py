@@ -12,11 +12,12 @@ import base64
 import importlib
 import inspect
 import os
-import shutil
 
 import numpy as np
 from sphinx.ext.autodoc import FunctionDocumenter
 from sphinx.util import logging
+
+from _browser import browser
 
 LOG = logging.getLogger(__name__)
 
@@ -75,33 +76,10 @@ SCREENSHOTS = {"04": "04_self_and_multi_head", "06": "06_learning_to_align",
                "07": "07_tiny_transformer"}
 
 
-def browser():
-    """Headless Chromium through selenium, or None when either is missing (also the browser of
-    tests/test_view.py). The browser runs without the sanitizers' LD_PRELOAD."""
-    try:
-        from selenium import webdriver
-        from selenium.webdriver.chrome.options import Options
-        from selenium.webdriver.chrome.service import Service
-    except ImportError:
-        return None
-    chrome = shutil.which("chromium") or shutil.which("chromium-browser") or \
-        shutil.which("google-chrome")
-    driver = shutil.which("chromedriver")
-    if chrome is None or driver is None:
-        return None
-    opts = Options()
-    opts.binary_location = chrome
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1400,2400"):
-        opts.add_argument(a)
-    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
-    return webdriver.Chrome(service=Service(driver, env=env), options=opts)
-
-
 def viewer_screenshots(app, exception):
     if exception is not None or app.builder.format != "html":
         return
-    b = browser()
+    b = browser()  # _browser.py
     if b is None:
         LOG.info("no headless Chromium: the viewer's screenshots are not made")
         return

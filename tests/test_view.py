@@ -54,14 +54,14 @@ def skip(reason):
 
 
 def _browser():
-    """docs/_ext.py's headless Chromium (the site's screenshots use the same), or a skip."""
+    """docs/_browser.py's headless Chromium (the site's screenshots use the same), or a skip."""
     import importlib.util
 
     if importlib.util.find_spec("selenium") is None:
         skip("no selenium (pip install selenium)")
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs"))
     try:
-        from _ext import browser
+        from _browser import browser
     finally:
         sys.path.pop(0)
     b = browser()
