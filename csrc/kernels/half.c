@@ -12,12 +12,6 @@
 #define ROW 4096 /* a row's float buffer on this thread (longer rows allocate one) */
 static CATTN_THREAD_LOCAL float row_x[ROW], row_g[ROW];
 
-typedef struct {
-    int bf16; /* 1: bfloat16, 0: float16 */
-    int ref;  /* 1: the float reference kernels */
-    const cattn_kernel_table *kt;
-} half_call;
-
 /* The portable rows (the table's ref entries; AVX2's are in isa/avx2/rows_simd.c). */
 void cattn_h2f_row_ref(float *dst, const cattn_half *src, ptrdiff_t n)
 {
@@ -80,56 +74,41 @@ static int buffers(float **a, float **b, ptrdiff_t n, float **own)
     return 0;
 }
 
-/* 1. load the row as float; 2. the float kernel, in place; 3. store it as half.  Returns 0, or -1
- * when out of memory for a row longer than ROW. */
-static int forward(const half_call *h, int log, cattn_half *y, ptrdiff_t incy,
-                   const cattn_half *x, ptrdiff_t incx, ptrdiff_t n)
-{
-    float *r, *unused, *own;
-    if (buffers(&r, &unused, n, &own) < 0) return -1;
-    load(r, x, incx, n, h->bf16, h->kt);
-    if (h->ref)
-        (log ? cattn_slog_softmax_ref : cattn_ssoftmax_ref)(r, 1, r, 1, n);
-    else
-        (log ? cattn_slog_softmax_kt : cattn_ssoftmax_kt)(r, 1, r, 1, n, h->kt);
-    store(y, incy, r, n, h->bf16, h->kt);
-    free(own);
-    return 0;
-}
-
-static int backward(const half_call *h, int log, cattn_half *dx, ptrdiff_t incdx,
-                    const cattn_half *y, ptrdiff_t incy, const cattn_half *g, ptrdiff_t incg,
-                    ptrdiff_t n)
-{
-    float *ry, *rg, *own;
-    if (buffers(&ry, &rg, n, &own) < 0) return -1;
-    load(ry, y, incy, n, h->bf16, h->kt);
-    load(rg, g, incg, n, h->bf16, h->kt);
-    if (h->ref)
-        (log ? cattn_slog_softmax_backward_ref : cattn_ssoftmax_backward_ref)(rg, 1, ry, 1, rg, 1,
-                                                                              n);
-    else
-        (log ? cattn_slog_softmax_backward_kt : cattn_ssoftmax_backward_kt)(rg, 1, ry, 1, rg, 1,
-                                                                            n, h->kt);
-    store(dx, incdx, rg, n, h->bf16, h->kt);
-    free(own);
-    return 0;
-}
-
+/* 1. load the row as float; 2. the float kernel (the table's, or the reference one), in place;
+ * 3. store it as half.  Returns 0, or -1 when out of memory for a row longer than ROW. */
 int cattn_half_softmax_kt(int bf16, int log, int ref, cattn_half *y, ptrdiff_t incy,
                           const cattn_half *x, ptrdiff_t incx, ptrdiff_t n,
                           const cattn_kernel_table *kt)
 {
-    half_call h = {bf16, ref, kt};
-    return forward(&h, log, y, incy, x, incx, n);
+    float *r, *unused, *own;
+    if (buffers(&r, &unused, n, &own) < 0) return -1;
+    load(r, x, incx, n, bf16, kt);
+    if (ref)
+        (log ? cattn_slog_softmax_ref : cattn_ssoftmax_ref)(r, 1, r, 1, n);
+    else
+        (log ? cattn_slog_softmax_kt : cattn_ssoftmax_kt)(r, 1, r, 1, n, kt);
+    store(y, incy, r, n, bf16, kt);
+    free(own);
+    return 0;
 }
 
 int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, ptrdiff_t incdx,
                                    const cattn_half *y, ptrdiff_t incy, const cattn_half *g,
                                    ptrdiff_t incg, ptrdiff_t n, const cattn_kernel_table *kt)
 {
-    half_call h = {bf16, ref, kt};
-    return backward(&h, log, dx, incdx, y, incy, g, incg, n);
+    float *ry, *rg, *own;
+    if (buffers(&ry, &rg, n, &own) < 0) return -1;
+    load(ry, y, incy, n, bf16, kt);
+    load(rg, g, incg, n, bf16, kt);
+    if (ref)
+        (log ? cattn_slog_softmax_backward_ref : cattn_ssoftmax_backward_ref)(rg, 1, ry, 1, rg, 1,
+                                                                              n);
+    else
+        (log ? cattn_slog_softmax_backward_kt : cattn_ssoftmax_backward_kt)(rg, 1, ry, 1, rg, 1,
+                                                                            n, kt);
+    store(dx, incdx, rg, n, bf16, kt);
+    free(own);
+    return 0;
 }
 
 /* ---- the C API (cattn.h): h = float16, b = bfloat16 ---------------------------------------- */

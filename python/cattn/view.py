@@ -117,11 +117,10 @@ class AttentionView:
 
     @property
     def html(self):
-        w = np.where(np.isfinite(self.weights), self.weights, np.nan)
-        finite = w[self.mask & np.isfinite(w)]
+        w, ok = self.weights, np.isfinite(self.weights)
+        finite = w[self.mask & ok]
         data = {
-            "w": [[[[None if not np.isfinite(x) else float(x) for x in row] for row in head]
-                   for head in layer] for layer in w],
+            "w": np.where(ok, w, None).tolist(),  # JSON has no NaN: a non-finite weight is null
             "m": self.mask.astype(int).tolist(),
             "q": self.query_labels, "k": self.key_labels, "heads": self.heads,
             "vmax": float(finite.max()) if finite.size and finite.max() > 0 else 1.0,
