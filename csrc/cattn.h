@@ -112,6 +112,18 @@ int cattn_blog_softmax_backward(CATTN_HALF_ROW_BACKWARD_ARGS);
 int cattn_hlog_softmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
 int cattn_blog_softmax_backward_ref(CATTN_HALF_ROW_BACKWARD_ARGS);
 
+/* c (m,n) = a (m,k) · b (k,n), all float16 (h) or bfloat16 (b), read as half: converted while b
+ * is packed and a's rows are loaded, summed in float32, rounded once as c is stored (the bits of
+ * the float32 GEMM on the converted operands, rounded).  Return 0, or -1 when out of memory. */
+#define CATTN_HALF_GEMM_ARGS                                                                     \
+    cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, const cattn_half *a, ptrdiff_t rsa,            \
+        ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,          \
+        ptrdiff_t n, ptrdiff_t k
+int cattn_hgemm(CATTN_HALF_GEMM_ARGS);
+int cattn_bgemm(CATTN_HALF_GEMM_ARGS);
+int cattn_hgemm_ref(CATTN_HALF_GEMM_ARGS);
+int cattn_bgemm_ref(CATTN_HALF_GEMM_ARGS);
+
 /* ---- scaled dot-product attention ------------------------------------------------------------ */
 
 /* The kernels of one dispatch level (dispatch.h).  cattn_kernels_now() is the current level's

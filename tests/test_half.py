@@ -122,3 +122,59 @@ def test_bfloat16_registration():
         _cattn.register_bfloat16(np.dtype(np.float32))
     with pytest.raises(ValueError, match="another bfloat16"):
         _cattn.register_bfloat16(np.dtype(np.float16))
+
+
+# ---- matmul (item 1: GEMM reads half, converting while it packs) ------------------------------
+
+SHAPES = [(3, 5, 7), (16, 64, 16), (64, 64, 64), (100, 70, 300), (257, 600, 530)]
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("m,n,k", SHAPES, ids=str)
+def test_matmul_reads_half_and_rounds_once(level, dt, m, n, k):
+    """The float32 GEMM's sums on the converted operands (the same tile, the same blocks of k),
+    rounded once; any layout of b (kᵀ of a row-major k: columns contiguous) gives the same bits;
+    within a few half ulps of float64 from the rounded inputs; the _ref twin likewise."""
+    a = R.standard_normal((m, k)).astype(dt)
+    b = R.standard_normal((k, n)).astype(dt)
+    c = cattn.matmul(a, b)
+    assert c.dtype == dt
+    same_bits(c, cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt))
+    same_bits(cattn.matmul(a, np.asfortranarray(b)), c)
+    same_bits(cattn.matmul(a[:, None, :].repeat(2, 1)[:, 0], b[:, ::-1])[:, ::-1], c)
+    want = a.astype(np.float64) @ b.astype(np.float64)
+    size = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))  # the error's scale
+    for got in (c, _cattn.matmul_ref(a, b)):
+        assert got.dtype == dt
+        err = np.abs(got.astype(np.float64) - want)
+        assert (err <= 2 * TOL[dt.name] * size + 1e-6).all()
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_matmul_batch_vector_and_out(dt):
+    a = R.standard_normal((4, 3, 6, 20)).astype(dt)
+    b = R.standard_normal((3, 20, 5)).astype(dt)
+    c = cattn.matmul(a, b)
+    same_bits(c, cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt))
+    out = np.empty(c.shape, dt)
+    assert cattn.matmul(a, b, out=out) is out
+    same_bits(out, c)
+    v = R.standard_normal(20).astype(dt)
+    same_bits(cattn.matmul(a, v), cattn.matmul(a.astype(np.float32),
+                                               v.astype(np.float32)).astype(dt))
+    assert cattn.matmul(np.ones((2, 0), dt), np.ones((0, 3), dt)).tolist() == [[0] * 3] * 2
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_matmul_makes_no_float32_copy(dt):
+    """A float32 copy of a and b (2 x 1024 x 1024) would be 8 MiB through NumPy's allocator."""
+    a = R.standard_normal((1024, 1024)).astype(dt)
+    out = np.empty_like(a)
+    cattn.matmul(a, a, out=out)
+    tracemalloc.start()
+    try:
+        cattn.matmul(a, a, out=out)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, f"{peak} bytes traced"

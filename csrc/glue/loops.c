@@ -531,6 +531,42 @@ void cattn_loop_softmax_backward_half(char **args, npy_intp const *dims, npy_int
     half_loop(args, dims, steps, data, 3);
 }
 
+/* (n?,k),(k,m?)->(n?,m?) over float16 or bfloat16: dims = N, n, k, m; operands a, b -> c. */
+static void half_matmul_items(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
+{
+    loop_job *j = ctx;
+    const cattn_operand *op = j->op;
+    const npy_intp *d = j->dims;
+    const int bf16 = j->cfg->half == 2;
+    for (npy_intp it = lo; it < hi && !cattn_stop_requested(); it++) {
+        cattn_operand a = item_of(&op[0], it), b = item_of(&op[1], it), c = item_of(&op[2], it);
+        int rc = (j->cfg->ref ? cattn_half_gemm_ref(bf16, (cattn_half *)c.p, c.s[0] / 2,
+                                                    c.s[1] / 2, (const cattn_half *)a.p,
+                                                    a.s[0] / 2, a.s[1] / 2,
+                                                    (const cattn_half *)b.p, b.s[0] / 2,
+                                                    b.s[1] / 2, d[1], d[3], d[2])
+                              : cattn_half_gemm_kt(bf16, (cattn_half *)c.p, c.s[0] / 2,
+                                                   c.s[1] / 2, (const cattn_half *)a.p,
+                                                   a.s[0] / 2, a.s[1] / 2,
+                                                   (const cattn_half *)b.p, b.s[0] / 2,
+                                                   b.s[1] / 2, d[1], d[3], d[2], j->kt));
+        if (rc != 0) {
+            j->failed = 1;
+            break;
+        }
+    }
+}
+
+void cattn_loop_matmul_half(char **args, npy_intp const *dims, npy_intp const *steps, void *data)
+{
+    cattn_operand op[3];
+    static const int which[3] = {0, 1, 2};
+    operands_from_numpy(op, which, 3, matmul_cd, args, dims, steps);
+    for (int i = 0; i < 3; i++) op[i].size = 2;
+    loop_job j = {data, cattn_kernels_now(), dims, op, 0, 0};
+    run_items(&j, 2.0 * (double)dims[1] * (double)dims[2] * (double)dims[3], half_matmul_items);
+}
+
 int cattn_run_attention(const cattn_attention_job *job)
 {
     loop_job j = {job->cfg, cattn_kernels_now(), job->dims, job->op, 0, 0};

@@ -22,7 +22,7 @@ typedef struct {
     int log;               /* softmax: log_softmax                                              */
     int backward;          /* additive scores: the backward                                     */
     int ext;               /* attention: soft cap, dropout and limits are operands; mha: limits   */
-    int half;              /* softmax rows: 1 float16, 2 bfloat16 (the half loops)             */
+    int half;              /* the half loops: 1 float16, 2 bfloat16 (module.c, half_loop_of)    */
     const char *name;      /* for the out-of-memory message                                     */
     int spec;              /* module.c: the index of the ufunc in its table                     */
 } cattn_loop_cfg;
@@ -81,6 +81,8 @@ CATTN_DECLARE_LOOP(cattn_loop_additive)  /* additive scores, or (cfg->backward) 
  * each, the cfg says which half */
 void cattn_loop_softmax_half(char **args, npy_intp const *dims, npy_intp const *steps,
                              void *data);
+void cattn_loop_matmul_half(char **args, npy_intp const *dims, npy_intp const *steps,
+                            void *data);
 void cattn_loop_softmax_backward_half(char **args, npy_intp const *dims, npy_intp const *steps,
                                       void *data);
 

@@ -194,7 +194,8 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
     static const struct {
         const char *name;
         PyUFuncGenericFunction fn;
-    } loops[] = {{"softmax", cattn_loop_softmax_half},
+    } loops[] = {{"matmul", cattn_loop_matmul_half},
+                 {"softmax", cattn_loop_softmax_half},
                  {"log_softmax", cattn_loop_softmax_half},
                  {"softmax_backward", cattn_loop_softmax_backward_half},
                  {"log_softmax_backward", cattn_loop_softmax_backward_half}};

@@ -306,6 +306,35 @@ int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, p
                                    const cattn_half *y, ptrdiff_t incy, const cattn_half *g,
                                    ptrdiff_t incg, ptrdiff_t n, const cattn_kernel_table *kt);
 
+/* The blocked driver's pieces (gemm.c), for drivers that pack their own blocks (half_gemm.c):
+ * its inner block size along k (the sums of a product are blocked by it, so a driver that keeps
+ * it gets the same bits), packing a block of a (mc,kc) into MR-row panels, and the two loops
+ * around the microkernel: c (mc,nc) (+)= packed a · packed b (a (kc,nc) block of gemm_pack_b). */
+#define CATTN_GEMM_KC 256
+void cattn_sgemm_pack_a(float *ap, const float *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t mc,
+                        ptrdiff_t kc, const cattn_kernel_table *kt);
+void cattn_dgemm_pack_a(double *ap, const double *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t mc,
+                        ptrdiff_t kc, const cattn_kernel_table *kt);
+void cattn_sgemm_macro(float *c, ptrdiff_t rsc, ptrdiff_t csc, const float *ap, const float *bp,
+                       ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, int accumulate,
+                       const cattn_kernel_table *kt);
+void cattn_dgemm_macro(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double *ap,
+                       const double *bp, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kc, int accumulate,
+                       const cattn_kernel_table *kt);
+
+/* GEMM over half operands (half_gemm.c): the driver with the table of one call, its oracle, and
+ * the packing of a half b as float panels (the layout of gemm_pack_b; `row`: max(k, n) floats of
+ * scratch), which attention's half path shares. */
+int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, const cattn_half *a,
+                       ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb,
+                       ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                       const cattn_kernel_table *kt);
+int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
+                        const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
+                       ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt);
+
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
  * elements); gemm_packed_b computes c (m,n) (+)= a (m,k) · packed b (the first k of its kp rows),

@@ -1,0 +1,193 @@
+/* kernels/half_gemm.c -- matrix multiplication over float16 (h) or bfloat16 (b) operands, read as
+ * half: converted while b is packed and while a's rows are loaded, multiplied by the float32
+ * microkernels, accumulated in float32 and rounded once as c is stored.
+ *
+ *   c (m,n) = a (m,k) · b (k,n),  all three half; c_ij = half(Σ_p float(a_ip)·float(b_pj))
+ *
+ * The float32 sums are those of the float32 GEMM on the converted operands (the same tile and
+ * the same k blocks), so c has the bits of that product rounded to half -- without a float32
+ * copy of a, b or c: a block of columns of b lives packed (as the float32 driver packs it), a
+ * block of rows of a and its block of c live in this thread's buffers.
+ */
+#include <stdlib.h>
+#include "runtime/dispatch.h"
+#include "half.h"
+
+#define HG_MC 96  /* rows of a and c per block: a multiple of every microkernel height */
+#define HG_NC 512 /* columns of b packed at a time: k x 512 floats */
+#define HG_SMALL 16384 /* a product whose a, b and c fit this many floats: this thread's buffer */
+static CATTN_THREAD_LOCAL float small_buf[HG_SMALL];
+
+/* A contiguous row of n halves to floats (the table's rows), or a strided one. */
+static void to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
+                     const cattn_kernel_table *kt)
+{
+    if (inc == 1)
+        (bf16 ? kt->b2f_row : kt->h2f_row)(dst, src, n);
+    else
+        for (ptrdiff_t i = 0; i < n; i++)
+            dst[i] = bf16 ? cattn_b2f(src[i * inc]) : cattn_h2f(src[i * inc]);
+}
+
+static void to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16,
+                    const cattn_kernel_table *kt)
+{
+    if (inc == 1)
+        (bf16 ? kt->f2b_row : kt->f2h_row)(dst, src, n);
+    else
+        for (ptrdiff_t i = 0; i < n; i++)
+            dst[i * inc] = bf16 ? cattn_f2b(src[i]) : cattn_f2h(src[i]);
+}
+
+/* Pack b (k,n), half, as float panels of nr columns (the layout of cattn_sgemm_pack_b: panel c
+ * holds b[p, c*nr + j] at [c*nr*k + p*nr + j], zero-padded), converting on the way; `row` is
+ * scratch of max(k, n) floats.  Contiguous rows or columns convert a run at a time. */
+void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
+                       ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt)
+{
+    const ptrdiff_t nr = kt->snr, np = (n + nr - 1) / nr;
+    if (rsb == 1 && csb != 1) {  /* columns contiguous (kᵀ of a row-major k): a column at a time */
+        for (ptrdiff_t j = 0; j < np * nr; j++) {
+            float *dst = bp + (j / nr) * nr * k + j % nr;
+            if (j < n) {
+                to_float(row, b + j * csb, 1, k, bf16, kt);
+                for (ptrdiff_t p = 0; p < k; p++) dst[p * nr] = row[p];
+            } else {
+                for (ptrdiff_t p = 0; p < k; p++) dst[p * nr] = 0;
+            }
+        }
+        return;
+    }
+    for (ptrdiff_t p = 0; p < k; p++) {  /* a row at a time */
+        to_float(row, b + p * rsb, csb, n, bf16, kt);
+        for (ptrdiff_t c = 0; c < np; c++) {
+            float *dst = bp + c * nr * k + p * nr;
+            const ptrdiff_t cols = n - c * nr < nr ? n - c * nr : nr;
+            for (ptrdiff_t j = 0; j < cols; j++) dst[j] = row[c * nr + j];
+            for (ptrdiff_t j = cols; j < nr; j++) dst[j] = 0;
+        }
+    }
+}
+
+typedef struct {
+    int bf16, failed;
+    cattn_half *c;
+    const cattn_half *a;
+    const float *bp;  /* columns jc..jc+nc-1 of b, packed block after block of KC rows */
+    ptrdiff_t rsc, csc, rsa, csa, m, jc, nc, k;
+    const cattn_kernel_table *kt;
+} half_gemm_job;
+
+/* Row blocks lo..hi-1 (of HG_MC rows) of c's columns jc..jc+nc-1, each through a float block of
+ * c in this thread's buffer, over the blocks of KC along k:
+ * 1. the block of a to floats, packed in panels; 2. the microkernels add its product with the
+ * packed block of b (the float32 driver's loops and order); 3. c's block rounded into c. */
+static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
+{
+    half_gemm_job *j = ctx;
+    const cattn_kernel_table *kt = j->kt;
+    const ptrdiff_t KC = CATTN_GEMM_KC, kc0 = j->k < KC ? j->k : KC;
+    const ptrdiff_t mc0 = j->m < HG_MC ? j->m : HG_MC, ncp = (j->nc + kt->snr - 1) / kt->snr * kt->snr;
+    const size_t na = (size_t)(mc0 + CATTN_MAX_MR) * (size_t)kc0, nt = (size_t)mc0 * (size_t)kc0;
+    float *ap = cattn_alloc_aligned((na + nt + (size_t)mc0 * (size_t)j->nc) * sizeof(float));
+    if (ap == NULL) {
+        j->failed = 1;
+        return;
+    }
+    float *at = ap + na, *cf = at + nt;
+    for (ptrdiff_t blk = lo; blk < hi && !cattn_stop_requested(); blk++) {
+        const ptrdiff_t i0 = blk * HG_MC, mc = j->m - i0 < HG_MC ? j->m - i0 : HG_MC;
+        for (ptrdiff_t pc = 0; pc < j->k; pc += KC) {
+            const ptrdiff_t kc = j->k - pc < KC ? j->k - pc : KC;
+            for (ptrdiff_t i = 0; i < mc; i++)
+                to_float(at + i * kc, j->a + (i0 + i) * j->rsa + pc * j->csa, j->csa, kc,
+                         j->bf16, kt);
+            cattn_sgemm_pack_a(ap, at, kc, 1, mc, kc, kt);
+            cattn_sgemm_macro(cf, j->nc, 1, ap, j->bp + pc * ncp, mc, j->nc, kc, pc > 0, kt);
+        }
+        for (ptrdiff_t i = 0; i < mc; i++)
+            to_half(j->c + (i0 + i) * j->rsc + j->jc * j->csc, j->csc, cf + i * j->nc, j->nc,
+                    j->bf16, kt);
+    }
+    cattn_free_aligned(ap);
+}
+
+/* 0, or -1 when out of memory. */
+int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, const cattn_half *a,
+                       ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb,
+                       ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                       const cattn_kernel_table *kt)
+{
+    if (m <= 0 || n <= 0) return 0;
+    if (k <= 0) {  /* an empty sum */
+        for (ptrdiff_t i = 0; i < m; i++)
+            for (ptrdiff_t j = 0; j < n; j++) c[i * rsc + j * csc] = 0;
+        return 0;
+    }
+    kt = cattn_gemm_table(kt, 0, m, n, k);  /* the float32 product's tile (cost.c) */
+    if ((double)m * (double)k + (double)k * (double)n + (double)m * (double)n <= HG_SMALL) {
+        /* small (a batch of heads' products): a, b and c as floats in this thread's buffer, and
+         * the float32 driver, which reads them in place */
+        float *fa = small_buf, *fb = fa + m * k, *fc = fb + k * n;
+        for (ptrdiff_t i = 0; i < m; i++) to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
+        for (ptrdiff_t p = 0; p < k; p++) to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
+        cattn_sgemm_tile(fc, n, 1, fa, k, 1, fb, n, 1, m, n, k, 0, kt);
+        for (ptrdiff_t i = 0; i < m; i++) to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
+        return 0;
+    }
+    const ptrdiff_t KC = CATTN_GEMM_KC, ncmax = n < HG_NC ? n : HG_NC;
+    const ptrdiff_t ncp = (ncmax + kt->snr - 1) / kt->snr * kt->snr;
+    size_t packed, scratch = (size_t)(KC > ncmax ? KC : ncmax);
+    if (cattn_mul_size(&packed, (size_t)ncp, (size_t)k) || packed + scratch < packed ||
+        cattn_mul_size(&packed, packed + scratch, sizeof(float)))
+        return -1;
+    float *bp = cattn_alloc_aligned(packed);
+    if (bp == NULL) return -1;
+    float *row = bp + (size_t)ncp * (size_t)k;
+    half_gemm_job j = {bf16, 0, c, a, bp, rsc, csc, rsa, csa, m, 0, 0, k, kt};
+    const ptrdiff_t blocks = (m + HG_MC - 1) / HG_MC;
+    for (j.jc = 0; j.jc < n && !j.failed; j.jc += HG_NC) {
+        j.nc = n - j.jc < HG_NC ? n - j.jc : HG_NC;
+        const ptrdiff_t np = (j.nc + kt->snr - 1) / kt->snr * kt->snr;
+        for (ptrdiff_t pc = 0; pc < k; pc += KC)  /* b's blocks of KC rows, as gemm_pack_b's */
+            cattn_half_pack_b(bp + pc * np, b + pc * rsb + j.jc * csb, rsb, csb,
+                              k - pc < KC ? k - pc : KC, j.nc, bf16, row, kt);
+        double work = 2.0 * (double)m * (double)j.nc * (double)k;
+        cattn_parallel_for(blocks, work, 1, half_gemm_rows, &j);
+    }
+    cattn_free_aligned(bp);
+    return j.failed ? -1 : 0;
+}
+
+/* The oracle: one element at a time, float32 sums in the order of p. */
+int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
+                        const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b,
+                        ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
+{
+    for (ptrdiff_t i = 0; i < m; i++)
+        for (ptrdiff_t j = 0; j < n; j++) {
+            float acc = 0;
+            for (ptrdiff_t p = 0; p < k; p++) {
+                cattn_half x = a[i * rsa + p * csa], y = b[p * rsb + j * csb];
+                acc += bf16 ? cattn_b2f(x) * cattn_b2f(y) : cattn_h2f(x) * cattn_h2f(y);
+            }
+            c[i * rsc + j * csc] = bf16 ? cattn_f2b(acc) : cattn_f2h(acc);
+        }
+    return 0;
+}
+
+/* ---- the C API (cattn.h) ------------------------------------------------------------------- */
+
+#define GEMM(name, bf16, call)                                                                 \
+    int name(cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, const cattn_half *a, ptrdiff_t rsa,  \
+             ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,    \
+             ptrdiff_t n, ptrdiff_t k)                                                         \
+    {                                                                                          \
+        return call;                                                                           \
+    }
+GEMM(cattn_hgemm, 0, cattn_half_gemm_kt(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
+                                        cattn_kernels_now()))
+GEMM(cattn_bgemm, 1, cattn_half_gemm_kt(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
+                                        cattn_kernels_now()))
+GEMM(cattn_hgemm_ref, 0, cattn_half_gemm_ref(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))
+GEMM(cattn_bgemm_ref, 1, cattn_half_gemm_ref(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))
