@@ -195,6 +195,9 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
         const char *name;
         PyUFuncGenericFunction fn;
     } loops[] = {{"matmul", cattn_loop_matmul_half},
+                 {"attention", cattn_loop_attention_f},  /* the float loop, cfg.half set */
+                 {"causal_attention", cattn_loop_attention_f},
+                 {"_sdpa", cattn_loop_attention_f},
                  {"softmax", cattn_loop_softmax_half},
                  {"log_softmax", cattn_loop_softmax_half},
                  {"softmax_backward", cattn_loop_softmax_backward_half},
@@ -202,6 +205,14 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
     for (size_t i = 0; i < sizeof loops / sizeof loops[0]; i++)
         if (strcmp(s->name, loops[i].name) == 0) return loops[i].fn;
     return NULL;
+}
+/* The type of operand i in a half loop of type `half` (NPY_HALF or bfloat16's number): the data
+ * operands and the first output are half; the limits int64; the other scalars and outputs (an
+ * attention's lse) float32. */
+static int half_operand_type(const ufunc_spec *s, int i, int half)
+{
+    if (i < s->ndata || i == s->nin) return half;
+    return s->cfg.ext && i == s->nin - 1 ? NPY_INT64 : NPY_FLOAT;
 }
 typedef char limits_sig_is_nlim[CATTN_NLIM == 7 ? 1 : -1]; /* CATTN_LIMITS_SIG spells (7) */
 #define MAXOP 32
@@ -271,7 +282,8 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     const int ilim = sp->cfg.ext ? nin - 1 : -1;  /* the ext gufuncs' int64 limits */
     const int half = half_loop_of(sp) != NULL ? half_type(sp->ndata, operands) : -1;
     if (half >= 0) {  /* read as half: the half loop, output in the inputs' type */
-        for (int i = 0; i < nop; i++) out_dtypes[i] = PyArray_DescrFromType(half);
+        for (int i = 0; i < nop; i++)
+            out_dtypes[i] = PyArray_DescrFromType(half_operand_type(sp, i, half));
         if (PyUFunc_ValidateCasting(ufunc, casting, operands, out_dtypes) < 0) {
             for (int i = 0; i < nop; i++) Py_CLEAR(out_dtypes[i]);
             return -1;
@@ -333,7 +345,7 @@ static int add_ufunc(PyObject *module, const ufunc_spec *s, int ref)
         if (s->imask >= 0) r->cfg[l].mask = l < 2 ? CATTN_MASK_BOOL : CATTN_MASK_ADD;
         r->data[l] = &r->cfg[l];
         for (int i = 0; i < nop; i++)
-            r->types[l * nop + i] = half                                 ? NPY_HALF
+            r->types[l * nop + i] = half ? (char)half_operand_type(s, i, NPY_HALF)
                                     : (i == s->imask && l < 2)            ? NPY_BOOL
                                     : (s->cfg.ext && i == s->nin - 1)   ? NPY_INT64
                                     : dbl                              ? NPY_DOUBLE
@@ -655,7 +667,8 @@ static PyObject *register_bfloat16(PyObject *self, PyObject *arg)
             r->bf16 = r->cfg[0];
             r->bf16.mask = CATTN_MASK_NONE;
             r->bf16.half = 2;
-            for (int k = 0; k < s->nin + s->nout; k++) r->bf16_types[k] = d->type_num;
+            for (int k = 0; k < s->nin + s->nout; k++)
+                r->bf16_types[k] = half_operand_type(s, k, d->type_num);
             int rc = PyUFunc_RegisterLoopForType((PyUFuncObject *)uf, d->type_num, fh,
                                                  r->bf16_types, &r->bf16);
             Py_DECREF(uf);

@@ -10,6 +10,7 @@
 #include "runtime/dispatch.h"
 #include "row_rules.h"
 #include "tanh.h"
+#include "half.h"
 
 /* Causal over (L, S) is row limits (cattn.h): query i attends keys j <= i. */
 void cattn_causal_limits(cattn_attn_call *c, ptrdiff_t L, ptrdiff_t S)
@@ -32,6 +33,7 @@ double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) :
 #define AXPY_ROWS (j->kt->saxpy_rows)
 #define TANH_REF tanhf
 #define TANH_FAST cattn_tanhf_fast
+#define HALF_IO 1 /* float also takes half operands (attention_half) */
 #include "masked_score.inc"
 #include "attention.inc"
 #undef T
@@ -45,6 +47,7 @@ double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) :
 #undef AXPY_ROWS
 #undef TANH_REF
 #undef TANH_FAST
+#undef HALF_IO
 
 #define T double
 #define P(name) cattn_d##name
@@ -57,5 +60,6 @@ double cattn_default_scale(ptrdiff_t e) { return e > 0 ? 1.0 / sqrt((double)e) :
 #define AXPY_ROWS (j->kt->daxpy_rows)
 #define TANH_REF tanh
 #define TANH_FAST tanh
+#define HALF_IO 0
 #include "masked_score.inc"
 #include "attention.inc"

@@ -141,3 +141,34 @@ BACKWARD(cattn_hlog_softmax_backward, 0, 1, 0)
 BACKWARD(cattn_hlog_softmax_backward_ref, 0, 1, 1)
 BACKWARD(cattn_blog_softmax_backward, 1, 1, 0)
 BACKWARD(cattn_blog_softmax_backward_ref, 1, 1, 1)
+
+/* ---- attention's oracle over half operands -------------------------------------------------- */
+
+/* Float copies of q, k and v, the float reference kernel, out rounded: the plain way, kept as
+ * the oracle of cattn_sattention_half (which makes no such copies).  0, or -1 out of memory. */
+int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
+                             const cattn_half *q, ptrdiff_t rsq, ptrdiff_t csq,
+                             const cattn_half *k, ptrdiff_t rsk, ptrdiff_t csk,
+                             const cattn_half *v, ptrdiff_t rsv, ptrdiff_t csv,
+                             ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                             const cattn_attn_call *c)
+{
+    const int bf16 = half == 2;
+    const size_t n = (size_t)L * (size_t)E + (size_t)S * (size_t)E + (size_t)S * (size_t)Ev +
+                     (size_t)L * (size_t)Ev;
+    float *f = malloc((n ? n : 1) * sizeof(float));
+    if (f == NULL) return -1;
+    float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev;
+    for (ptrdiff_t i = 0; i < L * E; i++)
+        fq[i] = bf16 ? cattn_b2f(q[i / E * rsq + i % E * csq]) : cattn_h2f(q[i / E * rsq + i % E * csq]);
+    for (ptrdiff_t i = 0; i < S * E; i++)
+        fk[i] = bf16 ? cattn_b2f(k[i / E * rsk + i % E * csk]) : cattn_h2f(k[i / E * rsk + i % E * csk]);
+    for (ptrdiff_t i = 0; i < S * Ev; i++)
+        fv[i] = bf16 ? cattn_b2f(v[i / Ev * rsv + i % Ev * csv])
+                     : cattn_h2f(v[i / Ev * rsv + i % Ev * csv]);
+    int rc = cattn_sattention_ref(fo, Ev, 1, fq, E, 1, fk, E, 1, fv, Ev, 1, L, S, E, Ev, c);
+    for (ptrdiff_t i = 0; i < L * Ev && rc == 0; i++)
+        out[i / Ev * rso + i % Ev * cso] = bf16 ? cattn_f2b(fo[i]) : cattn_f2h(fo[i]);
+    free(f);
+    return rc;
+}

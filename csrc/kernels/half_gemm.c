@@ -19,8 +19,8 @@
 static CATTN_THREAD_LOCAL float small_buf[HG_SMALL];
 
 /* A contiguous row of n halves to floats (the table's rows), or a strided one. */
-static void to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
-                     const cattn_kernel_table *kt)
+void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
+                         const cattn_kernel_table *kt)
 {
     if (inc == 1)
         (bf16 ? kt->b2f_row : kt->h2f_row)(dst, src, n);
@@ -29,8 +29,8 @@ static void to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t
             dst[i] = bf16 ? cattn_b2f(src[i * inc]) : cattn_h2f(src[i * inc]);
 }
 
-static void to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16,
-                    const cattn_kernel_table *kt)
+void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
+                         int bf16, const cattn_kernel_table *kt)
 {
     if (inc == 1)
         (bf16 ? kt->f2b_row : kt->f2h_row)(dst, src, n);
@@ -50,7 +50,7 @@ void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t 
         for (ptrdiff_t j = 0; j < np * nr; j++) {
             float *dst = bp + (j / nr) * nr * k + j % nr;
             if (j < n) {
-                to_float(row, b + j * csb, 1, k, bf16, kt);
+                cattn_half_to_float(row, b + j * csb, 1, k, bf16, kt);
                 for (ptrdiff_t p = 0; p < k; p++) dst[p * nr] = row[p];
             } else {
                 for (ptrdiff_t p = 0; p < k; p++) dst[p * nr] = 0;
@@ -59,7 +59,7 @@ void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t 
         return;
     }
     for (ptrdiff_t p = 0; p < k; p++) {  /* a row at a time */
-        to_float(row, b + p * rsb, csb, n, bf16, kt);
+        cattn_half_to_float(row, b + p * rsb, csb, n, bf16, kt);
         for (ptrdiff_t c = 0; c < np; c++) {
             float *dst = bp + c * nr * k + p * nr;
             const ptrdiff_t cols = n - c * nr < nr ? n - c * nr : nr;
@@ -100,13 +100,13 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
         for (ptrdiff_t pc = 0; pc < j->k; pc += KC) {
             const ptrdiff_t kc = j->k - pc < KC ? j->k - pc : KC;
             for (ptrdiff_t i = 0; i < mc; i++)
-                to_float(at + i * kc, j->a + (i0 + i) * j->rsa + pc * j->csa, j->csa, kc,
+                cattn_half_to_float(at + i * kc, j->a + (i0 + i) * j->rsa + pc * j->csa, j->csa, kc,
                          j->bf16, kt);
             cattn_sgemm_pack_a(ap, at, kc, 1, mc, kc, kt);
             cattn_sgemm_macro(cf, j->nc, 1, ap, j->bp + pc * ncp, mc, j->nc, kc, pc > 0, kt);
         }
         for (ptrdiff_t i = 0; i < mc; i++)
-            to_half(j->c + (i0 + i) * j->rsc + j->jc * j->csc, j->csc, cf + i * j->nc, j->nc,
+            cattn_float_to_half(j->c + (i0 + i) * j->rsc + j->jc * j->csc, j->csc, cf + i * j->nc, j->nc,
                     j->bf16, kt);
     }
     cattn_free_aligned(ap);
@@ -129,10 +129,10 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
         /* small (a batch of heads' products): a, b and c as floats in this thread's buffer, and
          * the float32 driver, which reads them in place */
         float *fa = small_buf, *fb = fa + m * k, *fc = fb + k * n;
-        for (ptrdiff_t i = 0; i < m; i++) to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
-        for (ptrdiff_t p = 0; p < k; p++) to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
+        for (ptrdiff_t i = 0; i < m; i++) cattn_half_to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
+        for (ptrdiff_t p = 0; p < k; p++) cattn_half_to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
         cattn_sgemm_tile(fc, n, 1, fa, k, 1, fb, n, 1, m, n, k, 0, kt);
-        for (ptrdiff_t i = 0; i < m; i++) to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
+        for (ptrdiff_t i = 0; i < m; i++) cattn_float_to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
         return 0;
     }
     const ptrdiff_t KC = CATTN_GEMM_KC, ncmax = n < HG_NC ? n : HG_NC;

@@ -332,6 +332,25 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
 int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
                         const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b,
                         ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
+/* n halves (inc apart) to floats, and back (rounded), through the table's rows when contiguous */
+void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
+                         const cattn_kernel_table *kt);
+void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
+                         int bf16, const cattn_kernel_table *kt);
+/* attention over half q, k, v and out (attention.c; half 1 float16, 2 bfloat16), lse float; no
+ * mask array, no weights output; and its oracle, through float copies (half.c) */
+int cattn_sattention_half(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
+                          const cattn_half *q, ptrdiff_t rsq, ptrdiff_t csq,
+                          const cattn_half *k, ptrdiff_t rsk, ptrdiff_t csk,
+                          const cattn_half *v, ptrdiff_t rsv, ptrdiff_t csv,
+                          ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                          const cattn_attn_call *c);
+int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
+                             const cattn_half *q, ptrdiff_t rsq, ptrdiff_t csq,
+                             const cattn_half *k, ptrdiff_t rsk, ptrdiff_t csk,
+                             const cattn_half *v, ptrdiff_t rsv, ptrdiff_t csv,
+                             ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                             const cattn_attn_call *c);
 void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
                        ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt);
 

@@ -116,12 +116,14 @@ def _sdpa_general(query, key, value, attn_mask, is_causal, scale, enable_gqa, ke
     check and its message."""
     weights = bool(return_weights)
     plan = sdpa_plan("scaled_dot_product_attention", query, key, value, attn_mask, is_causal,
-                     scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap)
+                     scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap,
+                     half=not weights)
     r = plan.forward(weights)
     res = (plan.output(r[0]), plan.weights(r[1])) if weights else plan.output(r[0])
     half = half_dtype(query, key, value)
     if half is not None:  # 2-byte floats in, the same out (computed in float32)
-        res = tuple(x.astype(half) for x in res) if weights else res.astype(half)
+        res = tuple(x.astype(half, copy=False) for x in res) if weights else \
+            res.astype(half, copy=False)
     if out is None:
         return res
     o = res[0] if weights else res
@@ -250,14 +252,19 @@ def _limits(items, **fields):
 
 def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=None,
               enable_gqa=False, key_lengths=None, query_lengths=None, dropout_p=0.0, seed=None,
-              softcap=None, dmask=False):
+              softcap=None, dmask=False, half=False):
     """Check an SDPA call and lay it out for the gufuncs (SdpaPlan). dmask: the additive mask's
-    gradient will be wanted (then a grouped-query call is not folded)."""
+    gradient will be wanted (then a grouped-query call is not folded). half: the forward may read
+    float16 or bfloat16 query, key and value as they are (one dtype for all three, no mask
+    array: ``_sdpa``'s half loop, which converts while it packs and loads); otherwise bfloat16
+    computes through float32 copies."""
     from .masks import StructuredMask
 
-    q = as_float_operand(fname, "query", query, 2)
-    k = as_float_operand(fname, "key", key, 2)
-    v = as_float_operand(fname, "value", value, 2)
+    half = half and half_dtype(query, key, value) is not None and \
+        (attn_mask is None or isinstance(attn_mask, StructuredMask))
+    q = as_float_operand(fname, "query", query, 2, half=half)
+    k = as_float_operand(fname, "key", key, 2, half=half)
+    v = as_float_operand(fname, "value", value, 2, half=half)
     (L, E), (S, Ek), (Sv, Ev) = q.shape[-2:], k.shape[-2:], v.shape[-2:]
     if Ek != E:
         raise ValueError(f"{fname}: query has embedding size {E} but key has {Ek} "

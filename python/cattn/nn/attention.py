@@ -100,11 +100,11 @@ class Attention(AttentionLayer):
             raise self._no_parameters("head_weights")
         return self._heads.head_weights()
 
-    def new_cache(self, batch_shape, max_len):
+    def new_cache(self, batch_shape, max_len, dtype=None):
         """As MultiHeadAttention.new_cache, for Attention(embed_dim)."""
         if self._heads is None:
             raise self._no_parameters("new_cache")
-        return self._heads.new_cache(batch_shape, max_len)
+        return self._heads.new_cache(batch_shape, max_len, dtype)
 
     # ---- the call ----------------------------------------------------------------------------
 

@@ -125,6 +125,8 @@ def composed(c, p, q, k, v, call, grad):
             end = start + n_new
             kh, vh = cache.k[..., :end, :], cache.v[..., :end, :]
             mask, is_causal = causal_lower_right(L, end), False
+            if cache.half:  # the query in the cache's dtype: the kernels read all three as half
+                qh = qh.astype(cache.k.dtype)
         elif attn_mask is not None and not isinstance(attn_mask, StructuredMask):
             m = np.asarray(attn_mask)
             mask = m if m.ndim > q.ndim else m[..., None, :, :]  # (..., [H,] L, S)
@@ -136,11 +138,14 @@ def composed(c, p, q, k, v, call, grad):
         else:
             r = functional.scaled_dot_product_attention(qh, kh, vh, **kw)
     oh, w = r if weights else (r, None)
+    oh_dtype = oh.dtype
+    oh = oh.astype(q.dtype, copy=False)  # (a half cache's output: back to the module's dtype)
     concat = np.swapaxes(oh, -2, -3).reshape(oh.shape[:-3] + (L, H * d))
     out = mm(concat, Wo.T)
     if bo is not None:
         out = out + bo
     if weights:
+        w = w.astype(q.dtype, copy=False)
         w = w.mean(axis=-3) if average_attn_weights else w
     res = (out, w) if weights else out
     if not grad:
@@ -152,7 +157,9 @@ def composed(c, p, q, k, v, call, grad):
     def back(g):
         dconcat = mm(g, Wo)
         doh = np.swapaxes(dconcat.reshape(dconcat.shape[:-1] + (H, d)), -2, -3)
-        dqh, dkh, dvh = pb((doh, None) if weights else doh)
+        dqh, dkh, dvh = (x.astype(q.dtype, copy=False)
+                         for x in pb((doh.astype(oh_dtype, copy=False), None) if weights
+                                     else doh.astype(oh_dtype, copy=False)))
         if cache is not None:  # only the new positions' keys and values come from x
             dkh, dvh = dkh[..., start:start + n_new, :], dvh[..., start:start + n_new, :]
         dW, db, dx = [], [], []

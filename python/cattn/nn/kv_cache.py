@@ -5,6 +5,7 @@ import threading
 
 import numpy as np
 
+from .._checks import _bfloat16, is_half
 from .module import positive_int
 
 
@@ -13,7 +14,10 @@ class KVCache:
     ``cache = mha.new_cache(batch_shape, max_len)``, then ``y = mha(x_new, cache=cache)`` for
     each new chunk (one token or several). ``cache.k`` and ``cache.v`` are
     ``(*batch_shape, num_kv_heads, max_len, head_dim)``; the first ``cache.length`` positions are
-    filled. A call that would pass ``max_len`` raises ValueError and leaves the cache as it was;
+    filled. They are in the module's dtype, or in ``new_cache(..., dtype=...)``: float16 or
+    ml_dtypes' bfloat16 halve the cache's bytes, which decoding reads as half (the new keys and
+    values are rounded as they are appended; the query is rounded to the cache's dtype and the
+    attention computed in float32, then the output projection in the module's dtype). A call that would pass ``max_len`` raises ValueError and leaves the cache as it was;
     so does any refused call (a bad ``softcap``, ``query_lengths``, input shape ...): the cache is
     bit for bit what it was before, and a retry appends the token once. Calls that share a cache
     from several threads are serialised (a lock per cache): each appends its positions after
@@ -28,7 +32,7 @@ class KVCache:
     (3, (1, 1, 16))
     """
 
-    def __init__(self, module, batch_shape, max_len):
+    def __init__(self, module, batch_shape, max_len, dtype=None):
         c = f"{module._cls}.new_cache"
         try:
             batch_shape = tuple(int(operator.index(b)) for b in np.atleast_1d(batch_shape)) \
@@ -41,10 +45,40 @@ class KVCache:
             raise ValueError(f"{c}: batch_shape must be non-negative, got {batch_shape}")
         self.module, self.batch_shape = module, batch_shape
         self.max_len = positive_int(c, "max_len", max_len)
+        dtype = self._dtype(c, module, dtype)
         shape = batch_shape + (module.num_kv_heads, self.max_len, module.head_dim)
-        self.k, self.v = np.zeros(shape, module.dtype), np.zeros(shape, module.dtype)
+        self.k, self.v = np.zeros(shape, dtype), np.zeros(shape, dtype)
         self.length = 0
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _dtype(c, module, dtype):
+        """The module's dtype (None), or a half one: float16, or ml_dtypes' bfloat16 (by dtype
+        or by name)."""
+        if dtype is None:
+            return np.dtype(module.dtype)
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+            if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
+                try:
+                    import ml_dtypes
+                except ImportError:
+                    raise TypeError(f"{c}: dtype bfloat16 needs ml_dtypes (pip install "
+                                    f"ml_dtypes)") from None
+                dt = np.dtype(ml_dtypes.bfloat16)
+        if dt is not None and (dt == module.dtype or is_half(dt)):
+            if dt.name == "bfloat16" and dt != getattr(_bfloat16(), "name", None):
+                dt = _bfloat16() if _bfloat16() is not None else dt
+            return dt
+        raise TypeError(f"{c}: dtype must be the module's ({np.dtype(module.dtype)}), float16 or "
+                        f"bfloat16, got {dtype!r}")
+
+    @property
+    def half(self):
+        """Is the cache in a 2-byte float (float16, bfloat16) the module does not compute in?"""
+        return self.k.dtype != self.module.dtype
 
     def __repr__(self):
         return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
@@ -67,9 +101,9 @@ class KVCache:
         if k.shape[:-2] != want:
             raise ValueError(f"{c}: the input's batch shape {k.shape[:-3]} does not match the "
                              f"cache's {self.batch_shape} (new_cache(batch_shape, max_len))")
-        if k.dtype != self.k.dtype:
-            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
-                             f"{self.k.dtype}")
+        if k.dtype != self.module.dtype:
+            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache was made "
+                             f"for {np.dtype(self.module.dtype)}")
         n = k.shape[-2]
         with self._lock:
             start = self.length
@@ -78,7 +112,8 @@ class KVCache:
                                  f"positions; {n} more do not fit")
             where = (..., slice(start, start + n), slice(None))
             old = self.k[where].copy(), self.v[where].copy()
-            self.k[where], self.v[where] = k, v
+            self.k[where], self.v[where] = k.astype(self.k.dtype, copy=False), \
+                v.astype(self.v.dtype, copy=False)
             self.length = start + n
             try:
                 yield start

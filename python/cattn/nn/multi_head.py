@@ -219,12 +219,13 @@ class MultiHeadAttention(AttentionLayer):
 
     # ---- grouped-query heads, dropout, soft cap, structured masks, the KV cache ----------------
 
-    def new_cache(self, batch_shape, max_len):
+    def new_cache(self, batch_shape, max_len, dtype=None):
         """An empty KV cache for ``mha(x_new, cache=cache)``: keys and values of up to
         ``max_len`` positions for inputs of batch shape ``batch_shape`` (``()`` for unbatched
         (L, E) inputs), ``(*batch_shape, num_kv_heads, max_len, head_dim)`` each, in the module's
-        dtype. ``cache.length`` is the number of positions cached."""
-        return KVCache(self, batch_shape, max_len)
+        dtype, or in ``dtype``: float16 or bfloat16 (ml_dtypes) halve the bytes decoding reads,
+        and the kernels read them as half. ``cache.length`` is the number of positions cached."""
+        return KVCache(self, batch_shape, max_len, dtype)
 
     def _rows(self, which, bias=False):
         """(parameter name, rows or None): where the gradient of projection `which` ("q", "k",
