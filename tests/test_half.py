@@ -178,3 +178,106 @@ def test_matmul_makes_no_float32_copy(dt):
     finally:
         tracemalloc.stop()
     assert peak < 1 << 20, f"{peak} bytes traced"
+
+
+# ---- attention (item 1: SDPA reads half; item 3: a KV cache in half) -------------------------
+
+ATT_SHAPES = [(2, 1, 37, 16, 8), (2, 4, 700, 64, 64), (2, 5, 3, 4, 4), (2, 100, 130, 32, 48),
+              (1, 300, 257, 64, 64), (1, 3, 0, 8, 8)]
+
+
+def attention64(q, k, v, scale, causal=False):
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    s = q @ np.swapaxes(k, -1, -2) * scale
+    if causal:
+        s = np.where(np.tri(*s.shape[-2:], dtype=bool), s, -np.inf)
+    if s.shape[-1] == 0:
+        return np.zeros(q.shape[:-1] + v.shape[-1:])
+    w = np.exp(s - s.max(-1, keepdims=True))
+    return (w / w.sum(-1, keepdims=True)) @ v
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("shape", ATT_SHAPES, ids=str)
+@pytest.mark.parametrize("name", ["attention", "causal_attention"])
+def test_attention_reads_half(level, dt, shape, name):
+    """Output in the inputs' dtype, within half ulps of float64 from the rounded inputs, on the
+    fast path and the oracle; past the decoding rows (L > 8, packed panels) the same bits as the
+    float32 kernel on the converted inputs, rounded."""
+    B, L, S, E, Ev = shape
+    q = R.standard_normal((B, L, E)).astype(dt)
+    k = R.standard_normal((B, S, E)).astype(dt)
+    v = R.standard_normal((B, S, Ev)).astype(dt)
+    want = attention64(q, k, v, 0.3, name == "causal_attention")
+    for f in (getattr(_cattn, name), getattr(_cattn, name + "_ref")):
+        o = f(q, k, v, 0.3)
+        assert o.dtype == dt and o.shape == (B, L, Ev)
+        np.testing.assert_allclose(o.astype(np.float64), want, rtol=TOL[dt.name],
+                                   atol=2 * TOL[dt.name])
+    if L > 8:
+        f = getattr(_cattn, name)
+        same_bits(f(q, k, v, 0.3), f(*(x.astype(np.float32) for x in (q, k, v)), 0.3).astype(dt))
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_sdpa_functions_read_half(dt):
+    """The functions hand half q, k, v to _sdpa as they are (grouped-query decoding folded, lse
+    float32); with weights or a mask array they compute through float32 as before."""
+    q = R.standard_normal((2, 8, 3, 32)).astype(dt)
+    k = R.standard_normal((2, 2, 300, 32)).astype(dt)
+    v = R.standard_normal((2, 2, 300, 16)).astype(dt)
+    f32 = [x.astype(np.float32) for x in (q, k, v)]
+    for kw in ({}, {"is_causal": True}, {"key_lengths": np.array([[100], [300]])},
+               {"attn_mask": cattn.sliding_window(3, 300, 50)}):
+        o = cattn.scaled_dot_product_attention(q, k, v, enable_gqa=True, **kw)
+        assert o.dtype == dt
+        o32 = cattn.scaled_dot_product_attention(*f32, enable_gqa=True, **kw)
+        np.testing.assert_allclose(o.astype(np.float32), o32, rtol=TOL[dt.name],
+                                   atol=TOL[dt.name])
+    o, w = cattn.scaled_dot_product_attention(q, k, v, enable_gqa=True, return_weights=True)
+    assert o.dtype == dt and w.dtype == dt
+    o = cattn.scaled_dot_product_attention(q, k, v, enable_gqa=True,
+                                           attn_mask=np.ones((3, 300), bool))
+    assert o.dtype == dt
+    out = np.empty(o.shape, dt)
+    assert cattn.scaled_dot_product_attention(q, k, v, enable_gqa=True, out=out) is out
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_sdpa_makes_no_float32_copy(dt):
+    """Traced by NumPy's allocator: the half output and the float32 lse, nothing the size of a
+    float32 copy of q, k or v (each 4 MiB as float32)."""
+    q = R.standard_normal((4, 8, 512, 64)).astype(dt)
+    cattn.scaled_dot_product_attention(q, q, q, is_causal=True)
+    tracemalloc.start()
+    try:
+        o = cattn.scaled_dot_product_attention(q, q, q, is_causal=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert o.dtype == dt
+    assert peak < o.nbytes + (1 << 18), f"{peak} bytes traced"
+
+
+@pytest.mark.parametrize("dt", [np.float16, "bfloat16"], ids=str)
+def test_kv_cache_in_half(dt):
+    """new_cache(..., dtype=) keeps keys and values in half; decoding from it matches the
+    full causal call within half precision, the module's dtype out; grads stay float32."""
+    mha = cattn.MultiHeadAttention(64, 8, num_kv_heads=2, seed=0)
+    x = R.standard_normal((2, 20, 64)).astype(np.float32)
+    cache = mha.new_cache((2,), 32, dtype=dt)
+    assert cache.k.dtype.name == np.dtype(dt).name if dt != "bfloat16" else \
+        cache.k.dtype.name == "bfloat16"
+    assert "float16" in repr(cache) or "bfloat16" in repr(cache)
+    ys = [mha(x[:, :12], cache=cache)] + [mha(x[:, t:t + 1], cache=cache) for t in range(12, 20)]
+    assert all(y.dtype == np.float32 for y in ys) and cache.length == 20
+    full = mha(x, is_causal=True)
+    tol = 4 * TOL[cache.k.dtype.name]
+    np.testing.assert_allclose(np.concatenate(ys, 1), full, rtol=tol, atol=tol)
+    y, pull = mha.vjp(x[:, :2], cache=mha.new_cache((2,), 4, dtype=dt))
+    assert pull(np.ones_like(y))[0].dtype == np.float32
+    assert all(g.dtype == np.float32 for g in mha.grads.values())
+    with pytest.raises(TypeError, match="float16 or bfloat16"):
+        mha.new_cache((2,), 4, dtype=np.int32)
+    with pytest.raises(TypeError, match="float16 or bfloat16"):
+        mha.new_cache((2,), 4, dtype=np.float64)
