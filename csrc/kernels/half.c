@@ -33,6 +33,33 @@ void cattn_f2b_row_ref(cattn_half *dst, const float *src, ptrdiff_t n)
     for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_f2b(src[i]);
 }
 
+/* Decoding's rows over half keys and values (the table's ref entries; AVX2's and AVX-512's in
+ * isa/<level>/rows_simd.c): rows_plain.inc's dot_rows and axpy_rows, each value converted as it
+ * is read. */
+#define DECODE_ROWS(h, CVT)                                                                     \
+    void cattn_##h##dot_rows_ref(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,          \
+                                 ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,    \
+                                 ptrdiff_t e)                                                     \
+    {                                                                                             \
+        for (ptrdiff_t r = 0; r < m; r++)                                                         \
+            for (ptrdiff_t j = 0; j < n; j++) {                                                   \
+                float acc = 0;                                                                    \
+                for (ptrdiff_t c = 0; c < e; c++) acc += q[r * ldq + c] * CVT(k[j * ldk + c]);    \
+                s[r * lds + j] = acc;                                                             \
+            }                                                                                     \
+    }                                                                                             \
+    void cattn_##h##axpy_rows_ref(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,         \
+                                  ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,   \
+                                  ptrdiff_t e)                                                    \
+    {                                                                                             \
+        for (ptrdiff_t r = 0; r < m; r++)                                                         \
+            for (ptrdiff_t j = 0; j < n; j++)                                                     \
+                for (ptrdiff_t c = 0; c < e; c++)                                                 \
+                    o[r * ldo + c] += p[r * ldp + j] * CVT(v[j * ldv + c]);                       \
+    }
+DECODE_ROWS(h, cattn_h2f)
+DECODE_ROWS(b, cattn_b2f)
+
 /* A contiguous row: the table's rows; a strided one, one number at a time. */
 static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
                  const cattn_kernel_table *kt)

@@ -42,6 +42,7 @@ static const cattn_kernel_table ref_table = {
     cattn_sdropout_ref, cattn_ddropout_ref,
     cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
     cattn_h2f_row_ref, cattn_f2h_row_ref, cattn_b2f_row_ref, cattn_f2b_row_ref,
+    cattn_hdot_rows_ref, cattn_bdot_rows_ref, cattn_haxpy_rows_ref, cattn_baxpy_rows_ref,
     NULL, CATTN_LEVEL_REF,
 };
 

@@ -129,6 +129,15 @@ typedef void (*cattn_daxpy_rows)(double *o, ptrdiff_t ldo, const double *p, ptrd
                                  ptrdiff_t m, const double *v, ptrdiff_t ldv, ptrdiff_t n,
                                  ptrdiff_t e);
 
+/* Decoding's rows over half keys and values (k, v float16 with h, bfloat16 with b), converted as
+ * they are loaded: the dot_rows and axpy_rows above, half the bytes read. */
+typedef void (*cattn_hdot_rows)(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
+                                ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,
+                                ptrdiff_t e);
+typedef void (*cattn_haxpy_rows)(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
+                                 ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
+                                 ptrdiff_t e);
+
 /* A contiguous row of float16 to float, and back (round to nearest even): what the half kernels
  * do while loading and storing (kernels/half.h one element at a time; F16C on AVX2). */
 typedef void (*cattn_h2f_row)(float *dst, const cattn_half *src, ptrdiff_t n);
@@ -167,6 +176,8 @@ struct cattn_kernel_table {
     cattn_f2h_row f2h_row;
     cattn_b2f_row b2f_row;
     cattn_f2b_row f2b_row;
+    cattn_hdot_rows hdot_rows, bdot_rows;
+    cattn_haxpy_rows haxpy_rows, baxpy_rows;
     /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
      * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
      * product's shape (cost.c, cattn_gemm_table); else NULL. */
@@ -229,6 +240,18 @@ struct cattn_kernel_table {
     void cattn_f2h_row_##L(cattn_half *dst, const float *src, ptrdiff_t n);                      \
     void cattn_b2f_row_##L(float *dst, const cattn_half *src, ptrdiff_t n);                      \
     void cattn_f2b_row_##L(cattn_half *dst, const float *src, ptrdiff_t n);                      \
+    void cattn_hdot_rows_##L(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,             \
+                             ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,       \
+                             ptrdiff_t e);                                                       \
+    void cattn_bdot_rows_##L(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,             \
+                             ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,       \
+                             ptrdiff_t e);                                                       \
+    void cattn_haxpy_rows_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,            \
+                              ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,      \
+                              ptrdiff_t e);                                                      \
+    void cattn_baxpy_rows_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,            \
+                              ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,      \
+                              ptrdiff_t e);                                                      \
     void cattn_saxpy_rows_##L(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,            \
                               ptrdiff_t m, const float *v, ptrdiff_t ldv, ptrdiff_t n,           \
                               ptrdiff_t e);                                                      \

@@ -106,3 +106,38 @@ void cattn_f2b_row_avx2(cattn_half *dst, const float *src, ptrdiff_t n)
     }
     for (; i < n; i++) dst[i] = cattn_f2b(src[i]);
 }
+
+/* ---- decoding over float16 (h) and bfloat16 (b) keys and values, converted as loaded --------- */
+
+#undef T
+#undef V
+#undef W
+#undef P
+#undef LOADU
+#undef STOREU
+#undef FMADD
+#undef ADD
+#undef SET1
+#undef ZERO
+#undef SUM4
+#define T float
+#define V __m256
+#define W 8
+#define LOADU _mm256_loadu_ps
+#define STOREU _mm256_storeu_ps
+#define FMADD _mm256_fmadd_ps
+#define ADD _mm256_add_ps
+#define SET1 _mm256_set1_ps
+#define ZERO _mm256_setzero_ps
+#define SUM4 sum4_ps
+#define TK cattn_half
+#define P(name) cattn_h##name##_avx2
+#define LOADK(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define KF(x) cattn_h2f(x)
+#include "kernels/rows_simd.inc"
+#undef P
+#define TK cattn_half
+#define P(name) cattn_b##name##_avx2
+#define LOADK(p) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+#define KF(x) cattn_b2f(x)
+#include "kernels/rows_simd.inc"

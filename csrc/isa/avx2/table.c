@@ -8,4 +8,5 @@
 #define HAS_SCALE_NT 1
 #define HAS_ROWS 1
 #define HAS_HALF_ROWS 1
+#define HAS_HALF_DECODE 1
 #include "runtime/level_table.inc"

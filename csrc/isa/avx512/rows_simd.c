@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include "avx512.h"
 #include "runtime/dispatch.h"
+#include "kernels/half.h"
 
 /* out[r] = the sum of a[r]'s lanes, r < 4: halves added into AVX2 registers, then across */
 static inline void sum4_ps(const __m512 a[4], float out[4])
@@ -60,4 +61,39 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
 #define SET1 _mm512_set1_pd
 #define ZERO _mm512_setzero_pd
 #define SUM4 sum4_pd
+#include "kernels/rows_simd.inc"
+
+/* ---- decoding over float16 (h) and bfloat16 (b) keys and values, converted as loaded --------- */
+
+#undef T
+#undef V
+#undef W
+#undef P
+#undef LOADU
+#undef STOREU
+#undef FMADD
+#undef ADD
+#undef SET1
+#undef ZERO
+#undef SUM4
+#define T float
+#define V __m512
+#define W 16
+#define LOADU _mm512_loadu_ps
+#define STOREU _mm512_storeu_ps
+#define FMADD _mm512_fmadd_ps
+#define ADD _mm512_add_ps
+#define SET1 _mm512_set1_ps
+#define ZERO _mm512_setzero_ps
+#define SUM4 sum4_ps
+#define TK cattn_half
+#define P(name) cattn_h##name##_avx512
+#define LOADK(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define KF(x) cattn_h2f(x)
+#include "kernels/rows_simd.inc"
+#undef P
+#define TK cattn_half
+#define P(name) cattn_b##name##_avx512
+#define LOADK(p) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
+#define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"

@@ -7,6 +7,7 @@
 #define LEVEL avx512
 #define HAS_SCALE_NT 1
 #define HAS_ROWS 1
+#define HAS_HALF_DECODE 1
 #include "runtime/level_table.inc"
 
 /* The tall tile's table: the AVX-512 table with the 16-row, one-vector microkernels (gemm.c;
