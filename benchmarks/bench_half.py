@@ -1,0 +1,134 @@
+"""Half precision (issue 26): float16 and bfloat16 read as half, against cattn's float32 on the
+same machine in the same run (the libraries take turns), and against PyTorch's half where it is
+installed.
+
+    python benchmarks/bench_half.py [--threads 1] [--quick]
+
+Cases (the issue's goals in the last column):
+- decode: 1 token, 32,768 cached keys, 32 query / 8 key-value heads, d 128, the cache (K, V) in
+  float16 or bfloat16 (the query too), against the float32 cache: half the bytes read;
+- SDPA (4, 8, 2048, 64) and GEMM n = 2048, half in and out, against float32.
+
+The header names the CPU, its vector unit and whether it has AVX512-BF16 (vdpbf16ps): what a run
+on another machine needs to compare.
+"""
+import argparse
+import os
+import sys
+
+import numpy as np
+
+import cattn
+from cattn import _cattn
+from common import take_turns
+
+ARGS = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+ARGS.add_argument("--threads", type=int, default=1)
+ARGS.add_argument("--quick", action="store_true", help="smaller sizes (a check that it runs)")
+ARGS.add_argument("--budget", type=float, default=3.0, help="seconds per case and library")
+ARGS = ARGS.parse_args()
+cattn.set_num_threads(ARGS.threads)
+try:
+    import torch
+
+    torch.set_num_threads(ARGS.threads)
+except ImportError:
+    torch = None
+try:
+    import ml_dtypes
+
+    BF16 = np.dtype(ml_dtypes.bfloat16)
+except ImportError:
+    BF16 = None
+
+
+def cpu():
+    model, flags = "", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and not model:
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith(("flags", "Features")) and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    ext = sorted(f for f in flags if f.startswith("avx512"))
+    unit = ("AVX-512 (" + " ".join(ext) + ")" if ext else "AVX2 + FMA + F16C" if "avx2" in flags
+            else "NEON" if "asimd" in flags else "unknown")
+    bf16 = "yes" if "avx512_bf16" in flags else "no"
+    return f"{model or 'unknown CPU'}, {os.cpu_count()} cores; vector unit {unit}; AVX512-BF16: {bf16}"
+
+
+def torch_of(x):
+    if x.dtype == BF16:
+        return torch.from_numpy(x.view(np.uint16).astype(np.int16)).view(torch.bfloat16)
+    return torch.from_numpy(x)
+
+
+def cases(rng):
+    """[(case, {who: callable}, goal)]"""
+    sdpa = cattn.scaled_dot_product_attention
+    halves = [("float16", np.dtype(np.float16))] + ([("bfloat16", BF16)] if BF16 else [])
+    out = []
+    S = 4096 if ARGS.quick else 32768
+    q = rng.standard_normal((1, 32, 1, 128), dtype=np.float32)
+    k = rng.standard_normal((1, 8, S, 128), dtype=np.float32)
+    v = rng.standard_normal((1, 8, S, 128), dtype=np.float32)
+    funcs = {"float32": lambda: sdpa(q, k, v, enable_gqa=True)}
+    for name, dt in halves:
+        qh, kh, vh = q.astype(dt), k.astype(dt), v.astype(dt)
+        o = sdpa(qh, kh, vh, enable_gqa=True)
+        np.testing.assert_allclose(o.astype(np.float32), sdpa(qh.astype(np.float32),
+                                   kh.astype(np.float32), vh.astype(np.float32),
+                                   enable_gqa=True), rtol=2e-2, atol=2e-2)
+        funcs[name] = (lambda a, b, c: lambda: sdpa(a, b, c, enable_gqa=True))(qh, kh, vh)
+        if torch is not None:
+            f = torch.nn.functional.scaled_dot_product_attention
+            ta, tb, tc = torch_of(qh), torch_of(kh), torch_of(vh)
+            funcs[f"torch {name}"] = (lambda a, b, c: lambda: f(a, b, c, enable_gqa=True))(
+                ta, tb, tc)
+    out.append((f"decode: 1 token, {S} keys, 32 q / 8 kv heads, d 128", funcs,
+                "half >= 1.8x float32"))
+    N = 512 if ARGS.quick else 2048
+    x = rng.standard_normal((4, 8, N, 64), dtype=np.float32)
+    funcs = {"float32": lambda: sdpa(x, x, x)}
+    for name, dt in halves:
+        xh = x.astype(dt)
+        funcs[name] = (lambda a: lambda: sdpa(a, a, a))(xh)
+        if torch is not None:
+            f = torch.nn.functional.scaled_dot_product_attention
+            funcs[f"torch {name}"] = (lambda a: lambda: f(a, a, a))(torch_of(xh))
+    out.append((f"SDPA (4, 8, {N}, 64)", funcs, "bf16 >= 1.6x float32 with AVX512-BF16; "
+                "else half no slower"))
+    n = 512 if ARGS.quick else 2048
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    o32 = np.empty_like(a)
+    funcs = {"float32": lambda: _cattn.matmul(a, a, out=o32)}
+    for name, dt in halves:
+        ah = a.astype(dt)
+        oh = np.empty_like(ah)
+        funcs[name] = (lambda x_, o_: lambda: _cattn.matmul(x_, x_, out=o_))(ah, oh)
+        if torch is not None:
+            funcs[f"torch {name}"] = (lambda t: lambda: torch.matmul(t, t))(torch_of(ah))
+    out.append((f"GEMM {n}x{n}", funcs, "bf16 >= 1.6x float32 with AVX512-BF16"))
+    return out
+
+
+def main():
+    rng = np.random.default_rng(0)
+    print(f"{cpu()}; threads: {ARGS.threads}; cattn code path {cattn._config.config()['level']}; "
+          f"PyTorch {torch.__version__ if torch else 'not installed'}")
+    print()
+    print("| case | who | time | float32 / who | goal |")
+    print("| --- | --- | ---: | ---: | --- |")
+    for name, funcs, goal in cases(rng):
+        t = take_turns(funcs, ARGS.budget)
+        for who, s in t.items():
+            print(f"| {name} | {who} | {s * 1e3:.2f} ms | {t['float32'] / s:.2f} | "
+                  f"{goal if who != 'float32' and not who.startswith('torch') else ''} |")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
