@@ -101,9 +101,10 @@ class KVCache:
         if k.shape[:-2] != want:
             raise ValueError(f"{c}: the input's batch shape {k.shape[:-3]} does not match the "
                              f"cache's {self.batch_shape} (new_cache(batch_shape, max_len))")
-        if k.dtype != self.module.dtype:
-            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache was made "
-                             f"for {np.dtype(self.module.dtype)}")
+        half = is_half(self.k.dtype) and self.v.dtype == self.k.dtype  # new_cache(dtype=...)
+        if self.k.dtype != k.dtype and not half:
+            raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
+                             f"{self.k.dtype}")
         n = k.shape[-2]
         with self._lock:
             start = self.length
