@@ -62,7 +62,7 @@ def cpu():
 
 def torch_of(x):
     if x.dtype == BF16:
-        return torch.from_numpy(x.view(np.uint16).astype(np.int16)).view(torch.bfloat16)
+        return torch.from_numpy(x.view(np.int16)).view(torch.bfloat16)  # the same bits
     return torch.from_numpy(x)
 
 

@@ -538,23 +538,29 @@ static void half_matmul_items(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
     const cattn_operand *op = j->op;
     const npy_intp *d = j->dims;
     const int bf16 = j->cfg->half == 2;
+    scratch sc = {NULL, 0};
     for (npy_intp it = lo; it < hi && !cattn_stop_requested(); it++) {
-        cattn_operand a = item_of(&op[0], it), b = item_of(&op[1], it), c = item_of(&op[2], it);
-        int rc = (j->cfg->ref ? cattn_half_gemm_ref(bf16, (cattn_half *)c.p, c.s[0] / 2,
-                                                    c.s[1] / 2, (const cattn_half *)a.p,
-                                                    a.s[0] / 2, a.s[1] / 2,
-                                                    (const cattn_half *)b.p, b.s[0] / 2,
-                                                    b.s[1] / 2, d[1], d[3], d[2])
-                              : cattn_half_gemm_kt(bf16, (cattn_half *)c.p, c.s[0] / 2,
-                                                   c.s[1] / 2, (const cattn_half *)a.p,
-                                                   a.s[0] / 2, a.s[1] / 2,
-                                                   (const cattn_half *)b.p, b.s[0] / 2,
-                                                   b.s[1] / 2, d[1], d[3], d[2], j->kt));
+        cattn_operand c;  /* c, or scratch when it overlaps a or b (out=a) */
+        if (begin_item(&c, &op[2], 1, 1, op, 2, it, &sc) < 0) {
+            j->failed = 1;
+            break;
+        }
+        cattn_operand a = item_of(&op[0], it), b = item_of(&op[1], it);
+        cattn_half *C = (cattn_half *)c.p;
+        const cattn_half *A = (const cattn_half *)a.p, *B = (const cattn_half *)b.p;
+        const ptrdiff_t rsc = c.s[0] / 2, csc = c.s[1] / 2, rsa = a.s[0] / 2, csa = a.s[1] / 2,
+                        rsb = b.s[0] / 2, csb = b.s[1] / 2;  /* bytes -> halves */
+        int rc = j->cfg->ref ? cattn_half_gemm_ref(bf16, C, rsc, csc, A, rsa, csa, B, rsb, csb,
+                                                   d[1], d[3], d[2])
+                             : cattn_half_gemm_kt(bf16, C, rsc, csc, A, rsa, csa, B, rsb, csb,
+                                                  d[1], d[3], d[2], j->kt);
         if (rc != 0) {
             j->failed = 1;
             break;
         }
+        end_item(&c, &op[2], 1, it);
     }
+    free(sc.buf);
 }
 
 void cattn_loop_matmul_half(char **args, npy_intp const *dims, npy_intp const *steps, void *data)

@@ -60,31 +60,26 @@ void cattn_f2b_row_ref(cattn_half *dst, const float *src, ptrdiff_t n)
 DECODE_ROWS(h, cattn_h2f)
 DECODE_ROWS(b, cattn_b2f)
 
-/* A contiguous row: the table's rows; a strided one, one number at a time. */
-static void load(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
-                 const cattn_kernel_table *kt)
+/* n halves, inc apart, to floats, and back (rounded): a contiguous run through the table's rows,
+ * a strided one a number at a time.  Every half kernel loads and stores through these two. */
+void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
+                         const cattn_kernel_table *kt)
 {
-    if (bf16 && inc == 1)
-        kt->b2f_row(dst, src, n);
-    else if (bf16)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_b2f(src[i * inc]);
-    else if (inc == 1)
-        kt->h2f_row(dst, src, n);
+    if (inc == 1)
+        (bf16 ? kt->b2f_row : kt->h2f_row)(dst, src, n);
     else
-        for (ptrdiff_t i = 0; i < n; i++) dst[i] = cattn_h2f(src[i * inc]);
+        for (ptrdiff_t i = 0; i < n; i++)
+            dst[i] = bf16 ? cattn_b2f(src[i * inc]) : cattn_h2f(src[i * inc]);
 }
 
-static void store(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n, int bf16,
-                  const cattn_kernel_table *kt)
+void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
+                         int bf16, const cattn_kernel_table *kt)
 {
-    if (bf16 && inc == 1)
-        kt->f2b_row(dst, src, n);
-    else if (bf16)
-        for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2b(src[i]);
-    else if (inc == 1)
-        kt->f2h_row(dst, src, n);
+    if (inc == 1)
+        (bf16 ? kt->f2b_row : kt->f2h_row)(dst, src, n);
     else
-        for (ptrdiff_t i = 0; i < n; i++) dst[i * inc] = cattn_f2h(src[i]);
+        for (ptrdiff_t i = 0; i < n; i++)
+            dst[i * inc] = bf16 ? cattn_f2b(src[i]) : cattn_f2h(src[i]);
 }
 
 /* Room for `count` rows of n floats: this thread's buffers, or fresh ones (*own, to free). */
@@ -109,12 +104,12 @@ int cattn_half_softmax_kt(int bf16, int log, int ref, cattn_half *y, ptrdiff_t i
 {
     float *r, *unused, *own;
     if (buffers(&r, &unused, n, &own) < 0) return -1;
-    load(r, x, incx, n, bf16, kt);
+    cattn_half_to_float(r, x, incx, n, bf16, kt);
     if (ref)
         (log ? cattn_slog_softmax_ref : cattn_ssoftmax_ref)(r, 1, r, 1, n);
     else
         (log ? cattn_slog_softmax_kt : cattn_ssoftmax_kt)(r, 1, r, 1, n, kt);
-    store(y, incy, r, n, bf16, kt);
+    cattn_float_to_half(y, incy, r, n, bf16, kt);
     free(own);
     return 0;
 }
@@ -125,15 +120,15 @@ int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, p
 {
     float *ry, *rg, *own;
     if (buffers(&ry, &rg, n, &own) < 0) return -1;
-    load(ry, y, incy, n, bf16, kt);
-    load(rg, g, incg, n, bf16, kt);
+    cattn_half_to_float(ry, y, incy, n, bf16, kt);
+    cattn_half_to_float(rg, g, incg, n, bf16, kt);
     if (ref)
         (log ? cattn_slog_softmax_backward_ref : cattn_ssoftmax_backward_ref)(rg, 1, ry, 1, rg, 1,
                                                                               n);
     else
         (log ? cattn_slog_softmax_backward_kt : cattn_ssoftmax_backward_kt)(rg, 1, ry, 1, rg, 1,
                                                                             n, kt);
-    store(dx, incdx, rg, n, bf16, kt);
+    cattn_float_to_half(dx, incdx, rg, n, bf16, kt);
     free(own);
     return 0;
 }
@@ -171,6 +166,8 @@ BACKWARD(cattn_blog_softmax_backward_ref, 1, 1, 1)
 
 /* ---- attention's oracle over half operands -------------------------------------------------- */
 
+static float to_float(cattn_half x, int bf16) { return bf16 ? cattn_b2f(x) : cattn_h2f(x); }
+
 /* Float copies of q, k and v, the float reference kernel, out rounded: the plain way, kept as
  * the oracle of cattn_sattention_half (which makes no such copies).  0, or -1 out of memory. */
 int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
@@ -183,19 +180,19 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
     const int bf16 = half == 2;
     const size_t n = (size_t)L * (size_t)E + (size_t)S * (size_t)E + (size_t)S * (size_t)Ev +
                      (size_t)L * (size_t)Ev;
-    float *f = malloc((n ? n : 1) * sizeof(float));
+    float *f = calloc(n ? n : 1, sizeof(float));
     if (f == NULL) return -1;
     float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev;
-    for (ptrdiff_t i = 0; i < L * E; i++)
-        fq[i] = bf16 ? cattn_b2f(q[i / E * rsq + i % E * csq]) : cattn_h2f(q[i / E * rsq + i % E * csq]);
-    for (ptrdiff_t i = 0; i < S * E; i++)
-        fk[i] = bf16 ? cattn_b2f(k[i / E * rsk + i % E * csk]) : cattn_h2f(k[i / E * rsk + i % E * csk]);
-    for (ptrdiff_t i = 0; i < S * Ev; i++)
-        fv[i] = bf16 ? cattn_b2f(v[i / Ev * rsv + i % Ev * csv])
-                     : cattn_h2f(v[i / Ev * rsv + i % Ev * csv]);
+    for (ptrdiff_t i = 0; i < L; i++)
+        for (ptrdiff_t e = 0; e < E; e++) fq[i * E + e] = to_float(q[i * rsq + e * csq], bf16);
+    for (ptrdiff_t j = 0; j < S; j++) {
+        for (ptrdiff_t e = 0; e < E; e++) fk[j * E + e] = to_float(k[j * rsk + e * csk], bf16);
+        for (ptrdiff_t e = 0; e < Ev; e++) fv[j * Ev + e] = to_float(v[j * rsv + e * csv], bf16);
+    }
     int rc = cattn_sattention_ref(fo, Ev, 1, fq, E, 1, fk, E, 1, fv, Ev, 1, L, S, E, Ev, c);
-    for (ptrdiff_t i = 0; i < L * Ev && rc == 0; i++)
-        out[i / Ev * rso + i % Ev * cso] = bf16 ? cattn_f2b(fo[i]) : cattn_f2h(fo[i]);
+    for (ptrdiff_t i = 0; i < L && rc == 0; i++)
+        for (ptrdiff_t e = 0; e < Ev; e++)
+            out[i * rso + e * cso] = bf16 ? cattn_f2b(fo[i * Ev + e]) : cattn_f2h(fo[i * Ev + e]);
     free(f);
     return rc;
 }

@@ -18,27 +18,6 @@
 #define HG_SMALL 16384 /* a product whose a, b and c fit this many floats: this thread's buffer */
 static CATTN_THREAD_LOCAL float small_buf[HG_SMALL];
 
-/* A contiguous row of n halves to floats (the table's rows), or a strided one. */
-void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
-                         const cattn_kernel_table *kt)
-{
-    if (inc == 1)
-        (bf16 ? kt->b2f_row : kt->h2f_row)(dst, src, n);
-    else
-        for (ptrdiff_t i = 0; i < n; i++)
-            dst[i] = bf16 ? cattn_b2f(src[i * inc]) : cattn_h2f(src[i * inc]);
-}
-
-void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
-                         int bf16, const cattn_kernel_table *kt)
-{
-    if (inc == 1)
-        (bf16 ? kt->f2b_row : kt->f2h_row)(dst, src, n);
-    else
-        for (ptrdiff_t i = 0; i < n; i++)
-            dst[i * inc] = bf16 ? cattn_f2b(src[i]) : cattn_f2h(src[i]);
-}
-
 /* Pack b (k,n), half, as float panels of nr columns (the layout of cattn_sgemm_pack_b: panel c
  * holds b[p, c*nr + j] at [c*nr*k + p*nr + j], zero-padded), converting on the way; `row` is
  * scratch of max(k, n) floats.  Contiguous rows or columns convert a run at a time. */
@@ -73,7 +52,8 @@ typedef struct {
     int bf16, failed;
     cattn_half *c;
     const cattn_half *a;
-    const float *bp;  /* columns jc..jc+nc-1 of b, packed block after block of KC rows */
+    const float *bp;  /* columns jc..jc+nc-1 of b, packed block after block of KC rows, */
+    ptrdiff_t np;     /* ... each row of a block np floats (nc rounded up to whole panels)  */
     ptrdiff_t rsc, csc, rsa, csa, m, jc, nc, k;
     const cattn_kernel_table *kt;
 } half_gemm_job;
@@ -87,7 +67,7 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
     half_gemm_job *j = ctx;
     const cattn_kernel_table *kt = j->kt;
     const ptrdiff_t KC = CATTN_GEMM_KC, kc0 = j->k < KC ? j->k : KC;
-    const ptrdiff_t mc0 = j->m < HG_MC ? j->m : HG_MC, ncp = (j->nc + kt->snr - 1) / kt->snr * kt->snr;
+    const ptrdiff_t mc0 = j->m < HG_MC ? j->m : HG_MC;
     const size_t na = (size_t)(mc0 + CATTN_MAX_MR) * (size_t)kc0, nt = (size_t)mc0 * (size_t)kc0;
     float *ap = cattn_alloc_aligned((na + nt + (size_t)mc0 * (size_t)j->nc) * sizeof(float));
     if (ap == NULL) {
@@ -99,15 +79,15 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
         const ptrdiff_t i0 = blk * HG_MC, mc = j->m - i0 < HG_MC ? j->m - i0 : HG_MC;
         for (ptrdiff_t pc = 0; pc < j->k; pc += KC) {
             const ptrdiff_t kc = j->k - pc < KC ? j->k - pc : KC;
+            const cattn_half *ai = j->a + i0 * j->rsa + pc * j->csa;
             for (ptrdiff_t i = 0; i < mc; i++)
-                cattn_half_to_float(at + i * kc, j->a + (i0 + i) * j->rsa + pc * j->csa, j->csa, kc,
-                         j->bf16, kt);
+                cattn_half_to_float(at + i * kc, ai + i * j->rsa, j->csa, kc, j->bf16, kt);
             cattn_sgemm_pack_a(ap, at, kc, 1, mc, kc, kt);
-            cattn_sgemm_macro(cf, j->nc, 1, ap, j->bp + pc * ncp, mc, j->nc, kc, pc > 0, kt);
+            cattn_sgemm_macro(cf, j->nc, 1, ap, j->bp + pc * j->np, mc, j->nc, kc, pc > 0, kt);
         }
+        cattn_half *ci = j->c + i0 * j->rsc + j->jc * j->csc;
         for (ptrdiff_t i = 0; i < mc; i++)
-            cattn_float_to_half(j->c + (i0 + i) * j->rsc + j->jc * j->csc, j->csc, cf + i * j->nc, j->nc,
-                    j->bf16, kt);
+            cattn_float_to_half(ci + i * j->rsc, j->csc, cf + i * j->nc, j->nc, j->bf16, kt);
     }
     cattn_free_aligned(ap);
 }
@@ -129,10 +109,13 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
         /* small (a batch of heads' products): a, b and c as floats in this thread's buffer, and
          * the float32 driver, which reads them in place */
         float *fa = small_buf, *fb = fa + m * k, *fc = fb + k * n;
-        for (ptrdiff_t i = 0; i < m; i++) cattn_half_to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
-        for (ptrdiff_t p = 0; p < k; p++) cattn_half_to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
+        for (ptrdiff_t i = 0; i < m; i++)
+            cattn_half_to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
+        for (ptrdiff_t p = 0; p < k; p++)
+            cattn_half_to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
         cattn_sgemm_tile(fc, n, 1, fa, k, 1, fb, n, 1, m, n, k, 0, kt);
-        for (ptrdiff_t i = 0; i < m; i++) cattn_float_to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
+        for (ptrdiff_t i = 0; i < m; i++)
+            cattn_float_to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
         return 0;
     }
     const ptrdiff_t KC = CATTN_GEMM_KC, ncmax = n < HG_NC ? n : HG_NC;
@@ -144,13 +127,13 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
     float *bp = cattn_alloc_aligned(packed);
     if (bp == NULL) return -1;
     float *row = bp + (size_t)ncp * (size_t)k;
-    half_gemm_job j = {bf16, 0, c, a, bp, rsc, csc, rsa, csa, m, 0, 0, k, kt};
+    half_gemm_job j = {bf16, 0, c, a, bp, 0, rsc, csc, rsa, csa, m, 0, 0, k, kt};
     const ptrdiff_t blocks = (m + HG_MC - 1) / HG_MC;
     for (j.jc = 0; j.jc < n && !j.failed; j.jc += HG_NC) {
         j.nc = n - j.jc < HG_NC ? n - j.jc : HG_NC;
-        const ptrdiff_t np = (j.nc + kt->snr - 1) / kt->snr * kt->snr;
+        j.np = (j.nc + kt->snr - 1) / kt->snr * kt->snr;
         for (ptrdiff_t pc = 0; pc < k; pc += KC)  /* b's blocks of KC rows, as gemm_pack_b's */
-            cattn_half_pack_b(bp + pc * np, b + pc * rsb + j.jc * csb, rsb, csb,
+            cattn_half_pack_b(bp + pc * j.np, b + pc * rsb + j.jc * csb, rsb, csb,
                               k - pc < KC ? k - pc : KC, j.nc, bf16, row, kt);
         double work = 2.0 * (double)m * (double)j.nc * (double)k;
         cattn_parallel_for(blocks, work, 1, half_gemm_rows, &j);
@@ -178,16 +161,16 @@ int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
 
 /* ---- the C API (cattn.h) ------------------------------------------------------------------- */
 
-#define GEMM(name, bf16, call)                                                                 \
+#define GEMM(name, call)                                                                       \
     int name(cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, const cattn_half *a, ptrdiff_t rsa,  \
              ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m,    \
              ptrdiff_t n, ptrdiff_t k)                                                         \
     {                                                                                          \
         return call;                                                                           \
     }
-GEMM(cattn_hgemm, 0, cattn_half_gemm_kt(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
-                                        cattn_kernels_now()))
-GEMM(cattn_bgemm, 1, cattn_half_gemm_kt(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
-                                        cattn_kernels_now()))
-GEMM(cattn_hgemm_ref, 0, cattn_half_gemm_ref(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))
-GEMM(cattn_bgemm_ref, 1, cattn_half_gemm_ref(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))
+GEMM(cattn_hgemm, cattn_half_gemm_kt(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
+                                     cattn_kernels_now()))
+GEMM(cattn_bgemm, cattn_half_gemm_kt(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k,
+                                     cattn_kernels_now()))
+GEMM(cattn_hgemm_ref, cattn_half_gemm_ref(0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))
+GEMM(cattn_bgemm_ref, cattn_half_gemm_ref(1, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k))

@@ -355,7 +355,8 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
 int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
                         const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b,
                         ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
-/* n halves (inc apart) to floats, and back (rounded), through the table's rows when contiguous */
+/* n halves (inc apart) to floats, and back (rounded), through the table's rows when contiguous
+ * (half.c): how every half kernel loads and stores */
 void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdiff_t n, int bf16,
                          const cattn_kernel_table *kt);
 void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,

@@ -19,6 +19,18 @@ static inline void sum4_pd(const __m256d a[4], double out[4])
                                         _mm256_permute2f128_pd(t0, t1, 0x31)));
 }
 
+/* W half keys to floats: F16C's conversion, or a shift */
+static inline __m256 load_h(const cattn_half *p)
+{
+    return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
+}
+
+static inline __m256 load_b(const cattn_half *p) /* a bfloat16: a float's top 16 bits */
+{
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
 #define T float
 #define V __m256
 #define W 8
@@ -30,6 +42,19 @@ static inline void sum4_pd(const __m256d a[4], double out[4])
 #define SET1 _mm256_set1_ps
 #define ZERO _mm256_setzero_ps
 #define SUM4 sum4_ps
+#include "kernels/rows_simd.inc"
+/* the same rows over float16 (h) and bfloat16 (b) keys and values, converted as loaded */
+#undef P
+#define TK cattn_half
+#define P(name) cattn_h##name##_avx2
+#define LOADK load_h
+#define KF(x) cattn_h2f(x)
+#include "kernels/rows_simd.inc"
+#undef P
+#define TK cattn_half
+#define P(name) cattn_b##name##_avx2
+#define LOADK load_b
+#define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"
 #undef T
 #undef V
@@ -62,7 +87,7 @@ void cattn_h2f_row_avx2(float *dst, const cattn_half *src, ptrdiff_t n)
 {
     ptrdiff_t i = 0;
     for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(dst + i, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(src + i))));
+        _mm256_storeu_ps(dst + i, load_h(src + i));
     for (; i < n; i++) dst[i] = cattn_h2f(src[i]);
 }
 
@@ -81,10 +106,7 @@ void cattn_f2h_row_avx2(cattn_half *dst, const float *src, ptrdiff_t n)
 void cattn_b2f_row_avx2(float *dst, const cattn_half *src, ptrdiff_t n)
 {
     ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(src + i)));
-        _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(_mm256_slli_epi32(w, 16)));
-    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, load_b(src + i));
     for (; i < n; i++) dst[i] = cattn_b2f(src[i]);
 }
 
@@ -107,37 +129,3 @@ void cattn_f2b_row_avx2(cattn_half *dst, const float *src, ptrdiff_t n)
     for (; i < n; i++) dst[i] = cattn_f2b(src[i]);
 }
 
-/* ---- decoding over float16 (h) and bfloat16 (b) keys and values, converted as loaded --------- */
-
-#undef T
-#undef V
-#undef W
-#undef P
-#undef LOADU
-#undef STOREU
-#undef FMADD
-#undef ADD
-#undef SET1
-#undef ZERO
-#undef SUM4
-#define T float
-#define V __m256
-#define W 8
-#define LOADU _mm256_loadu_ps
-#define STOREU _mm256_storeu_ps
-#define FMADD _mm256_fmadd_ps
-#define ADD _mm256_add_ps
-#define SET1 _mm256_set1_ps
-#define ZERO _mm256_setzero_ps
-#define SUM4 sum4_ps
-#define TK cattn_half
-#define P(name) cattn_h##name##_avx2
-#define LOADK(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
-#define KF(x) cattn_h2f(x)
-#include "kernels/rows_simd.inc"
-#undef P
-#define TK cattn_half
-#define P(name) cattn_b##name##_avx2
-#define LOADK(p) _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
-#define KF(x) cattn_b2f(x)
-#include "kernels/rows_simd.inc"

@@ -26,6 +26,18 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
                                         _mm256_permute2f128_pd(t0, t1, 0x31)));
 }
 
+/* W half keys to floats: F16C's conversion, or a shift */
+static inline __m512 load_h(const cattn_half *p)
+{
+    return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p));
+}
+
+static inline __m512 load_b(const cattn_half *p) /* a bfloat16: a float's top 16 bits */
+{
+    __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)p));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(w, 16));
+}
+
 #define T float
 #define V __m512
 #define W 16
@@ -37,6 +49,19 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
 #define SET1 _mm512_set1_ps
 #define ZERO _mm512_setzero_ps
 #define SUM4 sum4_ps
+#include "kernels/rows_simd.inc"
+/* the same rows over float16 (h) and bfloat16 (b) keys and values, converted as loaded */
+#undef P
+#define TK cattn_half
+#define P(name) cattn_h##name##_avx512
+#define LOADK load_h
+#define KF(x) cattn_h2f(x)
+#include "kernels/rows_simd.inc"
+#undef P
+#define TK cattn_half
+#define P(name) cattn_b##name##_avx512
+#define LOADK load_b
+#define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"
 #undef T
 #undef V
@@ -63,37 +88,3 @@ static inline void sum4_pd(const __m512d a[4], double out[4])
 #define SUM4 sum4_pd
 #include "kernels/rows_simd.inc"
 
-/* ---- decoding over float16 (h) and bfloat16 (b) keys and values, converted as loaded --------- */
-
-#undef T
-#undef V
-#undef W
-#undef P
-#undef LOADU
-#undef STOREU
-#undef FMADD
-#undef ADD
-#undef SET1
-#undef ZERO
-#undef SUM4
-#define T float
-#define V __m512
-#define W 16
-#define LOADU _mm512_loadu_ps
-#define STOREU _mm512_storeu_ps
-#define FMADD _mm512_fmadd_ps
-#define ADD _mm512_add_ps
-#define SET1 _mm512_set1_ps
-#define ZERO _mm512_setzero_ps
-#define SUM4 sum4_ps
-#define TK cattn_half
-#define P(name) cattn_h##name##_avx512
-#define LOADK(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
-#define KF(x) cattn_h2f(x)
-#include "kernels/rows_simd.inc"
-#undef P
-#define TK cattn_half
-#define P(name) cattn_b##name##_avx512
-#define LOADK(p) _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
-#define KF(x) cattn_b2f(x)
-#include "kernels/rows_simd.inc"

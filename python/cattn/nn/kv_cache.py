@@ -57,20 +57,15 @@ class KVCache:
         or by name)."""
         if dtype is None:
             return np.dtype(module.dtype)
+        if isinstance(dtype, str) and dtype == "bfloat16":  # by name: ml_dtypes' type
+            dtype = _bfloat16()
+            if dtype is None:
+                raise TypeError(f"{c}: dtype bfloat16 needs ml_dtypes (pip install ml_dtypes)")
         try:
             dt = np.dtype(dtype)
         except TypeError:
             dt = None
-            if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
-                try:
-                    import ml_dtypes
-                except ImportError:
-                    raise TypeError(f"{c}: dtype bfloat16 needs ml_dtypes (pip install "
-                                    f"ml_dtypes)") from None
-                dt = np.dtype(ml_dtypes.bfloat16)
         if dt is not None and (dt == module.dtype or is_half(dt)):
-            if dt.name == "bfloat16" and dt != getattr(_bfloat16(), "name", None):
-                dt = _bfloat16() if _bfloat16() is not None else dt
             return dt
         raise TypeError(f"{c}: dtype must be the module's ({np.dtype(module.dtype)}), float16 or "
                         f"bfloat16, got {dtype!r}")
@@ -78,7 +73,7 @@ class KVCache:
     @property
     def half(self):
         """Is the cache in a 2-byte float (float16, bfloat16) the module does not compute in?"""
-        return self.k.dtype != self.module.dtype
+        return is_half(self.k.dtype) and self.k.dtype != self.module.dtype
 
     def __repr__(self):
         return (f"KVCache(batch_shape={self.batch_shape}, length={self.length}, "
@@ -101,8 +96,7 @@ class KVCache:
         if k.shape[:-2] != want:
             raise ValueError(f"{c}: the input's batch shape {k.shape[:-3]} does not match the "
                              f"cache's {self.batch_shape} (new_cache(batch_shape, max_len))")
-        half = is_half(self.k.dtype) and self.v.dtype == self.k.dtype  # new_cache(dtype=...)
-        if self.k.dtype != k.dtype and not half:
+        if self.k.dtype != k.dtype and not self.half:  # (a half cache: rounded below)
             raise ValueError(f"{c}: the input computes in {k.dtype} but the cache holds "
                              f"{self.k.dtype}")
         n = k.shape[-2]
