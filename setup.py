@@ -99,12 +99,12 @@ class BuildExt(build_ext):
         emu = None if msvc else emulated()
         if emu:
             ext.define_macros.append((f"CATTN_EMULATE_{emu[0].upper()}", "1"))
-            if emu[0] not in levels:
-                levels.append(emu[0])
+            levels += [lvl for lvl in ISA_LEVELS if lvl.startswith(emu[0]) and lvl not in levels]
         jobs = []  # (source, its flags, its include directories)
         for level in levels:
             flags, includes = ISA_LEVELS[level]["msvc" if msvc else "gcc"], ext.include_dirs
-            if emu and level == emu[0]:  # SIMDe's portable intrinsics, on AVX2
+            if emu and level.startswith(emu[0]):  # SIMDe's portable intrinsics, on AVX2
+                # (avx512bf16 with avx512: the folder of the avx512 table's bfloat16 entry)
                 flags, includes = ISA_LEVELS["avx2"]["gcc"] + ["-Wno-psabi"], includes + [emu[1]]
             jobs += [(src, flags, includes) for src in sources(os.path.join(ISA, level))]
             ext.define_macros.append((f"CATTN_HAVE_{level.upper()}", "1"))

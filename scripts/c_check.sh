@@ -42,13 +42,13 @@ for t in "${targets[@]}"; do
     echo "== $t"
     case $t in
         native)
-            LINK=-lpthread build gcc kernels_check avx2 avx512
+            LINK=-lpthread build gcc kernels_check avx2 avx512 avx512bf16
             "$out/kernels_check" ;;
         aarch64)
             LINK="-static -lpthread" build aarch64-linux-gnu-gcc kernels_check_aarch64 neon
             qemu-aarch64 "$out/kernels_check_aarch64" ;;
         windows)
-            LINK=-static build x86_64-w64-mingw32-gcc kernels_check.exe avx2 avx512
+            LINK=-static build x86_64-w64-mingw32-gcc kernels_check.exe avx2 avx512 avx512bf16
             wine=$(command -v wine || echo /usr/lib/wine/wine64)  # Debian's wine64 alone: no `wine`
             WINEDEBUG=-all WINEPREFIX=${WINEPREFIX:-$out/wine} "$wine" "$out/kernels_check.exe" ;;
         *) echo "unknown target $t (native, aarch64, windows)"; exit 2 ;;

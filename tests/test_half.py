@@ -129,6 +129,23 @@ def test_bfloat16_registration():
 SHAPES = [(3, 5, 7), (16, 64, 16), (64, 64, 64), (100, 70, 300), (257, 600, 530)]
 
 
+def pair_tile(dt, m, n, k):
+    """True when this bfloat16 product takes the level's bfloat16 pair tile (AVX512-BF16): its
+    sums add two products a step, so they are not the float32 GEMM's bits."""
+    small = m * k + k * n + m * n <= 16384  # half_gemm.c's HG_SMALL: converted in a buffer
+    return (dt.name == "bfloat16" and not small
+            and _cattn.gemm_choice(m, n, k, 2).endswith("bfloat16 pairs"))
+
+
+def pair_bound(a, b, c):
+    """|c - a·b| allowed for the pair tile, from float64 sums of the bfloat16 inputs: one
+    bfloat16 rounding of c, plus a float32 rounding per product (each pair is two adds)."""
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    want = a64 @ b64
+    size = np.abs(a64) @ np.abs(b64)
+    return want, 2.0 ** -8 * np.abs(want) + a.shape[-1] * 2.0 ** -23 * size + 1e-30
+
+
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 @pytest.mark.parametrize("m,n,k", SHAPES, ids=str)
 def test_matmul_reads_half_and_rounds_once(level, dt, m, n, k):
@@ -139,7 +156,8 @@ def test_matmul_reads_half_and_rounds_once(level, dt, m, n, k):
     b = R.standard_normal((k, n)).astype(dt)
     c = cattn.matmul(a, b)
     assert c.dtype == dt
-    same_bits(c, cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt))
+    if not pair_tile(dt, m, n, k):  # (the pair tile: test_bfloat16_pair_tile)
+        same_bits(c, cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(dt))
     same_bits(cattn.matmul(a, np.asfortranarray(b)), c)
     same_bits(cattn.matmul(np.repeat(a, 2, axis=1)[:, ::2], b[:, ::-1])[:, ::-1], c)  # strided
     want = a.astype(np.float64) @ b.astype(np.float64)
@@ -168,6 +186,61 @@ def test_matmul_batch_vector_and_out(dt):
     want = cattn.matmul(sq, sq)
     assert cattn.matmul(sq, sq, out=sq) is sq
     same_bits(sq, want)
+
+
+PAIR_SHAPES = [(12, 32, 2), (13, 33, 3), (97, 65, 33), (100, 70, 300), (50, 600, 1031),
+               (300, 1100, 513)]  # tile edges, odd k, k past a block of 512, n past 512
+
+
+@pytest.mark.parametrize("m,n,k", PAIR_SHAPES, ids=str)
+def test_bfloat16_pair_tile(level, m, n, k):
+    """Where the level has a bfloat16 pair tile (AVX512-BF16, or SIMDe's in an emulated build),
+    bfloat16 products take it; within a float32 rounding per product of float64 from the same
+    bfloat16 inputs, rounded once; every layout of a and b gives the same bits. Elsewhere the
+    convert-on-pack path, the float32 GEMM's bits."""
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    a = (R.standard_normal((m, k)) * 3).astype(bf16)
+    b = R.standard_normal((k, n)).astype(bf16)
+    c = cattn.matmul(a, b)
+    has = any(key.startswith("bfloat16 ") for key in _cattn.gemm_rates()[level])
+    assert pair_tile(bf16, m, n, k) == (has and m * k + k * n + m * n > 16384)
+    if not pair_tile(bf16, m, n, k):
+        same_bits(c, cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(bf16))
+    want, bound = pair_bound(a, b, c)
+    err = np.abs(c.astype(np.float64) - want)
+    assert (err <= bound).all(), (err / bound).max()
+    same_bits(cattn.matmul(np.asfortranarray(a), np.asfortranarray(b)), c)
+    same_bits(cattn.matmul(b.T, a.T).T, c)  # kᵀ-like b: its columns contiguous
+    out = np.zeros((m + 2, 2 * n), bf16)[1:-1, ::2]
+    assert cattn.matmul(a, b, out=out) is out
+    same_bits(out, c)
+
+
+def test_bfloat16_pair_tile_is_chosen_by_its_measured_rate():
+    """The cost model (cost.c) takes the pair tile when its measured rate beats the float32 tile;
+    an injected slow rate sends bfloat16 back to converting, with the float32 GEMM's bits."""
+    levels = [lv for lv, r in _cattn.gemm_rates().items()
+              if any(key.startswith("bfloat16 ") for key in r)]
+    if not levels:
+        pytest.skip("no bfloat16 pair tile on this CPU and build (AVX512-BF16)")
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    a = R.standard_normal((200, 300)).astype(bf16)
+    b = R.standard_normal((300, 100)).astype(bf16)
+    for lv in levels:
+        before = _cattn.get_config()["level"]
+        cattn.set_level(lv)
+        try:
+            _cattn.set_gemm_rate(lv, 2, 1e-3)  # a pair tile slower than anything
+            assert not _cattn.gemm_choice(200, 100, 300, 2).endswith("pairs")
+            same_bits(cattn.matmul(a, b),
+                      cattn.matmul(a.astype(np.float32), b.astype(np.float32)).astype(bf16))
+            _cattn.set_gemm_rate(lv, 2, 1e6)  # and one faster than anything
+            assert _cattn.gemm_choice(200, 100, 300, 2).endswith("bfloat16 pairs")
+        finally:
+            _cattn.set_gemm_rate(lv, 2, 0)  # measured again
+            cattn.set_level(before)
+    with pytest.raises(ValueError, match="dtype must be 0, 1 or 2"):
+        _cattn.set_gemm_rate(levels[0], 3, 1.0)
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)

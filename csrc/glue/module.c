@@ -445,7 +445,8 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
  * the tests ---------------------------------------------------------------------------------- */
 
 /* gemm_rates(): {level: {'float32': rate, 'float64': rate}}, multiply-adds per ns of each
- * available level's microkernel (measured now if not yet) */
+ * available level's microkernel (measured now if not yet); its other tiles as 'float32 16x16',
+ * ..., and its bfloat16 pair tile, where it has one, as 'bfloat16 12x32' */
 static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
 {
     (void)self, (void)noargs;
@@ -467,6 +468,13 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
                 Py_XDECREF(v);
             }
         }
+        if (r != NULL && kt->bgemm_ukr != NULL) {
+            char key[32];
+            PyOS_snprintf(key, 32, "bfloat16 %zdx%zd", kt->bmr, kt->bnr);
+            PyObject *v = PyFloat_FromDouble(cattn_gemm_rate(kt, CATTN_RATE_BF16));
+            if (v == NULL || PyDict_SetItemString(r, key, v) < 0) Py_CLEAR(r);
+            Py_XDECREF(v);
+        }
         if (r == NULL || PyDict_SetItemString(d, cattn_level_name((cattn_level)l), r) < 0)
             Py_CLEAR(d);
         Py_XDECREF(r);
@@ -474,8 +482,9 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
     return d;
 }
 
-/* set_gemm_rate(level, double, rate[, tall]): inject a rate (0 measures again) for every tile of
- * the level, or (tall given) for AVX-512's main tile (False) or its 16-row tile (True) only */
+/* set_gemm_rate(level, dtype, rate[, tall]): inject a rate (0 measures again) for every tile of
+ * the level, or (tall given) for AVX-512's main tile (False) or its 16-row tile (True) only;
+ * dtype 0 (False) float32, 1 (True) float64, 2 the bfloat16 pair tile */
 static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -484,8 +493,12 @@ static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
     double rate;
     cattn_level level;
     int tall = -1;
-    if (!PyArg_ParseTuple(args, "spd|p:set_gemm_rate", &name, &dbl, &rate, &tall)) return NULL;
+    if (!PyArg_ParseTuple(args, "sid|p:set_gemm_rate", &name, &dbl, &rate, &tall)) return NULL;
     if (level_of("set_gemm_rate", name, &level) < 0) return NULL;
+    if (dbl < 0 || dbl > CATTN_RATE_BF16) {
+        PyErr_Format(PyExc_ValueError, "set_gemm_rate: dtype must be 0, 1 or 2, got %d", dbl);
+        return NULL;
+    }
     if (!(rate >= 0)) {
         PyErr_Format(PyExc_ValueError, "set_gemm_rate: rate must be >= 0, got %g", rate);
         return NULL;
@@ -498,8 +511,9 @@ static PyObject *set_gemm_rate(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* gemm_choice(m, n, k, double, level=current): the tile that computes the product, as
- * "<level> <MR>x<NR>" */
+/* gemm_choice(m, n, k, dtype, level=current): the tile that computes the product, as
+ * "<level> <MR>x<NR>"; dtype 0 (False) float32, 1 (True) float64, 2 bfloat16: the pair tile
+ * ("<level> <MR>x<NR> bfloat16 pairs") or the float32 tile it converts for */
 static PyObject *gemm_choice(PyObject *self, PyObject *args)
 {
     (void)self;
@@ -507,11 +521,19 @@ static PyObject *gemm_choice(PyObject *self, PyObject *args)
     int dbl;
     const char *name = NULL;
     cattn_level level = cattn_level_current();
-    if (!PyArg_ParseTuple(args, "nnnp|s:gemm_choice", &m, &n, &k, &dbl, &name)) return NULL;
+    if (!PyArg_ParseTuple(args, "nnni|s:gemm_choice", &m, &n, &k, &dbl, &name)) return NULL;
     if (name != NULL && level_of("gemm_choice", name, &level) < 0) return NULL;
     const cattn_kernel_table *kt = cattn_kernels_of(level);
     if (kt == NULL) {
         PyErr_Format(PyExc_ValueError, "gemm_choice: level '%s' is not available here", name);
+        return NULL;
+    }
+    if (dbl == CATTN_RATE_BF16 && cattn_bgemm_pays(kt, m, n, k))
+        return PyUnicode_FromFormat("%s %zdx%zd bfloat16 pairs", cattn_level_name(kt->level),
+                                    kt->bmr, kt->bnr);
+    if (dbl == CATTN_RATE_BF16) dbl = 0;
+    if (dbl < 0 || dbl > 1) {
+        PyErr_Format(PyExc_ValueError, "gemm_choice: dtype must be 0, 1 or 2, got %d", dbl);
         return NULL;
     }
     const cattn_kernel_table *t = cattn_gemm_table(kt, dbl, m, n, k);
@@ -694,9 +716,9 @@ static PyMethodDef methods[] = {
     {"gemm_rates", gemm_rates, METH_NOARGS,
      "Multiply-adds per ns of each level's GEMM microkernel, float32 and float64 (measured once)."},
     {"set_gemm_rate", set_gemm_rate, METH_VARARGS,
-     "set_gemm_rate(level, double, rate[, tall]): inject a microkernel rate (0: measure again)."},
+     "set_gemm_rate(level, dtype, rate[, tall]): inject a microkernel rate (0: measure again)."},
     {"gemm_choice", gemm_choice, METH_VARARGS,
-     "gemm_choice(m, n, k, double[, level]): the tile the cost model picks, '<level> <MR>x<NR>'."},
+     "gemm_choice(m, n, k, dtype[, level]): the tile the cost model picks, '<level> <MR>x<NR>'."},
     {"parallel_threads", parallel_threads, METH_VARARGS,
      "parallel_threads(n, work): the threads a parallel for of n items and `work` flops takes."},
     {NULL, NULL, 0, NULL},

@@ -9,6 +9,8 @@
  *        of whole tiles, edges padded, at that tile's speed.
  *
  * Choices made with it (each per call, from the shapes):
+ *   0. bfloat16 products (cattn_bgemm_pays): the pair tile of AVX512-BF16 (vdpbf16ps), at its
+ *      own measured rate, against the float32 tile the product would take after converting.
  *   1. the GEMM tile (cattn_gemm_table): along a level's chain of tiles (AVX-512's 12×32, its
  *      16-row one-vector tile, then AVX2's 6×16), the one that costs least, each tile at its own
  *      measured rate.  Whether a 512-bit FMA does the work of one 256-bit FMA
@@ -45,17 +47,50 @@ static double now_ns(void)
 }
 #endif
 
-/* rates[tile][0 float, 1 double]: 0 until measured (or injected); tile: a level's main tile,
+/* rates[tile][CATTN_RATE_F32, _F64, _BF16]: 0 until measured (or injected); tile: a level's main tile,
  * or one of its other tiles (dispatch.h, CATTN_TILE_*) */
-static _Atomic double rates[CATTN_TILE_COUNT][2];
+static _Atomic double rates[CATTN_TILE_COUNT][3];
 
 #define RATE_K 96          /* the microkernel's k: a and b take 5-21 KiB, in any L1 */
 #define RATE_TRIALS 7      /* the best of 7 trials ...                                  */
 #define RATE_TRIAL_NS 2e4  /* ... of about 20 µs each: about 0.15 ms per (level, dtype)  */
 
+/* Time kt's bfloat16 pair microkernel: multiply-adds per ns, as measure() below. */
+static double measure_bf16(const cattn_kernel_table *kt)
+{
+    const ptrdiff_t mr = kt->bmr, nr = kt->bnr, kp = RATE_K / 2;
+    const size_t na = (size_t)(mr * kp), nb = (size_t)(kp * nr), nc = (size_t)(mr * nr);
+    uint32_t *a = cattn_alloc_aligned((na + nb) * sizeof(uint32_t) + nc * sizeof(float) + 128);
+    if (a == NULL) return 0;
+    uint32_t *b = a + ((na + 15) & ~(size_t)15);
+    float *c = (float *)(b + ((nb + 15) & ~(size_t)15));
+    for (size_t i = 0; i < na + nb; i++) {  /* pairs of 0.5 .. 1.25 in bfloat16 */
+        uint32_t h = 0x3f00u + (uint32_t)(i % 7) * 0x20u;
+        (i < na ? a : b)[i < na ? i : i - na] = h | h << 16;
+    }
+    memset(c, 0, nc * sizeof(float));
+    double best = 0;
+    long reps = 1;
+    for (int trial = -2; trial < RATE_TRIALS; trial++) {
+        double t0 = now_ns();
+        for (long r = 0; r < reps; r++) kt->bgemm_ukr(kp, a, b, c, nr, 1, r > 0);
+        double dt = now_ns() - t0;
+        if (trial < 0) {
+            reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)reps / dt) + 1 : 64;
+            if (reps > 4096) reps = 4096;
+            continue;
+        }
+        double rate = dt > 0 ? (double)reps * (double)(mr * nr * 2 * kp) / dt : 0;
+        if (rate > best) best = rate;
+    }
+    cattn_free_aligned(a);
+    return best;
+}
+
 /* Time kt's microkernel for one dtype: multiply-adds per ns, the best of a few short trials. */
 static double measure(const cattn_kernel_table *kt, int dbl)
 {
+    if (dbl == CATTN_RATE_BF16) return kt->bgemm_ukr != NULL ? measure_bf16(kt) : 0;
     const ptrdiff_t mr = dbl ? kt->dmr : kt->smr, nr = dbl ? kt->dnr : kt->snr;
     const size_t size = dbl ? sizeof(double) : sizeof(float);
     const size_t na = (size_t)(mr * RATE_K), nb = (size_t)(RATE_K * nr), nc = (size_t)(mr * nr);
@@ -96,19 +131,22 @@ static double measure(const cattn_kernel_table *kt, int dbl)
 
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
 {
-    _Atomic double *slot = &rates[kt->tile][dbl ? 1 : 0];
+    _Atomic double *slot = &rates[kt->tile][dbl];
     double r = atomic_load_explicit(slot, memory_order_relaxed);
     if (r > 0) return r;
 #if defined(CATTN_EMULATE_AVX512)
     /* a test build: SIMDe's AVX-512 runs at a tenth of the CPU's speed, which says nothing of a
      * real AVX-512 CPU.  It is modelled as a Zen 4 (the AVX2 tile's rate), so that the emulated
      * level takes the tiles a real one takes and its tests run the AVX-512 microkernel. */
+    if (kt->level == CATTN_LEVEL_AVX512 && dbl == CATTN_RATE_BF16)
+        return kt->bgemm_ukr != NULL ? 2 * cattn_gemm_rate(kt, CATTN_RATE_F32) : 0;
     if (kt->level == CATTN_LEVEL_AVX512) {
         const cattn_kernel_table *t = kt->narrow;
         while (t != NULL && t->level == CATTN_LEVEL_AVX512) t = t->narrow;
         if (t != NULL) return cattn_gemm_rate(t, dbl);
     }
 #endif
+    if (dbl == CATTN_RATE_BF16 && kt->bgemm_ukr == NULL) return 0;  /* no such kernel */
     r = measure(kt, dbl);
     if (r <= 0) r = 1;  /* no clock or no memory: any positive rate keeps the model defined */
     double zero = 0;    /* the first measurement wins, so every later choice sees one rate */
@@ -121,9 +159,10 @@ void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, do
     if (level < CATTN_LEVEL_REF || level >= CATTN_LEVEL_COUNT || tile < 0 || tile >= CATTN_TILE_COUNT)
         return;
     rate = rate > 0 ? rate : 0;  /* 0: measure again */
-    atomic_store(&rates[tile][dbl ? 1 : 0], rate);
-    if (all_tiles && level == CATTN_LEVEL_AVX512)  /* and the level's other tiles */
-        atomic_store(&rates[CATTN_TILE_AVX512_TALL][dbl ? 1 : 0], rate);
+    if (dbl < 0 || dbl > CATTN_RATE_BF16) return;
+    atomic_store(&rates[tile][dbl], rate);
+    if (all_tiles && level == CATTN_LEVEL_AVX512 && dbl != CATTN_RATE_BF16)  /* and its others */
+        atomic_store(&rates[CATTN_TILE_AVX512_TALL][dbl], rate);
 }
 
 double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
@@ -144,6 +183,16 @@ const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl
         if (t == kt || cost < least) best = t, least = cost;  /* a tie goes to the wider tile */
     }
     return best;
+}
+
+int cattn_bgemm_pays(const cattn_kernel_table *kt, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k)
+{
+    if (kt->bgemm_ukr == NULL) return 0;
+    const cattn_kernel_table *t = cattn_gemm_table(kt, 0, m, n, k);
+    double f32 = cattn_tile_cost(t->smr, t->snr, cattn_gemm_rate(t, CATTN_RATE_F32), m, n, k);
+    double bf = cattn_tile_cost(kt->bmr, kt->bnr, cattn_gemm_rate(kt, CATTN_RATE_BF16), m, n,
+                                (k + 1) / 2 * 2);
+    return bf < f32;
 }
 
 /* threads.c's measure of speed: float32 flops per ns of the active level */

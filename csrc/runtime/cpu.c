@@ -16,6 +16,7 @@
 void cattn_table_fill_avx2(cattn_kernel_table *t);
 void cattn_table_fill_avx512(cattn_kernel_table *t);
 void cattn_table_fill_avx512_tall(cattn_kernel_table *t);
+void cattn_table_fill_avx512bf16(cattn_kernel_table *t);
 void cattn_table_fill_neon(cattn_kernel_table *t);
 
 /* One immutable table per level, built once by cattn_init; `active` points at the current one.
@@ -43,6 +44,7 @@ static const cattn_kernel_table ref_table = {
     cattn_sdot_rows_ref, cattn_ddot_rows_ref, cattn_saxpy_rows_ref, cattn_daxpy_rows_ref,
     cattn_h2f_row_ref, cattn_f2h_row_ref, cattn_b2f_row_ref, cattn_f2b_row_ref,
     cattn_hdot_rows_ref, cattn_bdot_rows_ref, cattn_haxpy_rows_ref, cattn_baxpy_rows_ref,
+    0, 0, NULL,
     NULL, CATTN_LEVEL_REF,
 };
 
@@ -56,7 +58,8 @@ const char *cattn_level_name(cattn_level level)
     }
 }
 
-/* What the CPU and the OS offer: AVX2 + FMA + F16C, and AVX-512 F + DQ (x86-64 only) */
+/* What the CPU and the OS offer: AVX2 + FMA + F16C, AVX-512 F + DQ, and AVX512-BF16 (the avx512
+ * table's bfloat16 GEMM entry, not a level of its own; x86-64 only) */
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #include <cpuid.h>
 static int has_f16c(void)  /* F16C: CPUID leaf 1, ECX bit 29 (every AVX2 CPU has it) */
@@ -71,6 +74,11 @@ static int has_avx2(void)
 static int has_avx512(void)
 {
     return has_avx2() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+}
+static int has_avx512bf16(void)  /* AVX512-BF16: CPUID leaf 7 subleaf 1, EAX bit 5 */
+{
+    unsigned a, b, c, d;
+    return has_avx512() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a >> 5 & 1u);
 }
 #elif defined(_MSC_VER) && defined(_M_X64)
 #include <intrin.h>
@@ -89,9 +97,16 @@ static int has_avx512(void)  /* and the opmask and zmm state, AVX-512 F, DQ */
 {
     return has_avx2() && (_xgetbv(0) & 0xe6) == 0xe6 && cpuid_bit(7, 1, 16) && cpuid_bit(7, 1, 17);
 }
+static int has_avx512bf16(void)  /* AVX512-BF16: leaf 7 subleaf 1, EAX bit 5 */
+{
+    int r[4];
+    __cpuidex(r, 7, 1);
+    return has_avx512() && (r[0] >> 5 & 1);
+}
 #else
 static int has_avx2(void) { return 0; }
 static int has_avx512(void) { return 0; }
+static int has_avx512bf16(void) { return 0; }
 #endif
 
 /* Mark the levels this CPU and build offer; returns the best of them.  x86-64: ref, then AVX2,
@@ -119,7 +134,7 @@ static cattn_level probe(void)
 #elif defined(CATTN_HAVE_NEON)
     available[CATTN_LEVEL_NEON] = 1, top = CATTN_LEVEL_NEON;  /* every ARM64 CPU */
 #endif
-    (void)has_avx2, (void)has_avx512;
+    (void)has_avx2, (void)has_avx512, (void)has_avx512bf16;
     return top;
 }
 
@@ -162,6 +177,11 @@ int cattn_init(void)
 #if defined(CATTN_HAVE_AVX512)
         if (l == CATTN_LEVEL_AVX512)
             cattn_table_fill_avx512(&t);
+#endif
+#if defined(CATTN_HAVE_AVX512BF16) && defined(CATTN_EMULATE_AVX512)
+        if (l == CATTN_LEVEL_AVX512) cattn_table_fill_avx512bf16(&t);  /* SIMDe's, as above */
+#elif defined(CATTN_HAVE_AVX512BF16)
+        if (l == CATTN_LEVEL_AVX512 && has_avx512bf16()) cattn_table_fill_avx512bf16(&t);
 #endif
 #if defined(CATTN_HAVE_NEON)
         if (l == CATTN_LEVEL_NEON) cattn_table_fill_neon(&t);

@@ -146,6 +146,14 @@ typedef void (*cattn_f2h_row)(cattn_half *dst, const float *src, ptrdiff_t n);
 typedef cattn_h2f_row cattn_b2f_row;
 typedef cattn_f2h_row cattn_f2b_row;
 
+/* bfloat16 GEMM microkernel over pairs along k (isa/avx512bf16/gemm.c):
+ *   c (MR,NR) (+)= a (MR,2kp) · b (2kp,NR), float32 c;
+ * a and b packed by kernels/half_gemm.c as 32-bit words of two bfloat16 neighbours along k: a's
+ * MR words per pair p, then b's NR words per pair p.  NULL in a table whose CPU lacks a bfloat16
+ * dot product: bfloat16 then takes the convert-on-pack path through the float32 tile. */
+typedef void (*cattn_bgemm_ukr)(ptrdiff_t kp, const uint32_t *a, const uint32_t *b, float *c,
+                                ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+
 struct cattn_kernel_table {
     cattn_level level;
     ptrdiff_t smr, snr;          /* float microkernel tile  */
@@ -178,6 +186,8 @@ struct cattn_kernel_table {
     cattn_f2b_row f2b_row;
     cattn_hdot_rows hdot_rows, bdot_rows;
     cattn_haxpy_rows haxpy_rows, baxpy_rows;
+    ptrdiff_t bmr, bnr;          /* bfloat16 pair tile, or 0, 0 */
+    cattn_bgemm_ukr bgemm_ukr;
     /* Per-shape dispatch: a level with a wide GEMM tile (AVX-512's 12×32) points at the level
      * below (AVX2, 6×16), whose tile gemm_ex takes when the cost model says it is faster for the
      * product's shape (cost.c, cattn_gemm_table); else NULL. */
@@ -400,13 +410,18 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
                           ptrdiff_t k, int accumulate, const cattn_kernel_table *kt);
 
 /* The cost model (cost.c): time = padded work ÷ measured rate.
- * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: the double one), measured once per
+ * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: CATTN_RATE_*), measured once per
  *             process on first use, or as injected by set_gemm_rate for one tile (kt->tile) or
  *             all of a level's (rate 0: measure again);
  * tile_cost:  ns for a product (m,n,k) in whole (mr,nr) tiles at `rate`;
  * gemm_table: of kt and the tables down its narrow chain, the tile that computes (m,n,k)
  *             soonest (the same bits whichever);
- * work_rate:  float32 flops per ns of the active level, threads.c's clock for "work". */
+ * work_rate:  float32 flops per ns of the active level, threads.c's clock for "work";
+ * bgemm_pays: 1 when kt's bfloat16 pair tile computes a bfloat16 product (m,n,k) sooner than the
+ *             float32 tile would after converting (0 when kt has none). */
+#define CATTN_RATE_F32 0
+#define CATTN_RATE_F64 1
+#define CATTN_RATE_BF16 2 /* the bfloat16 pair tile (bgemm_ukr); 0 where the table has none */
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl);
 void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate);
 double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
@@ -414,6 +429,7 @@ double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptr
 const cattn_kernel_table *cattn_gemm_table(const cattn_kernel_table *kt, int dbl, ptrdiff_t m,
                                            ptrdiff_t n, ptrdiff_t k);
 double cattn_work_rate(void);
+int cattn_bgemm_pays(const cattn_kernel_table *kt, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
 /* The table of a level this CPU and build offer, or NULL (cpu.c). */
 const cattn_kernel_table *cattn_kernels_of(cattn_level level);
 

@@ -51,6 +51,15 @@ def show_config():
     picks = ", ".join(f"{m}x{n}x{k} -> {_cattn.gemm_choice(m, n, k, False)}"
                       for m, n, k in shapes)
     print(f"  GEMM tile : float32 {picks}")
+    # bfloat16's own tile (AVX512-BF16's vdpbf16ps: pairs along k), where the CPU has it
+    pair = [(level, k, v) for level, r in rates.items() for k, v in r.items()
+            if k.startswith("bfloat16 ")]
+    for level, key, v in pair:
+        pick = _cattn.gemm_choice(2048, 2048, 2048, 2, level)
+        print(f"  bfloat16  : {level} {key.split()[1]} pair tile (AVX512-BF16 vdpbf16ps), {v:.1f} "
+              f"multiply-adds per ns; 2048x2048x2048 -> {pick}")
+    if not pair:
+        print("  bfloat16  : no bfloat16 dot product on this CPU: converted to float32 as packed")
 
 
 def set_num_threads(n):
