@@ -292,9 +292,72 @@ def test_attention_reads_half(level, dt, shape, name):
         assert o.dtype == dt and o.shape == (B, L, Ev)
         np.testing.assert_allclose(o.astype(np.float64), want, rtol=TOL[dt.name],
                                    atol=2 * TOL[dt.name])
-    if L > 8:
+    if L > 8 and not attention_pairs(dt, S, E):  # (the pair tile: test_bfloat16_attention_...)
         f = getattr(_cattn, name)
         same_bits(f(q, k, v, 0.3), f(*(x.astype(np.float32) for x in (q, k, v)), 0.3).astype(dt))
+
+
+def attention_pairs(dt, S, E):
+    """True when bfloat16 attention past the decoding rows takes the level's pair tile
+    (attention.inc asks the cost model for a block of 72 rows)."""
+    return dt.name == "bfloat16" and _cattn.gemm_choice(72, S, E, 2).endswith("bfloat16 pairs")
+
+
+@pytest.mark.parametrize("S,E,Ev", [(130, 32, 48), (257, 7, 5), (1000, 64, 64), (61, 128, 33)],
+                         ids=str)
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"key_lengths": "odd"},
+                                {"attn_mask": "window"}, {"softcap": 5.0}],
+                         ids=["plain", "causal", "odd lengths", "window", "soft cap"])
+def test_bfloat16_attention_on_the_pair_tile(level, S, E, Ev, kw):
+    """bfloat16 SDPA: where the level has the pair tile both products take it (q·kᵀ as pairs
+    along E, the weights rounded to bfloat16 pairs along the keys, as PyTorch's bfloat16 flash
+    attention does); key ranges that start or end at an odd key (lengths, windows, the causal
+    diagonal) pair them with a zero weight. Within a bfloat16 rounding of the output plus one
+    of the weights (2^-8 of max |v|) of float64 from the same bfloat16 inputs, on every level."""
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    L = S if kw.get("is_causal") or "attn_mask" in kw else 100
+    q = R.standard_normal((2, 2, L, E)).astype(bf16)
+    k = R.standard_normal((2, 2, S, E)).astype(bf16)
+    v = R.standard_normal((2, 2, S, Ev)).astype(bf16)
+    if kw.get("key_lengths") == "odd":
+        kw = {"key_lengths": np.array([[S // 2 | 1, 1], [S, S // 3 | 1]])}
+    if kw.get("attn_mask") == "window":
+        kw = {"attn_mask": cattn.sliding_window(L, S, 37)}
+    has = any(key.startswith("bfloat16 ") for key in _cattn.gemm_rates()[level])
+    assert attention_pairs(bf16, S, E) == has  # the pair tile, wherever the level has one
+    o = cattn.scaled_dot_product_attention(q, k, v, **kw)
+    assert o.dtype == bf16
+    want = cattn.scaled_dot_product_attention(*(x.astype(np.float64) for x in (q, k, v)), **kw)
+    err = np.abs(o.astype(np.float64) - want)
+    vmax = np.abs(v.astype(np.float64)).max()
+    assert (err <= 2.0 ** -8 * (np.abs(want) + vmax)).all(), err.max()
+
+
+def test_bfloat16_attention_pair_tile_is_chosen_by_its_measured_rate():
+    """An injected slow pair tile sends bfloat16 attention back to converting while packing,
+    with the float32 kernel's bits; a fast one takes it."""
+    levels = [lv for lv, r in _cattn.gemm_rates().items()
+              if any(key.startswith("bfloat16 ") for key in r)]
+    if not levels:
+        pytest.skip("no bfloat16 pair tile on this CPU and build (AVX512-BF16)")
+    bf16 = np.dtype(ml_dtypes.bfloat16)
+    q, k, v = (R.standard_normal((2, 300, 64)).astype(bf16) for _ in range(3))
+    for lv in levels:
+        before = _cattn.get_config()["level"]
+        cattn.set_level(lv)
+        try:
+            _cattn.set_gemm_rate(lv, 2, 1e6)
+            assert attention_pairs(bf16, 300, 64)
+            paired = _cattn.attention(q, k, v, 0.125)
+            _cattn.set_gemm_rate(lv, 2, 1e-3)
+            assert not attention_pairs(bf16, 300, 64)
+            converted = _cattn.attention(q, k, v, 0.125)
+            same_bits(converted, _cattn.attention(*(x.astype(np.float32) for x in (q, k, v)),
+                                                  0.125).astype(bf16))
+            assert not np.array_equal(paired.view(np.uint16), converted.view(np.uint16))
+        finally:
+            _cattn.set_gemm_rate(lv, 2, 0)
+            cattn.set_level(before)
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)

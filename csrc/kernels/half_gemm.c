@@ -65,7 +65,7 @@ static inline uint32_t pair(cattn_half x, cattn_half y) { return (uint32_t)x | (
 
 /* b (kc,nc) as panels of nr columns of pairs: panel c holds word p·nr + j = (b[2p, c·nr+j],
  * b[2p+1, c·nr+j]), kp = ceil(kc/2) words per column, zero-padded (odd kc, the last panel). */
-static void pack_b_pairs(uint32_t *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb,
+void cattn_pack_b_pairs(uint32_t *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb,
                          ptrdiff_t kc, ptrdiff_t nc, ptrdiff_t nr)
 {
     const ptrdiff_t kp = (kc + 1) / 2;
@@ -83,7 +83,7 @@ static void pack_b_pairs(uint32_t *bp, const cattn_half *b, ptrdiff_t rsb, ptrdi
 
 /* a (mc,kc) as panels of mr rows of pairs: panel i holds word p·mr + r = (a[i·mr+r, 2p],
  * a[i·mr+r, 2p+1]), zero-padded. */
-static void pack_a_pairs(uint32_t *ap, const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa,
+void cattn_pack_a_pairs(uint32_t *ap, const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa,
                          ptrdiff_t mc, ptrdiff_t kc, ptrdiff_t mr)
 {
     const ptrdiff_t kp = (kc + 1) / 2, mp = (mc + mr - 1) / mr * mr;
@@ -100,11 +100,12 @@ static void pack_a_pairs(uint32_t *ap, const cattn_half *a, ptrdiff_t rsa, ptrdi
     }
 }
 
-/* c (mc,nc) (+)= packed a · packed b, kp pairs: the pair tile over whole tiles, the edges
- * through a tile of scratch. */
-static void macro_pairs(float *c, ptrdiff_t ldc, const uint32_t *ap, const uint32_t *bp,
-                        ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kp, int accumulate,
-                        const cattn_kernel_table *kt)
+/* c (mc,nc) (+)= a · packed b, kp pairs: the pair tile over whole tiles, the edges through a
+ * tile of scratch; a packed (rsa 1, csa mr) or rows in place (csa 1), b's panels bps words apart
+ * (nr·kp when packed for this product). */
+void cattn_bgemm_macro(float *c, ptrdiff_t ldc, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
+                       const uint32_t *bp, ptrdiff_t bps, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kp,
+                       int accumulate, const cattn_kernel_table *kt)
 {
     const ptrdiff_t mr = kt->bmr, nr = kt->bnr;
     float edge[CATTN_MAX_MR * CATTN_MAX_NR];
@@ -113,11 +114,12 @@ static void macro_pairs(float *c, ptrdiff_t ldc, const uint32_t *ap, const uint3
         for (ptrdiff_t i = 0; i < mc; i += mr) {
             const ptrdiff_t rows = mc - i < mr ? mc - i : mr;
             float *cij = c + i * ldc + j;
+            const uint32_t *bj = bp + j / nr * bps, *ai = a + (csa == 1 ? i * rsa : i * kp);
             if (rows == mr && cols == nr) {
-                kt->bgemm_ukr(kp, ap + i * kp, bp + j * kp, cij, ldc, 1, accumulate);
+                kt->bgemm_ukr(kp, ai, rsa, csa, bj, cij, ldc, 1, accumulate);
                 continue;
             }
-            kt->bgemm_ukr(kp, ap + i * kp, bp + j * kp, edge, nr, 1, 0);
+            kt->bgemm_ukr(kp, ai, rsa, csa, bj, edge, nr, 1, 0);
             for (ptrdiff_t ii = 0; ii < rows; ii++)
                 for (ptrdiff_t jj = 0; jj < cols; jj++)
                     cij[ii * ldc + jj] = accumulate ? cij[ii * ldc + jj] + edge[ii * nr + jj]
@@ -166,10 +168,11 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
             const ptrdiff_t kc = j->k - pc < KC ? j->k - pc : KC;
             const cattn_half *ai = j->a + i0 * j->rsa + pc * j->csa;
             if (j->pairs) {
-                pack_a_pairs((uint32_t *)ap, ai, j->rsa, j->csa, mc, kc, kt->bmr);
-                macro_pairs(cf, j->nc, (const uint32_t *)ap,
-                            (const uint32_t *)j->bp + pc / 2 * j->np, mc, j->nc, (kc + 1) / 2,
-                            pc > 0, kt);
+                const ptrdiff_t kp = (kc + 1) / 2;
+                cattn_pack_a_pairs((uint32_t *)ap, ai, j->rsa, j->csa, mc, kc, kt->bmr);
+                cattn_bgemm_macro(cf, j->nc, (const uint32_t *)ap, 1, kt->bmr,
+                                  (const uint32_t *)j->bp + pc / 2 * j->np, kt->bnr * kp, mc,
+                                  j->nc, kp, pc > 0, kt);
                 continue;
             }
             for (ptrdiff_t i = 0; i < mc; i++)
@@ -232,8 +235,8 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
         j.np = (j.nc + nr - 1) / nr * nr;
         if (pairs) {  /* b's blocks of HG_BKC rows, as words: block pc at pair pc/2 */
             for (ptrdiff_t pc = 0; pc < k; pc += HG_BKC)
-                pack_b_pairs((uint32_t *)bp + pc / 2 * j.np, b + pc * rsb + j.jc * csb, rsb, csb,
-                             k - pc < HG_BKC ? k - pc : HG_BKC, j.nc, nr);
+                cattn_pack_b_pairs((uint32_t *)bp + pc / 2 * j.np, b + pc * rsb + j.jc * csb,
+                                   rsb, csb, k - pc < HG_BKC ? k - pc : HG_BKC, j.nc, nr);
         } else {  /* b's blocks of KC rows, as gemm_pack_b's */
             for (ptrdiff_t pc = 0; pc < k; pc += KC)
                 cattn_half_pack_b(bp + pc * j.np, b + pc * rsb + j.jc * csb, rsb, csb,

@@ -73,7 +73,7 @@ static double measure_bf16(const cattn_kernel_table *kt)
     long reps = 1;
     for (int trial = -2; trial < RATE_TRIALS; trial++) {
         double t0 = now_ns();
-        for (long r = 0; r < reps; r++) kt->bgemm_ukr(kp, a, b, c, nr, 1, r > 0);
+        for (long r = 0; r < reps; r++) kt->bgemm_ukr(kp, a, 1, mr, b, c, nr, 1, r > 0);
         double dt = now_ns() - t0;
         if (trial < 0) {
             reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)reps / dt) + 1 : 64;

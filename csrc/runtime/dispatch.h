@@ -148,11 +148,13 @@ typedef cattn_f2h_row cattn_f2b_row;
 
 /* bfloat16 GEMM microkernel over pairs along k (isa/avx512bf16/gemm.c):
  *   c (MR,NR) (+)= a (MR,2kp) · b (2kp,NR), float32 c;
- * a and b packed by kernels/half_gemm.c as 32-bit words of two bfloat16 neighbours along k: a's
- * MR words per pair p, then b's NR words per pair p.  NULL in a table whose CPU lacks a bfloat16
- * dot product: bfloat16 then takes the convert-on-pack path through the float32 tile. */
-typedef void (*cattn_bgemm_ukr)(ptrdiff_t kp, const uint32_t *a, const uint32_t *b, float *c,
-                                ptrdiff_t rsc, ptrdiff_t csc, int accumulate);
+ * a and b as 32-bit words of two bfloat16 neighbours along k: row i's pair p of a at
+ * a[i·rsa + p·csa] (packed panels: rsa 1, csa MR; rows read in place: csa 1), b packed by
+ * kernels/half_gemm.c, NR words per pair p.  NULL in a table whose CPU lacks a bfloat16 dot
+ * product: bfloat16 then takes the convert-on-pack path through the float32 tile. */
+typedef void (*cattn_bgemm_ukr)(ptrdiff_t kp, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
+                                const uint32_t *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
+                                int accumulate);
 
 struct cattn_kernel_table {
     cattn_level level;
@@ -387,6 +389,20 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
                              const cattn_attn_call *c);
 void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
                        ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt);
+/* The bfloat16 pair tile's pieces (half_gemm.c), which attention's bfloat16 path shares:
+ * pack_b_pairs: b (kc,nc) as panels of nr columns, nr·ceil(kc/2) words each, word p·nr + j of
+ *               a panel = (b[2p, j], b[2p+1, j]), zero-padded;
+ * pack_a_pairs: a (mc,kc) as panels of mr rows, word p·mr + i = (a[i, 2p], a[i, 2p+1]);
+ * bgemm_macro:  c (mc,nc) (+)= a · packed b over kp pairs, b's panels bps words apart; a packed
+ *               (rsa 1, csa mr) or rows of words read in place (csa 1: rows up to a whole
+ *               panel past mc are read, their products discarded). */
+void cattn_pack_b_pairs(uint32_t *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb,
+                        ptrdiff_t kc, ptrdiff_t nc, ptrdiff_t nr);
+void cattn_pack_a_pairs(uint32_t *ap, const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa,
+                        ptrdiff_t mc, ptrdiff_t kc, ptrdiff_t mr);
+void cattn_bgemm_macro(float *c, ptrdiff_t ldc, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
+                       const uint32_t *bp, ptrdiff_t bps, ptrdiff_t mc, ptrdiff_t nc, ptrdiff_t kp,
+                       int accumulate, const cattn_kernel_table *kt);
 
 /* GEMM with b packed once and reused (attention packs k and v once per call, gemm.c):
  * gemm_pack_b packs b (k,n) into panels of NR columns over the whole k (gemm_packed_size
