@@ -5,7 +5,8 @@
  * On every level this CPU and build offer (ref, then avx2/avx512 or neon), and on 1 and 2 threads:
  *   1. each table kernel against level ref's on random rows of many lengths (tails included);
  *   2. the drivers -- gemm, softmax, attention forward (blocked, decoding, causal, with weights)
- *      and backward -- against their plain reference versions;
+ *      and backward -- against their plain reference versions; the half GEMM (bfloat16 on the
+ *      AVX512-BF16 pair tile where the CPU has it) against float64 sums;
  *   3. the thread pool: the attention backward gives the same bits on 1 and 2 threads.
  * Prints one line per level and "ok", exits 0; or names the first check that failed, exits 1. */
 #include <math.h>
@@ -318,6 +319,43 @@ static void half_softmax(void)
     free(x), free(y), free(hx), free(hy);
 }
 
+/* The half GEMM (float16 and bfloat16; bfloat16 on the pair tile where the level has one)
+ * against float64 sums of the same half inputs: one half rounding plus a float32 rounding per
+ * product. */
+static void half_gemm(void)
+{
+    static const ptrdiff_t shapes[][3] = {{7, 13, 5}, {100, 37, 129}, {97, 65, 33},
+                                          {50, 600, 1031}, {130, 70, 513}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const ptrdiff_t m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        float *x = frand(m * k + k * n, 2);
+        cattn_half *a = malloc(2 * (size_t)(m * k + k * n)), *b = a + m * k;
+        cattn_half *c = malloc(2 * (size_t)(m * n));
+        for (int bf = 0; bf < 2; bf++) {
+            for (ptrdiff_t i = 0; i < m * k + k * n; i++) a[i] = bf ? cattn_f2b(x[i]) : cattn_f2h(x[i]);
+            if ((bf ? cattn_bgemm : cattn_hgemm)(c, n, 1, a, k, 1, b, n, 1, m, n, k) != 0)
+                fail("half gemm", k, 1, 0);
+            for (ptrdiff_t i = 0; i < m; i++)
+                for (ptrdiff_t j = 0; j < n; j++) {
+                    double want = 0, size = 0;
+                    for (ptrdiff_t p = 0; p < k; p++) {
+                        double t = (bf ? cattn_b2f(a[i * k + p]) : cattn_h2f(a[i * k + p])) *
+                                   (double)(bf ? cattn_b2f(b[p * n + j]) : cattn_h2f(b[p * n + j]));
+                        want += t, size += fabs(t);
+                    }
+                    double got = bf ? cattn_b2f(c[i * n + j]) : cattn_h2f(c[i * n + j]);
+                    double tol = (bf ? 0x1p-8 : 0x1p-11) * fabs(want) + (double)k * 0x1p-23 * size;
+                    if (!(fabs(got - want) <= tol + 1e-30)) {
+                        fail(bf ? "bgemm" : "hgemm", k, got, want);
+                        i = m;
+                        break;
+                    }
+                }
+        }
+        free(x), free(a), free(c);
+    }
+}
+
 int main(void)
 {
     if (cattn_init() != 0) printf("CATTN_ARCH names no level: using the best\n");
@@ -339,6 +377,7 @@ int main(void)
             softmax();
             attention();
             half_softmax();
+            half_gemm();
             printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
         }
     }
