@@ -27,7 +27,8 @@ def includes(rel):
 
 def test_the_layers_are_the_folders():
     assert sorted(os.listdir(CSRC)) == ["cattn.h", "glue", "isa", "kernels", "runtime"]
-    assert sorted(os.listdir(os.path.join(CSRC, "isa"))) == ["avx2", "avx512", "neon"]
+    # the levels, and avx512bf16: the avx512 table's bfloat16 entry, compiled with its own flags
+    assert sorted(os.listdir(os.path.join(CSRC, "isa"))) == ["avx2", "avx512", "avx512bf16", "neon"]
 
 
 @pytest.mark.parametrize("rel", sorted(c_files()))
@@ -45,25 +46,32 @@ def test_portable_code_includes_no_isa_folder(rel):
     assert not [i for i in includes(rel) if i.startswith("isa/")], rel
 
 
-@pytest.mark.parametrize("level", ["avx2", "avx512", "neon"])
+@pytest.mark.parametrize("level", ["avx2", "avx512", "avx512bf16", "neon"])
 def test_each_isa_folder_has_its_flags_and_its_table(level):
     folder = os.path.join(CSRC, "isa", level)
     with open(os.path.join(folder, "FLAGS")) as f:
         keys = [line.split()[0] for line in f if line.strip() and not line.startswith("#")]
     assert keys == ["arch", "gcc", "msvc"]
+    if level == "avx512bf16":  # an extension of avx512's table: its bfloat16 entry only
+        with open(os.path.join(folder, "table.c")) as f:
+            written = set(re.findall(r"\bt->(\w+)\s*=[^=]", f.read()))
+        assert written == {"bmr", "bnr", "bgemm_ukr"}
+        return
     assert "runtime/level_table.inc" in includes(os.path.join("isa", level, "table.c"))
 
 
 def test_table_entries_are_written_in_one_place():
     """A kernel table's entries (t->sgemm_ukr = ...) are written only by level_table.inc (every
-    vector level) and avx512's table.c (its tall tile), and the portable table by cpu.c."""
+    vector level), avx512's table.c (its tall tile) and avx512bf16's (the bfloat16 pair tile),
+    and the portable table by cpu.c."""
     writers = set()
     for rel in c_files():
         with open(os.path.join(CSRC, rel), encoding="utf-8") as f:
-            if re.search(r"\b\w+->(sgemm_ukr|dgemm_ukr|sexp_sum|sdot|sdot_rows|smax)\s*=[^=]",
+            if re.search(r"\b\w+->(sgemm_ukr|dgemm_ukr|bgemm_ukr|sexp_sum|sdot|sdot_rows|smax)"
+                         r"\s*=[^=]",
                          f.read()):
                 writers.add(rel.replace(os.sep, "/"))
-    assert writers == {"runtime/level_table.inc", "isa/avx512/table.c"}
+    assert writers == {"runtime/level_table.inc", "isa/avx512/table.c", "isa/avx512bf16/table.c"}
 
 
 @pytest.mark.parametrize("path", ["setup.py", os.path.join("scripts", "c_check.sh")])

@@ -22,8 +22,7 @@
 #include "isa/avx512/avx512.h"
 #include "runtime/dispatch.h"
 
-#define BMR 12
-#define BNR 32
+#include "tile.h"
 
 /* the 16-bit pairs of a vector as the instruction's operand type (a cast compilers drop) */
 static inline __m512bh as_bh(__m512i x)
@@ -81,11 +80,4 @@ void cattn_bgemm_ukr_avx512bf16(ptrdiff_t kp, const uint32_t *a, ptrdiff_t rsa, 
         b += BNR;
     }
     ROWS(STORE_ROW)
-}
-
-/* the avx512 table's bfloat16 entry (cpu.c calls this when the CPU has AVX512-BF16) */
-void cattn_table_fill_avx512bf16(cattn_kernel_table *t);
-void cattn_table_fill_avx512bf16(cattn_kernel_table *t)
-{
-    t->bmr = BMR, t->bnr = BNR, t->bgemm_ukr = cattn_bgemm_ukr_avx512bf16;
 }
