@@ -12,11 +12,13 @@ timings sees the same machine. Here a build timed against itself read 1.000 +- 0
     python benchmarks/ab_builds.py /tmp/base/python/cattn/_cattn*.so \\
         python/cattn/_cattn*.so --threads 1 matmul:256 attention:4,8,1024,64
 
-A case is KERNEL:SHAPE[:DTYPE], DTYPE float32 (the default) or float64:
+A case is KERNEL:SHAPE[:DTYPE], DTYPE float32 (the default), float64, float16 or bfloat16 (with
+ml_dtypes installed):
     matmul:N              (N, N) @ (N, N)
     softmax:D0,D1,...     softmax over the last axis
     attention:B,H,N,E     scaled dot-product attention, q, k, v of shape (B, H, N, E)
     causal:B,H,N,E        the same, causal (the causal_attention gufunc)
+    decode:H,S,E          decoding: 4 query rows against S keys and values, in each of H heads
 Each case first checks that both builds agree (np.allclose), then times them in turns. It prints
 each build's median time and speed = base time / new time (above 1: the new build is faster).
 """
@@ -59,17 +61,31 @@ def case_call(module, kernel, shape, dtype):
         scale = 1 / np.sqrt(shape[-1])
         f = module.attention if kernel == "attention" else module.causal_attention
         return lambda: f(q, k, v, scale, out=out)
+    if kernel == "decode":
+        if len(shape) != 3:
+            raise SystemExit("ab_builds.py: decode takes three sizes, decode:H,S,E")
+        H, S, E = shape
+        q = rng.standard_normal((H, 4, E)).astype(dtype)
+        k, v = (rng.standard_normal((H, S, E)).astype(dtype) for _ in range(2))
+        out = np.empty_like(q)
+        return lambda: module.attention(q, k, v, 1 / np.sqrt(E), out=out)
     raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, softmax, attention, "
-                     f"causal)")
+                     f"causal, decode)")
 
 
 def parse_case(text):
     parts = text.split(":")
     if len(parts) not in (2, 3):
         raise SystemExit(f"ab_builds.py: a case is KERNEL:SHAPE[:DTYPE], not {text!r}")
-    dtype = np.dtype(parts[2] if len(parts) == 3 else "float32")
-    if dtype not in (np.float32, np.float64):
-        raise SystemExit(f"ab_builds.py: dtype {dtype} is not float32 or float64")
+    name = parts[2] if len(parts) == 3 else "float32"
+    if name == "bfloat16":
+        import ml_dtypes
+        dtype = np.dtype(ml_dtypes.bfloat16)
+    else:
+        dtype = np.dtype(name)
+    if dtype.name not in ("float32", "float64", "float16", "bfloat16"):
+        raise SystemExit(f"ab_builds.py: dtype {dtype} is not float32, float64, float16 or "
+                         f"bfloat16")
     return parts[0], tuple(int(s) for s in parts[1].split(",")), dtype
 
 
@@ -77,8 +93,8 @@ def compare(base, new, kernel, shape, dtype, budget):
     """Median seconds of each build, timed in turns for about `budget` seconds."""
     f_base = case_call(base, kernel, shape, dtype)
     f_new = case_call(new, kernel, shape, dtype)
-    r_base, r_new = np.array(f_base()), np.array(f_new())
-    tol = 1e-4 if dtype == np.float32 else 1e-10
+    r_base, r_new = (np.array(f(), dtype=np.float64) for f in (f_base, f_new))
+    tol = {"float32": 1e-4, "float64": 1e-10}.get(dtype.name, 2e-2)
     if not np.allclose(r_base, r_new, rtol=tol, atol=tol):
         raise SystemExit(f"ab_builds.py: {kernel}{shape}: the builds disagree "
                          f"(max |diff| {np.abs(r_base - r_new).max():.3g})")
@@ -109,6 +125,12 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=10.0, help="time budget per case")
     args = p.parse_args(argv)
     base, new = load("cattn_base", args.base), load("cattn_new", args.new)
+    try:  # bfloat16's loops, as cattn's package registers them at import
+        import ml_dtypes
+        for m in (base, new):
+            m.register_bfloat16(np.dtype(ml_dtypes.bfloat16))
+    except ImportError:
+        pass
     if args.threads is not None:
         base.set_num_threads(args.threads)
         new.set_num_threads(args.threads)

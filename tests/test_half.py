@@ -169,6 +169,34 @@ def test_matmul_reads_half_and_rounds_once(level, dt, m, n, k):
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_vjp_of_matmul_and_sdpa_in_half(dt):
+    """cattn.vjp on half operands: the output and every gradient in the operands' dtype (float16
+    and bfloat16 alike), computed in float32: within half ulps of the float64 gradients from the
+    rounded inputs, a broadcast batch summed in float32."""
+    a = R.standard_normal((3, 6, 20)).astype(dt)
+    b = R.standard_normal((20, 5)).astype(dt)  # broadcast over a's batch: its gradient a sum
+    y, pull = cattn.vjp(cattn.matmul, a, b)
+    g = R.standard_normal(y.shape).astype(dt)
+    da, db = pull(g)
+    assert y.dtype == da.dtype == db.dtype == dt
+    a64, b64, g64 = (x.astype(np.float64) for x in (a, b, g))
+    np.testing.assert_allclose(da.astype(np.float64), g64 @ b64.T, rtol=TOL[dt.name],
+                               atol=2 * TOL[dt.name])
+    np.testing.assert_allclose(db.astype(np.float64), (np.swapaxes(a64, 1, 2) @ g64).sum(0),
+                               rtol=TOL[dt.name], atol=4 * TOL[dt.name])
+    q = R.standard_normal((2, 4, 9, 8)).astype(dt)
+    for kw in ({}, {"is_causal": True}, {"attn_mask": R.random((9, 9)) > 0.2}):
+        o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, **kw)
+        grads = pull(np.ones_like(o))
+        assert o.dtype == dt and all(x.dtype == dt for x in grads)
+        o64, pull64 = cattn.vjp(cattn.scaled_dot_product_attention, q.astype(np.float64),
+                                q.astype(np.float64), q.astype(np.float64), **kw)
+        for got, want in zip(grads, pull64(np.ones_like(o64))):
+            np.testing.assert_allclose(got.astype(np.float64), want, rtol=4 * TOL[dt.name],
+                                       atol=4 * TOL[dt.name])
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_matmul_batch_vector_and_out(dt):
     a = R.standard_normal((4, 3, 6, 20)).astype(dt)
     b = R.standard_normal((3, 20, 5)).astype(dt)
@@ -363,7 +391,7 @@ def test_bfloat16_attention_pair_tile_is_chosen_by_its_measured_rate():
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_sdpa_functions_read_half(dt):
     """The functions hand half q, k, v to _sdpa as they are (grouped-query decoding folded, lse
-    float32); with weights or a mask array they compute through float32 as before."""
+    float32); with weights they compute through float32 as before."""
     q = R.standard_normal((2, 8, 3, 32)).astype(dt)
     k = R.standard_normal((2, 2, 300, 32)).astype(dt)
     v = R.standard_normal((2, 2, 300, 16)).astype(dt)
@@ -387,17 +415,41 @@ def test_sdpa_functions_read_half(dt):
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_sdpa_makes_no_float32_copy(dt):
     """Traced by NumPy's allocator: the half output and the float32 lse, nothing the size of a
-    float32 copy of q, k or v (each 4 MiB as float32)."""
+    float32 copy of q, k or v (each 4 MiB as float32); with a mask array, that mask made
+    additive float32 as well (1 MiB here), still no copy of q, k or v."""
     q = R.standard_normal((4, 8, 512, 64)).astype(dt)
-    cattn.scaled_dot_product_attention(q, q, q, is_causal=True)
-    tracemalloc.start()
-    try:
-        o = cattn.scaled_dot_product_attention(q, q, q, is_causal=True)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert o.dtype == dt
-    assert peak < o.nbytes + (1 << 18), f"{peak} bytes traced"
+    mask = R.random((512, 512)) > 0.5
+    for kw, extra in (({"is_causal": True}, 0), ({"attn_mask": mask}, 4 * mask.size),
+                      ({"attn_mask": mask.astype(dt)}, 4 * mask.size)):
+        cattn.scaled_dot_product_attention(q, q, q, **kw)
+        tracemalloc.start()
+        try:
+            o = cattn.scaled_dot_product_attention(q, q, q, **kw)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert o.dtype == dt
+        assert peak < o.nbytes + extra + (1 << 18), f"{kw}: {peak} bytes traced"
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_sdpa_with_a_mask_array_reads_half(level, dt):
+    """A mask array (boolean, or additive in any float dtype, broadcast over heads) with half
+    q, k, v: the half loop of _sdpa_mask, the mask made additive float32; within half ulps of
+    float64 from the rounded inputs, decoding rows and blocked ones. (The raw gufunc keeps its
+    float32 loop for a boolean mask: its half loop's mask is additive.)"""
+    for L, S in ((3, 700), (100, 257)):
+        q = R.standard_normal((2, 3, L, 32)).astype(dt)
+        k = R.standard_normal((2, 3, S, 32)).astype(dt)
+        v = R.standard_normal((2, 3, S, 16)).astype(dt)
+        for mask in (R.random((L, S)) > 0.3, R.standard_normal((3, L, S)).astype(dt)):
+            o = cattn.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            assert o.dtype == dt
+            m64 = mask if mask.dtype == bool else mask.astype(np.float64)
+            want = cattn.scaled_dot_product_attention(*(x.astype(np.float64) for x in (q, k, v)),
+                                                      attn_mask=m64)
+            np.testing.assert_allclose(o.astype(np.float64), want, rtol=TOL[dt.name],
+                                       atol=2 * TOL[dt.name])
 
 
 @pytest.mark.parametrize("dt", [np.float16, "bfloat16"], ids=str)
@@ -422,3 +474,83 @@ def test_kv_cache_in_half(dt):
         mha.new_cache((2,), 4, dtype=np.int32)
     with pytest.raises(TypeError, match="float16 or bfloat16"):
         mha.new_cache((2,), 4, dtype=np.float64)
+
+
+# ---- multi-head attention (item 1: the fused kernel reads half) -------------------------------
+
+def mha_operands(dt, side_by_side, bias, L=40, S=70, E=32, H=4, d=8, dv=16):
+    """x, w and b in dt; side_by_side: the heads' weights as PyTorch's in_proj (E, H·d) viewed
+    per head (one GEMM for every head), else stacked (H, E, d) (one GEMM per head)."""
+    xq = R.standard_normal((2, L, E)).astype(dt)
+    xkv = R.standard_normal((2, S, E)).astype(dt)
+
+    def w(rows, cols):
+        if side_by_side:
+            return (R.standard_normal((rows, H * cols)) * 0.3).astype(dt).reshape(
+                rows, H, cols).transpose(1, 0, 2)
+        return (R.standard_normal((H, rows, cols)) * 0.3).astype(dt)
+    ws = [w(E, d), w(E, d), w(E, dv), (R.standard_normal((H, dv, E)) * 0.3).astype(dt)]
+    bs = [(R.standard_normal(s) * 0.1).astype(dt) for s in ((H, d), (H, d), (H, dv), (E,))] \
+        if bias else [None] * 4
+    return xq, xkv, ws, bs
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("side_by_side", [True, False], ids=["in_proj", "stacked"])
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"key_lengths": np.array([70, 9])}],
+                         ids=["plain", "causal", "lengths"])
+def test_multi_head_attention_reads_half(level, dt, side_by_side, kw):
+    """cattn.multi_head_attention on half x, w and b: _mha's half loop (projections converted
+    as the half GEMM packs them, float32 heads, the output summed in float32 and rounded once):
+    the operands' dtype out, within half ulps of float64 from the rounded inputs, fast path and
+    oracle alike; without biases too; out= given."""
+    for bias in (True, False):
+        xq, xkv, ws, bs = mha_operands(dt, side_by_side, bias)
+        o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, **kw)
+        assert o.dtype == dt and o.shape == xq.shape
+        want = cattn.multi_head_attention(*(None if a is None else a.astype(np.float64)
+                                            for a in (xq, xkv, xkv, *ws, *bs)), **kw)
+        np.testing.assert_allclose(o.astype(np.float64), want, rtol=2 * TOL[dt.name],
+                                   atol=2 * TOL[dt.name])
+    # the oracle (float copies, the float reference kernel) on the same call
+    args, kind, scale, lim = cattn.functional._mha_args(
+        xq, xkv, xkv, *ws, *bs, None, kw.get("key_lengths"), kw.get("is_causal", False), None,
+        half=True)
+    ref = _cattn._mha_ref(*args, scale, *lim)
+    assert ref.dtype == dt
+    np.testing.assert_allclose(ref.astype(np.float64), want, rtol=2 * TOL[dt.name],
+                               atol=2 * TOL[dt.name])
+    out = np.empty_like(o)
+    assert cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, out=out, **kw) is out
+    same_bits(out, o)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_multi_head_attention_half_beside_masks_and_weights(dt):
+    """A mask array or return_weights take the float32 kernels; the results still come back in
+    the operands' half dtype (weights too). For float16 the two paths agree bit for bit (the
+    half GEMM's sums are the float32 GEMM's on the converted operands)."""
+    xq, xkv, ws, bs = mha_operands(dt, True, True)
+    mask = R.random((40, 70)) > 0.2
+    o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, attn_mask=mask)
+    assert o.dtype == dt
+    o2, w = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, return_weights=True)
+    assert o2.dtype == dt and w.dtype == dt and w.shape == (2, 40, 70)
+    if dt == np.float16:
+        same_bits(o2, cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs))
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_multi_head_attention_makes_no_float32_copy(dt):
+    """NumPy's allocations, traced: the half output alone -- no float32 copy of x (4 MiB as
+    float32 here) or of the weights; the float32 heads are the kernel's own scratch."""
+    xq, xkv, ws, bs = mha_operands(dt, True, True, L=1024, S=1024, E=512, H=8, d=64, dv=64)
+    cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, is_causal=True)
+    tracemalloc.start()
+    try:
+        o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, is_causal=True)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert o.dtype == dt
+    assert peak < o.nbytes + (1 << 18), f"{peak} bytes traced"

@@ -198,6 +198,8 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
                  {"attention", cattn_loop_attention_f},  /* the float loop, cfg.half set */
                  {"causal_attention", cattn_loop_attention_f},
                  {"_sdpa", cattn_loop_attention_f},
+                 {"_sdpa_mask", cattn_loop_attention_f},  /* the mask additive, float32 */
+                 {"_mha", cattn_loop_mha_f},  /* x, w, b, out half; the heads float32 */
                  {"softmax", cattn_loop_softmax_half},
                  {"log_softmax", cattn_loop_softmax_half},
                  {"softmax_backward", cattn_loop_softmax_backward_half},
@@ -280,7 +282,9 @@ static int resolve_types(PyUFuncObject *ufunc, NPY_CASTING casting, PyArrayObjec
     if (type_tup != NULL)
         return PyUFunc_DefaultTypeResolver(ufunc, casting, operands, type_tup, out_dtypes);
     const int ilim = sp->cfg.ext ? nin - 1 : -1;  /* the ext gufuncs' int64 limits */
-    const int half = half_loop_of(sp) != NULL ? half_type(sp->ndata, operands) : -1;
+    int half = half_loop_of(sp) != NULL ? half_type(sp->ndata, operands) : -1;
+    if (sp->imask >= 0 && PyArray_DESCR(operands[sp->imask])->kind == 'b')
+        half = -1;  /* the half loop's mask is additive float32 (cattn's functions make it so) */
     if (half >= 0) {  /* read as half: the half loop, output in the inputs' type */
         for (int i = 0; i < nop; i++)
             out_dtypes[i] = PyArray_DescrFromType(half_operand_type(sp, i, half));
@@ -687,7 +691,7 @@ static PyObject *register_bfloat16(PyObject *self, PyObject *arg)
             PyObject *uf = PyObject_GetAttrString(self, r->name);
             if (uf == NULL) return NULL;
             r->bf16 = r->cfg[0];
-            r->bf16.mask = CATTN_MASK_NONE;
+            r->bf16.mask = s->imask >= 0 ? CATTN_MASK_ADD : CATTN_MASK_NONE;
             r->bf16.half = 2;
             for (int k = 0; k < s->nin + s->nout; k++)
                 r->bf16_types[k] = half_operand_type(s, k, d->type_num);

@@ -196,3 +196,48 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
     free(f);
     return rc;
 }
+
+/* x (H, R, C) half, with its strides (a bias: hs and cs; a matrix: rs and cs), as contiguous
+ * floats at f; returns the float view.  An absent x (a bias) stays absent. */
+static cattn_in float_copy(float *f, cattn_in x, ptrdiff_t H, ptrdiff_t R, ptrdiff_t C, int bf16)
+{
+    if (x.p == NULL) return x;
+    for (ptrdiff_t h = 0; h < H; h++)
+        for (ptrdiff_t i = 0; i < R; i++)
+            for (ptrdiff_t j = 0; j < C; j++)
+                f[(h * R + i) * C + j] =
+                    to_float(((const cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs], bf16);
+    return (cattn_in){f, R * C, C, 1};
+}
+
+/* The oracle of cattn_smha_half: float copies of every operand (on purpose), the float
+ * reference kernel, the output rounded once. */
+int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
+{
+    const int bf16 = half == 2;
+    const ptrdiff_t L = n.L, S = n.S, H = n.H, d = n.d, dv = n.dv;
+    if (L <= 0) return 0;
+    if (saved != NULL) return -1;
+    const ptrdiff_t sizes[12][3] = {{1, L, n.Eq}, {1, S, n.Ek}, {1, S, n.Ev}, {H, n.Eq, d},
+                                    {H, n.Ek, d},  {H, n.Ev, dv}, {H, dv, n.Eo}, {H, 1, d},
+                                    {H, 1, d},     {H, 1, dv},    {1, 1, n.Eo}, {1, L, n.Eo}};
+    size_t total = 0, at[12];
+    for (int i = 0; i < 12; i++)
+        at[i] = total, total += (size_t)(sizes[i][0] * sizes[i][1] * sizes[i][2]);
+    float *f = calloc(total ? total : 1, sizeof(float));
+    if (f == NULL) return -1;
+    const cattn_in in[11] = {xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo};
+    cattn_in fin[11];
+    for (int i = 0; i < 11; i++)
+        fin[i] = float_copy(f + at[i], in[i], sizes[i][0], sizes[i][1], sizes[i][2], bf16);
+    float *fo = f + at[11];
+    int rc = cattn_smha_ref((cattn_out){fo, 0, n.Eo, 1}, NULL, fin[0], fin[1], fin[2], fin[3],
+                            fin[4], fin[5], fin[6], fin[7], fin[8], fin[9], fin[10], n, c);
+    for (ptrdiff_t i = 0; i < L && rc == 0; i++)
+        for (ptrdiff_t j = 0; j < n.Eo; j++) {
+            const float x = fo[i * n.Eo + j];
+            ((cattn_half *)out.p)[i * out.rs + j * out.cs] = bf16 ? cattn_f2b(x) : cattn_f2h(x);
+        }
+    free(f);
+    return rc;
+}

@@ -133,8 +133,9 @@ void cattn_bgemm_macro(float *c, ptrdiff_t ldc, const uint32_t *a, ptrdiff_t rsa
 typedef struct {
     int bf16, failed;
     int pairs;  /* 1: the bfloat16 pair tile (bp holds words, blocks of HG_BKC rows) */
-    cattn_half *c;
-    const cattn_half *a;
+    int io;     /* CATTN_HG_A_FLOAT: a is float32; CATTN_HG_C_FLOAT: c is float32 */
+    void *c;
+    const void *a;
     const void *bp;  /* columns jc..jc+nc-1 of b, packed block after block of KC rows, */
     ptrdiff_t np;    /* ... each row of a block np floats (nc rounded up to whole panels),
                       * or with pairs: blocks of HG_BKC rows, np words per pair of rows */
@@ -166,7 +167,14 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
         const ptrdiff_t i0 = blk * HG_MC, mc = j->m - i0 < HG_MC ? j->m - i0 : HG_MC;
         for (ptrdiff_t pc = 0; pc < j->k; pc += KC) {
             const ptrdiff_t kc = j->k - pc < KC ? j->k - pc : KC;
-            const cattn_half *ai = j->a + i0 * j->rsa + pc * j->csa;
+            const ptrdiff_t off = i0 * j->rsa + pc * j->csa;
+            const cattn_half *ai = (const cattn_half *)j->a + off;
+            if (j->io & CATTN_HG_A_FLOAT) {  /* float rows: packed as the float32 driver does */
+                cattn_sgemm_pack_a(ap, (const float *)j->a + off, j->rsa, j->csa, mc, kc, kt);
+                cattn_sgemm_macro(cf, j->nc, 1, ap, (const float *)j->bp + pc * j->np, mc, j->nc,
+                                  kc, pc > 0, kt);
+                continue;
+            }
             if (j->pairs) {
                 const ptrdiff_t kp = (kc + 1) / 2;
                 cattn_pack_a_pairs((uint32_t *)ap, ai, j->rsa, j->csa, mc, kc, kt->bmr);
@@ -181,9 +189,17 @@ static void half_gemm_rows(void *ctx, ptrdiff_t lo, ptrdiff_t hi)
             cattn_sgemm_macro(cf, j->nc, 1, ap, (const float *)j->bp + pc * j->np, mc, j->nc, kc,
                               pc > 0, kt);
         }
-        cattn_half *ci = j->c + i0 * j->rsc + j->jc * j->csc;
-        for (ptrdiff_t i = 0; i < mc; i++)
-            cattn_float_to_half(ci + i * j->rsc, j->csc, cf + i * j->nc, j->nc, j->bf16, kt);
+        const ptrdiff_t coff = i0 * j->rsc + j->jc * j->csc;
+        for (ptrdiff_t i = 0; i < mc; i++) {
+            const float *row = cf + i * j->nc;
+            if (j->io & CATTN_HG_C_FLOAT) {
+                float *ci = (float *)j->c + coff + i * j->rsc;
+                for (ptrdiff_t x = 0; x < j->nc; x++) ci[x * j->csc] = row[x];
+            } else {
+                cattn_float_to_half((cattn_half *)j->c + coff + i * j->rsc, j->csc, row, j->nc,
+                                    j->bf16, kt);
+            }
+        }
     }
     cattn_free_aligned(ap);
 }
@@ -194,31 +210,52 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
                        ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                        const cattn_kernel_table *kt)
 {
+    return cattn_half_gemm_io(bf16, 0, c, rsc, csc, a, rsa, csa, b, rsb, csb, m, n, k, kt);
+}
+
+int cattn_half_gemm_io(int bf16, int io, void *c, ptrdiff_t rsc, ptrdiff_t csc, const void *a,
+                       ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb,
+                       ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                       const cattn_kernel_table *kt)
+{
+    const int a_float = io & CATTN_HG_A_FLOAT, c_float = io & CATTN_HG_C_FLOAT;
     if (m <= 0 || n <= 0) return 0;
     if (k <= 0) {  /* an empty sum */
         for (ptrdiff_t i = 0; i < m; i++)
-            for (ptrdiff_t j = 0; j < n; j++) c[i * rsc + j * csc] = 0;
+            for (ptrdiff_t j = 0; j < n; j++) {
+                if (c_float) ((float *)c)[i * rsc + j * csc] = 0;
+                else ((cattn_half *)c)[i * rsc + j * csc] = 0;
+            }
         return 0;
     }
     const int small = (double)m * (double)k + (double)k * (double)n + (double)m * (double)n <=
                       HG_SMALL;
-    const int pairs = bf16 && !small && cattn_bgemm_pays(kt, m, n, k);  /* cost.c */
+    const int pairs = bf16 && !a_float && !small && cattn_bgemm_pays(kt, m, n, k);  /* cost.c */
     if (!pairs) kt = cattn_gemm_table(kt, 0, m, n, k);  /* the float32 product's tile (cost.c) */
     if (small) {
-        /* small (a batch of heads' products): a, b and c as floats in this thread's buffer, and
-         * the float32 driver, which reads them in place */
+        /* small (a batch of heads' products): a, b and c as floats in this thread's buffer (a
+         * and c in place when they are float32), and the float32 driver, which reads them in
+         * place */
         float *fa = small_buf, *fb = fa + m * k, *fc = fb + k * n;
-        for (ptrdiff_t i = 0; i < m; i++)
-            cattn_half_to_float(fa + i * k, a + i * rsa, csa, k, bf16, kt);
+        const float *ta = fa;
+        ptrdiff_t ra = k, ca = 1;
+        if (a_float) {
+            ta = a, ra = rsa, ca = csa;
+        } else {
+            for (ptrdiff_t i = 0; i < m; i++)
+                cattn_half_to_float(fa + i * k, (const cattn_half *)a + i * rsa, csa, k, bf16, kt);
+        }
         for (ptrdiff_t p = 0; p < k; p++)
             cattn_half_to_float(fb + p * n, b + p * rsb, csb, n, bf16, kt);
-        cattn_sgemm_tile(fc, n, 1, fa, k, 1, fb, n, 1, m, n, k, 0, kt);
+        if (c_float) {
+            cattn_sgemm_tile(c, rsc, csc, ta, ra, ca, fb, n, 1, m, n, k, 0, kt);
+            return 0;
+        }
+        cattn_sgemm_tile(fc, n, 1, ta, ra, ca, fb, n, 1, m, n, k, 0, kt);
         for (ptrdiff_t i = 0; i < m; i++)
-            cattn_float_to_half(c + i * rsc, csc, fc + i * n, n, bf16, kt);
+            cattn_float_to_half((cattn_half *)c + i * rsc, csc, fc + i * n, n, bf16, kt);
         return 0;
     }
-    /* b's packed columns: k x ncp floats, or ceil(k/2) x ncp words (+ one pair per odd block:
-     * at most k/2 + k/HG_BKC + 1 pairs), then a row of scratch */
     const ptrdiff_t KC = CATTN_GEMM_KC, ncmax = n < HG_NC ? n : HG_NC, nr = pairs ? kt->bnr : kt->snr;
     const ptrdiff_t ncp = (ncmax + nr - 1) / nr * nr, rows = pairs ? k / 2 + k / HG_BKC + 1 : k;
     size_t packed, scratch = pairs ? 0 : (size_t)(KC > ncmax ? KC : ncmax);
@@ -228,7 +265,7 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
     float *bp = cattn_alloc_aligned(packed);
     if (bp == NULL) return -1;
     float *row = bp + (size_t)ncp * (size_t)rows;
-    half_gemm_job j = {bf16, 0, pairs, c, a, bp, 0, rsc, csc, rsa, csa, m, 0, 0, k, kt};
+    half_gemm_job j = {bf16, 0, pairs, io, c, a, bp, 0, rsc, csc, rsa, csa, m, 0, 0, k, kt};
     const ptrdiff_t blocks = (m + HG_MC - 1) / HG_MC;
     for (j.jc = 0; j.jc < n && !j.failed; j.jc += HG_NC) {
         j.nc = n - j.jc < HG_NC ? n - j.jc : HG_NC;

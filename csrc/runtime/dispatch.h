@@ -364,6 +364,15 @@ int cattn_half_gemm_kt(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc, co
                        ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb,
                        ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
                        const cattn_kernel_table *kt);
+/* ... with float32 a or c (the multi-head projections: half x and w into float heads, float
+ * heads and half w_o into a float block): io is CATTN_HG_A_FLOAT and/or CATTN_HG_C_FLOAT, strides
+ * in each one's elements.  A float a never takes the bfloat16 pair tile. */
+#define CATTN_HG_A_FLOAT 1
+#define CATTN_HG_C_FLOAT 2
+int cattn_half_gemm_io(int bf16, int io, void *c, ptrdiff_t rsc, ptrdiff_t csc, const void *a,
+                       ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b, ptrdiff_t rsb,
+                       ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k,
+                       const cattn_kernel_table *kt);
 int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
                         const cattn_half *a, ptrdiff_t rsa, ptrdiff_t csa, const cattn_half *b,
                         ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t m, ptrdiff_t n, ptrdiff_t k);
@@ -387,6 +396,10 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
                              const cattn_half *v, ptrdiff_t rsv, ptrdiff_t csv,
                              ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
                              const cattn_attn_call *c);
+/* multi-head attention over half x, w, b and out (mha.c; half 1 float16, 2 bfloat16; saved must
+ * be NULL), float32 heads inside; and its oracle, through float copies (half.c) */
+int cattn_smha_half(int half, CATTN_MHA_ARGS);
+int cattn_half_mha_ref(int half, CATTN_MHA_ARGS);
 void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
                        ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt);
 /* The bfloat16 pair tile's pieces (half_gemm.c), which attention's bfloat16 path shares:

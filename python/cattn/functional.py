@@ -255,13 +255,12 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
               softcap=None, dmask=False, half=False):
     """Check an SDPA call and lay it out for the gufuncs (SdpaPlan). dmask: the additive mask's
     gradient will be wanted (then a grouped-query call is not folded). half: the forward may read
-    float16 or bfloat16 query, key and value as they are (one dtype for all three, no mask
-    array: ``_sdpa``'s half loop, which converts while it packs and loads); otherwise bfloat16
-    computes through float32 copies."""
+    float16 or bfloat16 query, key and value as they are (one dtype for all three: ``_sdpa``'s
+    and ``_sdpa_mask``'s half loops, which convert while they pack and load; a mask array is
+    then made additive float32); otherwise bfloat16 computes through float32 copies."""
     from .masks import StructuredMask
 
-    half = half and half_dtype(query, key, value) is not None and \
-        (attn_mask is None or isinstance(attn_mask, StructuredMask))
+    half = half and half_dtype(query, key, value) is not None
     q = as_float_operand(fname, "query", query, 2, half=half)
     k = as_float_operand(fname, "key", key, 2, half=half)
     v = as_float_operand(fname, "value", value, 2, half=half)
@@ -283,6 +282,9 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         hi = attn_mask.hi
     elif attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
+        if half:  # the half loop takes an additive float32 mask (a copy of the mask alone)
+            mask = np.where(mask, np.float32(0), np.float32(-np.inf)) if mask.dtype == bool \
+                else mask.astype(np.float32)
     if is_causal:  # with attn_mask too: both apply (JAX's rule), as one more band limit
         hi = min(hi, 0)
     # 2. soft cap, dropout
@@ -451,26 +453,41 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     (5, 8)
     """
     weights = weights_flag("multi_head_attention", return_weights, need_weights)
+    # float16 or bfloat16 in every operand: read as half by _mha's half loop (no mask array, no
+    # weights); otherwise through float32, the result in the operands' half dtype
+    half = half_dtype(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias,
+                      k_bias, v_bias, out_bias)
+    read_half = half is not None and attn_mask is None and not weights
     args, kind, scale, lim = _mha_args(query, key, value, q_weight, k_weight, v_weight,
                                        out_weight, q_bias, k_bias, v_bias, out_bias, attn_mask,
-                                       key_lengths, is_causal, scale)
+                                       key_lengths, is_causal, scale, half=read_half)
     ufunc = _MHA[kind, weights]
     if not weights:
+        if half is not None and not read_half:
+            o = ufunc(*args, scale, *lim).astype(half)
+            if out is None:
+                return o
+            np.copyto(out, o, casting="same_kind")
+            return out
         return ufunc(*args, scale, *lim, out=out)
     o, w = ufunc(*args, scale, *lim, out=(out, None))
-    return o, (w.mean(axis=-3) if average_attn_weights else w)
+    w = w.mean(axis=-3) if average_attn_weights else w
+    if half is not None:
+        o, w = o.astype(half, copy=False), w.astype(half)
+    return o, w
 
 
 def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias, k_bias,
               v_bias, out_bias, attn_mask, key_lengths, is_causal, scale,
-              fname="multi_head_attention"):
+              fname="multi_head_attention", half=False):
     """The checked operands of a multi-head call: ((xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo
     [, mask]), kind, scale, (limits,) or ()) -- the gufuncs take the mask before the scale and
-    the limits after it (_mha_mask); absent biases are broadcast zeros."""
-    xq = as_float_operand(fname, "query", query, 2)
-    xk = as_float_operand(fname, "key", key, 2)
-    xv = as_float_operand(fname, "value", value, 2)
-    ws = [as_float_operand(fname, n, w, 3) for n, w in
+    the limits after it (_mha_mask); absent biases are broadcast zeros. half: bfloat16
+    operands stay bfloat16 (every operand one half dtype: _mha's half loop reads them)."""
+    xq = as_float_operand(fname, "query", query, 2, half=half)
+    xk = as_float_operand(fname, "key", key, 2, half=half)
+    xv = as_float_operand(fname, "value", value, 2, half=half)
+    ws = [as_float_operand(fname, n, w, 3, half=half) for n, w in
           (("q_weight", q_weight), ("k_weight", k_weight), ("v_weight", v_weight),
            ("out_weight", out_weight))]
     wq, wk, wv, wo = ws
@@ -490,14 +507,14 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
     for ok, msg in checks:
         if not ok:
             raise ValueError(f"{fname}: {msg}")
-    dt = compute_dtype(xq, xk, xv, *ws)
+    dt = xq.dtype if half else compute_dtype(xq, xk, xv, *ws)
     biases = []
     for name, b, shape in (("q_bias", q_bias, (H, d)), ("k_bias", k_bias, (H, d)),
                            ("v_bias", v_bias, (H, dv)), ("out_bias", out_bias, (Eo,))):
         if b is None:
             biases.append(np.broadcast_to(np.zeros((), dt), shape))
             continue
-        b = as_float_operand(fname, name, b)
+        b = as_float_operand(fname, name, b, half=half)
         if b.shape[-len(shape):] != shape:
             raise ValueError(f"{fname}: {name} has shape {b.shape}, expected {shape}")
         biases.append(b)

@@ -23,7 +23,7 @@ weights), and ``pullback(grad_out)`` runs the C backward kernels (``cattn.softma
 import numpy as np
 
 from . import _cattn
-from ._checks import as_float_operand, half_dtype, is_float, weights_flag
+from ._checks import as_float_operand, half_dtype, is_float, is_half, weights_flag
 from .functional import _mha_args, multi_head_attention, scaled_dot_product_attention, sdpa_plan
 from .masks import StructuredMask
 
@@ -34,14 +34,15 @@ __all__ = ["vjp", "gradcheck"]
 
 def _unbroadcast(g, shape, dtype):
     """g summed over the dimensions broadcasting added or stretched to reach it from `shape`,
-    in `dtype` when that is a float dtype."""
+    in `dtype` when that is a float dtype (half gradients summed in float32, rounded once)."""
     g = np.asarray(g)
+    acc = np.float32 if is_half(g.dtype) else None
     extra = g.ndim - len(shape)
     if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
+        g = g.sum(axis=tuple(range(extra)), dtype=acc)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
-        g = g.sum(axis=stretched, keepdims=True)
+        g = g.sum(axis=stretched, keepdims=True, dtype=acc)
     if is_float(dtype):
         g = g.astype(dtype, copy=False)
     return np.ascontiguousarray(g).reshape(shape)
@@ -104,8 +105,9 @@ def _vjp_matmul(a, b, **kwargs):
     fname = "matmul"
     if set(kwargs) - {"out", "axes"}:
         raise TypeError(f"vjp(matmul): unsupported keywords {sorted(set(kwargs) - {'out', 'axes'})}")
-    A = as_float_operand(fname, "a", a, 1)
-    Bm = as_float_operand(fname, "b", b, 1)
+    half = half_dtype(a, b) is not None  # float16, bfloat16: read as half, grads in it too
+    A = as_float_operand(fname, "a", a, 1, half=half)
+    Bm = as_float_operand(fname, "b", b, 1, half=half)
     y = _cattn.matmul(A, Bm, **kwargs)
     axes = kwargs.get("axes")
 
