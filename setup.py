@@ -123,7 +123,9 @@ class BuildExt(build_ext):
             for objs in pool.map(compile_one, jobs[1:]):
                 objects += objs
         ext.extra_objects.extend(objects)
-        ext.depends = list(ext.depends) + list(ext.sources)
+        # relink when any object changed, the ISA folders' included: setuptools compares these
+        # with the extension's file (the ISA files are not among ext.sources)
+        ext.depends = list(ext.depends) + list(ext.sources) + objects
         ext.sources = []
         super().build_extension(ext)
 
