@@ -5,16 +5,7 @@
 #include "avx512.h"
 #include "runtime/dispatch.h"
 #include "kernels/half.h"
-
-/* out[r] = the sum of a[r]'s lanes, r < 4: halves added into AVX2 registers, then across */
-static inline void sum4_ps(const __m512 a[4], float out[4])
-{
-    __m256 h[4];
-    for (int r = 0; r < 4; r++)
-        h[r] = _mm256_add_ps(_mm512_castps512_ps256(a[r]), _mm512_extractf32x8_ps(a[r], 1));
-    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
-}
+#include "sum4.h" /* sum4_ps */
 
 static inline void sum4_pd(const __m512d a[4], double out[4])
 {

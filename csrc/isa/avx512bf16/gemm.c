@@ -18,19 +18,7 @@
  * rounded to nearest even; denormal inputs are read as zero and denormal results flushed to zero
  * (SIMDe's emulation keeps them).  So c is within a float32 rounding per pair of the exact sum.
  */
-#include <string.h>
-#include "isa/avx512/avx512.h"
-#include "runtime/dispatch.h"
-
-#include "tile.h"
-
-/* the 16-bit pairs of a vector as the instruction's operand type (a cast compilers drop) */
-static inline __m512bh as_bh(__m512i x)
-{
-    __m512bh r;
-    memcpy(&r, &x, sizeof r);
-    return r;
-}
+#include "bf16.h"
 
 #define STEP(i, ap, off)                                                                      \
     {                                                                                         \
@@ -58,9 +46,6 @@ static inline __m512bh as_bh(__m512i x)
 #define ROWS(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
 #define DECLARE(i) __m512 c##i##0 = _mm512_setzero_ps(), c##i##1 = _mm512_setzero_ps();
 
-void cattn_bgemm_ukr_avx512bf16(ptrdiff_t kp, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
-                                const uint32_t *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
-                                int accumulate);
 void cattn_bgemm_ukr_avx512bf16(ptrdiff_t kp, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
                                 const uint32_t *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
                                 int accumulate)

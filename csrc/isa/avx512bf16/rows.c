@@ -9,9 +9,8 @@
  * first -- exact for the decoder's query, which is bfloat16 whenever its keys are (attention's
  * half path takes one dtype for q, k and v).  Rows whose e is not a multiple of 32, or longer
  * than BD_MAXE, take the avx512 kernel. */
-#include <string.h>
-#include "isa/avx512/avx512.h"
-#include "runtime/dispatch.h"
+#include "bf16.h"
+#include "isa/avx512/sum4.h"
 #include "kernels/half.h"
 
 #define BD_MAXE 1024
@@ -20,26 +19,6 @@
 void cattn_bdot_rows_avx512(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq, ptrdiff_t m,
                             const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e);
 
-static inline __m512bh as_bh(__m512i x)
-{
-    __m512bh r;
-    memcpy(&r, &x, sizeof r);
-    return r;
-}
-
-/* out[r] = the sum of a[r]'s lanes, r < 4 (as isa/avx512/rows_simd.c's) */
-static inline void sum4(const __m512 a[4], float out[4])
-{
-    __m256 h[4];
-    for (int r = 0; r < 4; r++)
-        h[r] = _mm256_add_ps(_mm512_castps512_ps256(a[r]), _mm512_extractf32x8_ps(a[r], 1));
-    __m256 t = _mm256_hadd_ps(_mm256_hadd_ps(h[0], h[1]), _mm256_hadd_ps(h[2], h[3]));
-    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps(t, 1)));
-}
-
-void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
-                                ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,
-                                ptrdiff_t e);
 void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
                                 ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,
                                 ptrdiff_t e)
@@ -77,8 +56,8 @@ void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff
                 }
             }
             float oa[4], ob[4];
-            sum4(a, oa);
-            sum4(b, ob);
+            sum4_ps(a, oa);
+            sum4_ps(b, ob);
             for (ptrdiff_t r = 0; r < mr; r++) {
                 s[(r0 + r) * lds + j] = oa[r];
                 if (two) s[(r0 + r) * lds + h + j] = ob[r];
@@ -104,9 +83,6 @@ static inline uint32_t wpair(float a, float b)
     return (uint32_t)cattn_f2b(a) | (uint32_t)cattn_f2b(b) << 16;
 }
 
-void cattn_baxpy_rows_avx512bf16(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
-                                 ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
-                                 ptrdiff_t e);
 void cattn_baxpy_rows_avx512bf16(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
                                  ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
                                  ptrdiff_t e)
