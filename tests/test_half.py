@@ -391,7 +391,7 @@ def test_bfloat16_attention_pair_tile_is_chosen_by_its_measured_rate():
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_sdpa_functions_read_half(dt):
     """The functions hand half q, k, v to _sdpa as they are (grouped-query decoding folded, lse
-    float32); with weights they compute through float32 as before."""
+    float32); with weights too (_sdpa_w: the weights half as well)."""
     q = R.standard_normal((2, 8, 3, 32)).astype(dt)
     k = R.standard_normal((2, 2, 300, 32)).astype(dt)
     v = R.standard_normal((2, 2, 300, 16)).astype(dt)
@@ -574,3 +574,46 @@ def test_decoding_rows_read_half(level, dt, L, E, Ev):
                                                       **kw)
             np.testing.assert_allclose(o.astype(np.float64), want, rtol=TOL[dt.name],
                                        atol=TOL[dt.name], err_msg=f"S={S} {kw}")
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"attn_mask": "bool"},
+                                {"key_lengths": np.array([[5], [60]])}],
+                         ids=["plain", "causal", "mask", "lengths"])
+def test_sdpa_weights_in_half(level, dt, kw):
+    """return_weights=True with half q, k, v: _sdpa_w's half loop writes each weight rounded
+    once to the operands' dtype (zeros outside a row's keys), within half ulps of float64 from
+    the rounded inputs, on the fast path and the oracle; the output matches the call without
+    weights; no float32 copy of q, k or v (tracemalloc: the half output and weights, the float32
+    lse)."""
+    q = R.standard_normal((2, 3, 90, 32)).astype(dt)
+    k = R.standard_normal((2, 3, 60, 32)).astype(dt)
+    v = R.standard_normal((2, 3, 60, 16)).astype(dt)
+    if kw.get("attn_mask") == "bool":
+        kw = {"attn_mask": R.random((90, 60)) > 0.3}
+    o, w = cattn.scaled_dot_product_attention(q, k, v, return_weights=True, **kw)
+    assert o.dtype == w.dtype == dt and w.shape == (2, 3, 90, 60)
+    same_bits(o, cattn.scaled_dot_product_attention(q, k, v, **kw))
+    o64, w64 = cattn.scaled_dot_product_attention(*(x.astype(np.float64) for x in (q, k, v)),
+                                                  return_weights=True, **kw)
+    np.testing.assert_allclose(w.astype(np.float64), w64, rtol=TOL[dt.name], atol=1e-3)
+    np.testing.assert_allclose(o.astype(np.float64), o64, rtol=TOL[dt.name],
+                               atol=2 * TOL[dt.name])
+    assert (w.astype(np.float64)[w64 == 0] == 0).all()
+    # the oracle (float copies, the float reference kernel, rounded) on the same plan
+    plan = cattn.functional.sdpa_plan("t", q, k, v, half=True, **kw)
+    ref = _cattn._sdpa_mask_w_ref if plan.mask is not None else _cattn._sdpa_w_ref
+    ow, ww, _ = ref(*plan.args, *plan.extras)
+    assert ow.dtype == ww.dtype == dt
+    np.testing.assert_allclose(plan.weights(ww).astype(np.float64), w64, rtol=TOL[dt.name],
+                               atol=1e-3)
+    np.testing.assert_allclose(plan.output(ow).astype(np.float64), o64, rtol=TOL[dt.name],
+                               atol=2 * TOL[dt.name])
+    tracemalloc.start()
+    try:
+        cattn.scaled_dot_product_attention(q, k, v, return_weights=True, **kw)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    mask_bytes = 4 * 90 * 60 if "attn_mask" in kw else 0
+    assert peak < o.nbytes + w.nbytes + mask_bytes + (1 << 16), f"{peak} bytes traced"

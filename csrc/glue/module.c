@@ -198,7 +198,9 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
                  {"attention", cattn_loop_attention_f},  /* the float loop, cfg.half set */
                  {"causal_attention", cattn_loop_attention_f},
                  {"_sdpa", cattn_loop_attention_f},
+                 {"_sdpa_w", cattn_loop_attention_f},     /* the weights half too */
                  {"_sdpa_mask", cattn_loop_attention_f},  /* the mask additive, float32 */
+                 {"_sdpa_mask_w", cattn_loop_attention_f},
                  {"_mha", cattn_loop_mha_f},  /* x, w, b, out half; the heads float32 */
                  {"softmax", cattn_loop_softmax_half},
                  {"log_softmax", cattn_loop_softmax_half},
@@ -209,11 +211,11 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
     return NULL;
 }
 /* The type of operand i in a half loop of type `half` (NPY_HALF or bfloat16's number): the data
- * operands and the first output are half; the limits int64; the other scalars and outputs (an
- * attention's lse) float32. */
+ * operands, the first output and an attention's weights are half; the limits int64; the other
+ * scalars and outputs (an attention's lse) float32. */
 static int half_operand_type(const ufunc_spec *s, int i, int half)
 {
-    if (i < s->ndata || i == s->nin) return half;
+    if (i < s->ndata || i == s->nin || (s->cfg.has_w && i == s->nin + 1)) return half;
     return s->cfg.ext && i == s->nin - 1 ? NPY_INT64 : NPY_FLOAT;
 }
 typedef char limits_sig_is_nlim[CATTN_NLIM == 7 ? 1 : -1]; /* CATTN_LIMITS_SIG spells (7) */

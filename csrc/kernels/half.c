@@ -179,20 +179,26 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
 {
     const int bf16 = half == 2;
     const size_t n = (size_t)L * (size_t)E + (size_t)S * (size_t)E + (size_t)S * (size_t)Ev +
-                     (size_t)L * (size_t)Ev;
+                     (size_t)L * (size_t)Ev + (c->w != NULL ? (size_t)L * (size_t)S : 0);
     float *f = calloc(n ? n : 1, sizeof(float));
     if (f == NULL) return -1;
-    float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev;
+    float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev, *fw = fo + L * Ev;
+    cattn_attn_call cf = *c;  /* half weights: the float kernel's go to fw, rounded below */
+    if (c->w != NULL) cf.w = fw, cf.rsw = S, cf.csw = 1;
     for (ptrdiff_t i = 0; i < L; i++)
         for (ptrdiff_t e = 0; e < E; e++) fq[i * E + e] = to_float(q[i * rsq + e * csq], bf16);
     for (ptrdiff_t j = 0; j < S; j++) {
         for (ptrdiff_t e = 0; e < E; e++) fk[j * E + e] = to_float(k[j * rsk + e * csk], bf16);
         for (ptrdiff_t e = 0; e < Ev; e++) fv[j * Ev + e] = to_float(v[j * rsv + e * csv], bf16);
     }
-    int rc = cattn_sattention_ref(fo, Ev, 1, fq, E, 1, fk, E, 1, fv, Ev, 1, L, S, E, Ev, c);
-    for (ptrdiff_t i = 0; i < L && rc == 0; i++)
+    int rc = cattn_sattention_ref(fo, Ev, 1, fq, E, 1, fk, E, 1, fv, Ev, 1, L, S, E, Ev, &cf);
+    for (ptrdiff_t i = 0; i < L && rc == 0; i++) {
         for (ptrdiff_t e = 0; e < Ev; e++)
             out[i * rso + e * cso] = bf16 ? cattn_f2b(fo[i * Ev + e]) : cattn_f2h(fo[i * Ev + e]);
+        for (ptrdiff_t x = 0; x < S && c->w != NULL; x++)
+            ((cattn_half *)c->w)[i * c->rsw + x * c->csw] = bf16 ? cattn_f2b(fw[i * S + x])
+                                                                 : cattn_f2h(fw[i * S + x]);
+    }
     free(f);
     return rc;
 }

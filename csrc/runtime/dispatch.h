@@ -382,8 +382,8 @@ void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdi
                          const cattn_kernel_table *kt);
 void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
                          int bf16, const cattn_kernel_table *kt);
-/* attention over half q, k, v and out (attention.c; half 1 float16, 2 bfloat16), lse float; no
- * mask array, no weights output; and its oracle, through float copies (half.c) */
+/* attention over half q, k, v, out and weights (attention.c; half 1 float16, 2 bfloat16), lse
+ * float, the mask float32 or boolean; and its oracle, through float copies (half.c) */
 int cattn_sattention_half(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
                           const cattn_half *q, ptrdiff_t rsq, ptrdiff_t csq,
                           const cattn_half *k, ptrdiff_t rsk, ptrdiff_t csk,

@@ -117,7 +117,7 @@ def _sdpa_general(query, key, value, attn_mask, is_causal, scale, enable_gqa, ke
     weights = bool(return_weights)
     plan = sdpa_plan("scaled_dot_product_attention", query, key, value, attn_mask, is_causal,
                      scale, enable_gqa, key_lengths, query_lengths, dropout_p, seed, softcap,
-                     half=not weights)
+                     half=True)
     r = plan.forward(weights)
     res = (plan.output(r[0]), plan.weights(r[1])) if weights else plan.output(r[0])
     half = half_dtype(query, key, value)
