@@ -526,34 +526,56 @@ def test_multi_head_attention_reads_half(level, dt, side_by_side, kw):
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)
-def test_multi_head_attention_half_beside_masks_and_weights(dt):
-    """A mask array or return_weights take the float32 kernels; the results still come back in
-    the operands' half dtype (weights too). For float16 the two paths agree bit for bit (the
-    half GEMM's sums are the float32 GEMM's on the converted operands)."""
+@pytest.mark.parametrize("average", [True, False], ids=["averaged", "per head"])
+def test_multi_head_attention_masks_and_weights_in_half(level, dt, average):
+    """A mask array (boolean, or additive in the operands' dtype) and the weights read and
+    written as half too: multi_head_attention's and the weights gufuncs' half loops (the mask
+    made additive float32, each weight rounded once, the average over heads in float32); the
+    output matches the call without weights; within half ulps of float64, the oracle too."""
     xq, xkv, ws, bs = mha_operands(dt, True, True)
-    mask = R.random((40, 70)) > 0.2
-    o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, attn_mask=mask)
-    assert o.dtype == dt
-    o2, w = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, return_weights=True)
-    assert o2.dtype == dt and w.dtype == dt and w.shape == (2, 40, 70)
-    if dt == np.float16:
-        same_bits(o2, cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs))
+    for mask in (R.random((40, 70)) > 0.2, (R.standard_normal((1, 4, 40, 70)) * 2).astype(dt)):
+        o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, attn_mask=mask)
+        o2, w = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, attn_mask=mask,
+                                           return_weights=True, average_attn_weights=average)
+        assert o.dtype == o2.dtype == w.dtype == dt
+        assert w.shape == ((2, 40, 70) if average else (2, 4, 40, 70))
+        same_bits(o2, o)
+        m64 = mask if mask.dtype == bool else mask.astype(np.float64)
+        o64, w64 = cattn.multi_head_attention(
+            *(a.astype(np.float64) for a in (xq, xkv, xkv, *ws, *bs)), attn_mask=m64,
+            return_weights=True, average_attn_weights=average)
+        np.testing.assert_allclose(o.astype(np.float64), o64, rtol=2 * TOL[dt.name],
+                                   atol=2 * TOL[dt.name])
+        np.testing.assert_allclose(w.astype(np.float64), w64, rtol=2 * TOL[dt.name], atol=2e-3)
+    args, kind, scale, lim = cattn.functional._mha_args(xq, xkv, xkv, *ws, *bs, mask, None,
+                                                        False, None, half=True)
+    ro, rw = _cattn.multi_head_attention_weights_ref(*args, scale)
+    assert ro.dtype == rw.dtype == dt
+    np.testing.assert_allclose(ro.astype(np.float64), o64, rtol=2 * TOL[dt.name],
+                               atol=2 * TOL[dt.name])
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_multi_head_attention_makes_no_float32_copy(dt):
-    """NumPy's allocations, traced: the half output alone -- no float32 copy of x (4 MiB as
-    float32 here) or of the weights; the float32 heads are the kernel's own scratch."""
+    """NumPy's allocations, traced: the half output alone (with a mask array, that mask made
+    additive float32; with weights, the half weights) -- no float32 copy of x (4 MiB as float32
+    here) or of the projections; the float32 heads are the kernel's own scratch."""
     xq, xkv, ws, bs = mha_operands(dt, True, True, L=1024, S=1024, E=512, H=8, d=64, dv=64)
-    cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, is_causal=True)
-    tracemalloc.start()
-    try:
-        o = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, is_causal=True)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert o.dtype == dt
-    assert peak < o.nbytes + (1 << 18), f"{peak} bytes traced"
+    mask = np.tri(1024, dtype=bool)
+    # (keywords, what may be traced beside the output: the additive float32 mask, the weights)
+    for kw, extra in (({"is_causal": True}, 0), ({"attn_mask": mask}, 4 * mask.size),
+                      ({"attn_mask": mask, "return_weights": True,
+                        "average_attn_weights": False}, 4 * mask.size + 2 * 2 * 8 * mask.size)):
+        cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, **kw)
+        tracemalloc.start()
+        try:
+            r = cattn.multi_head_attention(xq, xkv, xkv, *ws, *bs, **kw)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        o = r[0] if isinstance(r, tuple) else r
+        assert o.dtype == dt
+        assert peak < o.nbytes + extra + (1 << 18), f"{kw.keys()}: {peak} bytes traced"
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)

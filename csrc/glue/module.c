@@ -202,6 +202,9 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
                  {"_sdpa_mask", cattn_loop_attention_f},  /* the mask additive, float32 */
                  {"_sdpa_mask_w", cattn_loop_attention_f},
                  {"_mha", cattn_loop_mha_f},  /* x, w, b, out half; the heads float32 */
+                 {"_mha_weights", cattn_loop_mha_f},  /* ... and the weights half */
+                 {"multi_head_attention", cattn_loop_mha_f},  /* the mask additive, float32 */
+                 {"multi_head_attention_weights", cattn_loop_mha_f},
                  {"softmax", cattn_loop_softmax_half},
                  {"log_softmax", cattn_loop_softmax_half},
                  {"softmax_backward", cattn_loop_softmax_backward_half},

@@ -236,9 +236,27 @@ int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
     cattn_in fin[11];
     for (int i = 0; i < 11; i++)
         fin[i] = float_copy(f + at[i], in[i], sizes[i][0], sizes[i][1], sizes[i][2], bf16);
-    float *fo = f + at[11];
+    float *fo = f + at[11], *fw = NULL;
+    cattn_attn_call cf = *c;  /* half weights: the float kernel's into fw, rounded below */
+    if (c->w != NULL) {
+        const size_t nw = (size_t)H * (size_t)L * (size_t)S;
+        fw = calloc(nw ? nw : 1, sizeof(float));
+        if (fw == NULL) {
+            free(f);
+            return -1;
+        }
+        cf.w = fw, cf.hsw = L * S, cf.rsw = S, cf.csw = 1;
+    }
     int rc = cattn_smha_ref((cattn_out){fo, 0, n.Eo, 1}, NULL, fin[0], fin[1], fin[2], fin[3],
-                            fin[4], fin[5], fin[6], fin[7], fin[8], fin[9], fin[10], n, c);
+                            fin[4], fin[5], fin[6], fin[7], fin[8], fin[9], fin[10], n, &cf);
+    for (ptrdiff_t h = 0; h < H && rc == 0 && fw != NULL; h++)
+        for (ptrdiff_t i = 0; i < L; i++)
+            for (ptrdiff_t x = 0; x < S; x++) {
+                const float y = fw[(h * L + i) * S + x];
+                ((cattn_half *)c->w)[h * c->hsw + i * c->rsw + x * c->csw] =
+                    bf16 ? cattn_f2b(y) : cattn_f2h(y);
+            }
+    free(fw);
     for (ptrdiff_t i = 0; i < L && rc == 0; i++)
         for (ptrdiff_t j = 0; j < n.Eo; j++) {
             const float x = fo[i * n.Eo + j];

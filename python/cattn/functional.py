@@ -453,27 +453,19 @@ def multi_head_attention(query, key, value, q_weight, k_weight, v_weight, out_we
     (5, 8)
     """
     weights = weights_flag("multi_head_attention", return_weights, need_weights)
-    # float16 or bfloat16 in every operand: read as half by _mha's half loop (no mask array, no
-    # weights); otherwise through float32, the result in the operands' half dtype
+    # float16 or bfloat16 in every operand: read as half by the gufuncs' half loops (a mask
+    # array made additive float32; the weights half too), the heads float32 inside
     half = half_dtype(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bias,
                       k_bias, v_bias, out_bias)
-    read_half = half is not None and attn_mask is None and not weights
     args, kind, scale, lim = _mha_args(query, key, value, q_weight, k_weight, v_weight,
                                        out_weight, q_bias, k_bias, v_bias, out_bias, attn_mask,
-                                       key_lengths, is_causal, scale, half=read_half)
+                                       key_lengths, is_causal, scale, half=half is not None)
     ufunc = _MHA[kind, weights]
     if not weights:
-        if half is not None and not read_half:
-            o = ufunc(*args, scale, *lim).astype(half)
-            if out is None:
-                return o
-            np.copyto(out, o, casting="same_kind")
-            return out
         return ufunc(*args, scale, *lim, out=out)
     o, w = ufunc(*args, scale, *lim, out=(out, None))
-    w = w.mean(axis=-3) if average_attn_weights else w
-    if half is not None:
-        o, w = o.astype(half, copy=False), w.astype(half)
+    if average_attn_weights:  # the mean over heads in float32 (half weights), then rounded
+        w = w.mean(axis=-3, dtype=np.float32 if half is not None else None).astype(w.dtype)
     return o, w
 
 
@@ -482,8 +474,9 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
               fname="multi_head_attention", half=False):
     """The checked operands of a multi-head call: ((xq, xk, xv, wq, wk, wv, wo, bq, bk, bv, bo
     [, mask]), kind, scale, (limits,) or ()) -- the gufuncs take the mask before the scale and
-    the limits after it (_mha_mask); absent biases are broadcast zeros. half: bfloat16
-    operands stay bfloat16 (every operand one half dtype: _mha's half loop reads them)."""
+    the limits after it (_mha_mask); absent biases are broadcast zeros. half: every operand has
+    one half dtype, which stays (bfloat16 too) for the gufuncs' half loops, and a mask array is
+    made additive float32."""
     xq = as_float_operand(fname, "query", query, 2, half=half)
     xk = as_float_operand(fname, "key", key, 2, half=half)
     xv = as_float_operand(fname, "value", value, 2, half=half)
@@ -525,6 +518,9 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
     args = (xq, xk, xv, wq, wk, wv, wo, *biases)
     if kind == "lim":
         return args, kind, scale, (m,)
+    if half:  # the half loops take an additive float32 mask (a copy of the mask, unbroadcast)
+        m = np.where(m, np.float32(0), np.float32(-np.inf)) if m.dtype == bool else \
+            m.astype(np.float32)
     m = np.broadcast_to(m, m.shape[:-3] + (H, L, S))
     broadcast_batch(fname, [("query", batch), ("attn_mask", m.shape[:-3])])
     return args + (m,), kind, scale, ()
