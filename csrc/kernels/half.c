@@ -69,7 +69,7 @@ void cattn_half_to_float(float *dst, const cattn_half *src, ptrdiff_t inc, ptrdi
         (bf16 ? kt->b2f_row : kt->h2f_row)(dst, src, n);
     else
         for (ptrdiff_t i = 0; i < n; i++)
-            dst[i] = bf16 ? cattn_b2f(src[i * inc]) : cattn_h2f(src[i * inc]);
+            dst[i] = cattn_half_get(src[i * inc], bf16);
 }
 
 void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdiff_t n,
@@ -79,7 +79,7 @@ void cattn_float_to_half(cattn_half *dst, ptrdiff_t inc, const float *src, ptrdi
         (bf16 ? kt->f2b_row : kt->f2h_row)(dst, src, n);
     else
         for (ptrdiff_t i = 0; i < n; i++)
-            dst[i * inc] = bf16 ? cattn_f2b(src[i]) : cattn_f2h(src[i]);
+            dst[i * inc] = cattn_half_put(src[i], bf16);
 }
 
 /* Room for `count` rows of n floats: this thread's buffers, or fresh ones (*own, to free). */
@@ -166,8 +166,6 @@ BACKWARD(cattn_blog_softmax_backward_ref, 1, 1, 1)
 
 /* ---- attention's oracle over half operands -------------------------------------------------- */
 
-static float to_float(cattn_half x, int bf16) { return bf16 ? cattn_b2f(x) : cattn_h2f(x); }
-
 /* Float copies of q, k and v, the float reference kernel, out rounded: the plain way, kept as
  * the oracle of cattn_sattention_half (which makes no such copies).  0, or -1 out of memory. */
 int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t cso,
@@ -186,18 +184,17 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
     cattn_attn_call cf = *c;  /* half weights: the float kernel's go to fw, rounded below */
     if (c->w != NULL) cf.w = fw, cf.rsw = S, cf.csw = 1;
     for (ptrdiff_t i = 0; i < L; i++)
-        for (ptrdiff_t e = 0; e < E; e++) fq[i * E + e] = to_float(q[i * rsq + e * csq], bf16);
+        for (ptrdiff_t e = 0; e < E; e++) fq[i * E + e] = cattn_half_get(q[i * rsq + e * csq], bf16);
     for (ptrdiff_t j = 0; j < S; j++) {
-        for (ptrdiff_t e = 0; e < E; e++) fk[j * E + e] = to_float(k[j * rsk + e * csk], bf16);
-        for (ptrdiff_t e = 0; e < Ev; e++) fv[j * Ev + e] = to_float(v[j * rsv + e * csv], bf16);
+        for (ptrdiff_t e = 0; e < E; e++) fk[j * E + e] = cattn_half_get(k[j * rsk + e * csk], bf16);
+        for (ptrdiff_t e = 0; e < Ev; e++) fv[j * Ev + e] = cattn_half_get(v[j * rsv + e * csv], bf16);
     }
     int rc = cattn_sattention_ref(fo, Ev, 1, fq, E, 1, fk, E, 1, fv, Ev, 1, L, S, E, Ev, &cf);
     for (ptrdiff_t i = 0; i < L && rc == 0; i++) {
         for (ptrdiff_t e = 0; e < Ev; e++)
-            out[i * rso + e * cso] = bf16 ? cattn_f2b(fo[i * Ev + e]) : cattn_f2h(fo[i * Ev + e]);
+            out[i * rso + e * cso] = cattn_half_put(fo[i * Ev + e], bf16);
         for (ptrdiff_t x = 0; x < S && c->w != NULL; x++)
-            ((cattn_half *)c->w)[i * c->rsw + x * c->csw] = bf16 ? cattn_f2b(fw[i * S + x])
-                                                                 : cattn_f2h(fw[i * S + x]);
+            ((cattn_half *)c->w)[i * c->rsw + x * c->csw] = cattn_half_put(fw[i * S + x], bf16);
     }
     free(f);
     return rc;
@@ -212,7 +209,7 @@ static cattn_in float_copy(float *f, cattn_in x, ptrdiff_t H, ptrdiff_t R, ptrdi
         for (ptrdiff_t i = 0; i < R; i++)
             for (ptrdiff_t j = 0; j < C; j++)
                 f[(h * R + i) * C + j] =
-                    to_float(((const cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs], bf16);
+                    cattn_half_get(((const cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs], bf16);
     return (cattn_in){f, R * C, C, 1};
 }
 
@@ -254,13 +251,13 @@ int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
             for (ptrdiff_t x = 0; x < S; x++) {
                 const float y = fw[(h * L + i) * S + x];
                 ((cattn_half *)c->w)[h * c->hsw + i * c->rsw + x * c->csw] =
-                    bf16 ? cattn_f2b(y) : cattn_f2h(y);
+                    cattn_half_put(y, bf16);
             }
     free(fw);
     for (ptrdiff_t i = 0; i < L && rc == 0; i++)
         for (ptrdiff_t j = 0; j < n.Eo; j++) {
             const float x = fo[i * n.Eo + j];
-            ((cattn_half *)out.p)[i * out.rs + j * out.cs] = bf16 ? cattn_f2b(x) : cattn_f2h(x);
+            ((cattn_half *)out.p)[i * out.rs + j * out.cs] = cattn_half_put(x, bf16);
         }
     free(f);
     return rc;

@@ -69,4 +69,14 @@ static inline uint16_t cattn_f2b(float f)
     return (uint16_t)(u >> 16);
 }
 
+/* One element of either half type (bf16 1: bfloat16, 0: float16) to float, and back. */
+static inline float cattn_half_get(cattn_half x, int bf16)
+{
+    return bf16 ? cattn_b2f(x) : cattn_h2f(x);
+}
+static inline cattn_half cattn_half_put(float f, int bf16)
+{
+    return bf16 ? cattn_f2b(f) : cattn_f2h(f);
+}
+
 #endif

@@ -296,9 +296,9 @@ int cattn_half_gemm_ref(int bf16, cattn_half *c, ptrdiff_t rsc, ptrdiff_t csc,
             float acc = 0;
             for (ptrdiff_t p = 0; p < k; p++) {
                 cattn_half x = a[i * rsa + p * csa], y = b[p * rsb + j * csb];
-                acc += bf16 ? cattn_b2f(x) * cattn_b2f(y) : cattn_h2f(x) * cattn_h2f(y);
+                acc += cattn_half_get(x, bf16) * cattn_half_get(y, bf16);
             }
-            c[i * rsc + j * csc] = bf16 ? cattn_f2b(acc) : cattn_f2h(acc);
+            c[i * rsc + j * csc] = cattn_half_put(acc, bf16);
         }
     return 0;
 }

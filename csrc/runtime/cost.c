@@ -55,53 +55,30 @@ static _Atomic double rates[CATTN_TILE_COUNT][3];
 #define RATE_TRIALS 7      /* the best of 7 trials ...                                  */
 #define RATE_TRIAL_NS 2e4  /* ... of about 20 µs each: about 0.15 ms per (level, dtype)  */
 
-/* Time kt's bfloat16 pair microkernel: multiply-adds per ns, as measure() below. */
-static double measure_bf16(const cattn_kernel_table *kt)
-{
-    const ptrdiff_t mr = kt->bmr, nr = kt->bnr, kp = RATE_K / 2;
-    const size_t na = (size_t)(mr * kp), nb = (size_t)(kp * nr), nc = (size_t)(mr * nr);
-    uint32_t *a = cattn_alloc_aligned((na + nb) * sizeof(uint32_t) + nc * sizeof(float) + 128);
-    if (a == NULL) return 0;
-    uint32_t *b = a + ((na + 15) & ~(size_t)15);
-    float *c = (float *)(b + ((nb + 15) & ~(size_t)15));
-    for (size_t i = 0; i < na + nb; i++) {  /* pairs of 0.5 .. 1.25 in bfloat16 */
-        uint32_t h = 0x3f00u + (uint32_t)(i % 7) * 0x20u;
-        (i < na ? a : b)[i < na ? i : i - na] = h | h << 16;
-    }
-    memset(c, 0, nc * sizeof(float));
-    double best = 0;
-    long reps = 1;
-    for (int trial = -2; trial < RATE_TRIALS; trial++) {
-        double t0 = now_ns();
-        for (long r = 0; r < reps; r++) kt->bgemm_ukr(kp, a, 1, mr, b, c, nr, 1, r > 0);
-        double dt = now_ns() - t0;
-        if (trial < 0) {
-            reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)reps / dt) + 1 : 64;
-            if (reps > 4096) reps = 4096;
-            continue;
-        }
-        double rate = dt > 0 ? (double)reps * (double)(mr * nr * 2 * kp) / dt : 0;
-        if (rate > best) best = rate;
-    }
-    cattn_free_aligned(a);
-    return best;
-}
-
-/* Time kt's microkernel for one dtype: multiply-adds per ns, the best of a few short trials. */
+/* Time kt's microkernel for one dtype (CATTN_RATE_*): multiply-adds per ns, the best of a few
+ * short trials.  The bfloat16 pair tile takes RATE_K / 2 pairs: the same multiply-adds. */
 static double measure(const cattn_kernel_table *kt, int dbl)
 {
-    if (dbl == CATTN_RATE_BF16) return kt->bgemm_ukr != NULL ? measure_bf16(kt) : 0;
-    const ptrdiff_t mr = dbl ? kt->dmr : kt->smr, nr = dbl ? kt->dnr : kt->snr;
-    const size_t size = dbl ? sizeof(double) : sizeof(float);
-    const size_t na = (size_t)(mr * RATE_K), nb = (size_t)(RATE_K * nr), nc = (size_t)(mr * nr);
+    const int bf = dbl == CATTN_RATE_BF16;
+    if (bf && kt->bgemm_ukr == NULL) return 0;
+    const ptrdiff_t mr = bf ? kt->bmr : dbl ? kt->dmr : kt->smr;
+    const ptrdiff_t nr = bf ? kt->bnr : dbl ? kt->dnr : kt->snr, k = bf ? RATE_K / 2 : RATE_K;
+    const size_t size = dbl == CATTN_RATE_F64 ? sizeof(double) : sizeof(float);  /* a word */
+    const size_t na = (size_t)(mr * k), nb = (size_t)(k * nr), nc = (size_t)(mr * nr);
     char *buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
     if (buf == NULL) return 0;
     char *a = buf, *b = a + ((na * size + 63) & ~(size_t)63), *c = b + ((nb * size + 63) & ~(size_t)63);
     for (size_t i = 0; i < na + nb; i++) {  /* a, b: small values, no overflow, no denormals */
         char *x = i < na ? a : b;
         size_t j = i < na ? i : i - na;
-        if (dbl) ((double *)x)[j] = 0.5 + (double)(i % 7) * 0.125;
-        else ((float *)x)[j] = 0.5f + (float)(i % 7) * 0.125f;
+        if (bf) {  /* pairs of 0.5 .. 1.25 in bfloat16 */
+            uint32_t h = 0x3f00u + (uint32_t)(i % 7) * 0x20u;
+            ((uint32_t *)x)[j] = h | h << 16;
+        } else if (dbl) {
+            ((double *)x)[j] = 0.5 + (double)(i % 7) * 0.125;
+        } else {
+            ((float *)x)[j] = 0.5f + (float)(i % 7) * 0.125f;
+        }
     }
     memset(c, 0, nc * size);
     double best = 0;
@@ -109,7 +86,10 @@ static double measure(const cattn_kernel_table *kt, int dbl)
     for (int trial = -2; trial < RATE_TRIALS; trial++) {  /* trials -2, -1 warm up, size reps */
         double t0 = now_ns();
         for (long r = 0; r < reps; r++) {
-            if (dbl)
+            if (bf)
+                kt->bgemm_ukr(k, (const uint32_t *)a, 1, mr, (const uint32_t *)b, (float *)c, nr,
+                              1, r > 0);
+            else if (dbl)
                 kt->dgemm_ukr(RATE_K, (const double *)a, 1, mr, (const double *)b, nr, (double *)c,
                               nr, 1, r > 0);
             else

@@ -114,6 +114,14 @@ def as_mask(fname, argname, mask, L, S):
     return np.broadcast_to(m, m.shape[:-2] + (L, S)) if m.ndim >= 2 else np.broadcast_to(m, (L, S))
 
 
+def additive_mask32(mask):
+    """A mask as the half loops take it: float32, added to the scores (a boolean one: 0 where a
+    key may be attended, -inf where not)."""
+    if mask.dtype == bool:
+        return np.where(mask, np.float32(0), np.float32(-np.inf))
+    return mask.astype(np.float32)
+
+
 def and_causal(mask, L, S):
     """A mask (..., L, S) restricted to query i attending keys j <= i as well (is_causal given
     beside attn_mask, JAX's rule): a boolean mask and-ed with the lower triangle, a floating one

@@ -13,8 +13,8 @@ import operator
 import numpy as np
 
 from . import _cattn
-from ._checks import (and_causal, as_float_operand, as_mask, as_scale, broadcast_batch,
-                      compute_dtype, half_dtype, like_input, weights_flag)
+from ._checks import (additive_mask32, and_causal, as_float_operand, as_mask, as_scale,
+                      broadcast_batch, compute_dtype, half_dtype, like_input, weights_flag)
 
 __all__ = ["multi_head_attention", "scaled_dot_product_attention"]
 
@@ -283,8 +283,7 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
     elif attn_mask is not None:
         mask = as_mask(fname, "attn_mask", attn_mask, L, S)
         if half:  # the half loop takes an additive float32 mask (a copy of the mask alone)
-            mask = np.where(mask, np.float32(0), np.float32(-np.inf)) if mask.dtype == bool \
-                else mask.astype(np.float32)
+            mask = additive_mask32(mask)
     if is_causal:  # with attn_mask too: both apply (JAX's rule), as one more band limit
         hi = min(hi, 0)
     # 2. soft cap, dropout
@@ -519,8 +518,7 @@ def _mha_args(query, key, value, q_weight, k_weight, v_weight, out_weight, q_bia
     if kind == "lim":
         return args, kind, scale, (m,)
     if half:  # the half loops take an additive float32 mask (a copy of the mask, unbroadcast)
-        m = np.where(m, np.float32(0), np.float32(-np.inf)) if m.dtype == bool else \
-            m.astype(np.float32)
+        m = additive_mask32(m)
     m = np.broadcast_to(m, m.shape[:-3] + (H, L, S))
     broadcast_batch(fname, [("query", batch), ("attn_mask", m.shape[:-3])])
     return args + (m,), kind, scale, ()

@@ -30,4 +30,7 @@ void cattn_baxpy_rows_avx512bf16(float *o, ptrdiff_t ldo, const float *p, ptrdif
                                  ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
                                  ptrdiff_t e);
 
+/* the avx512 level's kernels, which rows.c falls back to (dispatch.h's one list) */
+CATTN_LEVEL_KERNELS(avx512)
+
 #endif /* CATTN_AVX512BF16_H */

@@ -16,8 +16,6 @@
 #define BD_MAXE 1024
 #define BD_AHEAD 4 /* keys ahead prefetched in each stream (rows_simd.inc's ROWS_AHEAD) */
 
-void cattn_bdot_rows_avx512(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq, ptrdiff_t m,
-                            const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n, ptrdiff_t e);
 
 void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
                                 ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,
@@ -75,8 +73,6 @@ void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff
  * PyTorch's bfloat16 attention rounds its weights), the values v_j, v_j+1 interleaved into pairs
  * (vpunpck{l,h}wd: within each 128-bit lane, so the sums live in a permuted order of the
  * columns, in this call's own buffer, and are put back in order once, at the end). */
-void cattn_baxpy_rows_avx512(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp, ptrdiff_t m,
-                             const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e);
 
 static inline uint32_t wpair(float a, float b)
 {
