@@ -130,6 +130,28 @@ static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table 
                 for (ptrdiff_t i = 0; i < m * e; i++) near("saxpy_rows", n, o[i], o2[i], 1e-5);
                 free(q), free(k), free(s), free(s2), free(o), free(o2);
             }
+    /* the same rows over float16 and bfloat16 keys and values (converted as loaded): rows one
+     * to five (axpy's panels take two at a time), keys across its passes of 32, values across
+     * its panels of 128 and single vectors */
+    for (int bf16 = 0; bf16 < 2; bf16++)
+        for (ptrdiff_t m = 1; m <= 5; m += 2)
+            for (ptrdiff_t n = 1; n <= 100; n += 33)
+                for (ptrdiff_t e = 1; e <= 300; e += e < 32 ? 15 : 64) {
+                    float *q = frand(m * e, 1), *kf = frand(n * e, 1), *s = frand(m * n, 1),
+                          *s2 = frand(m * n, 1), *o = frand(m * e, 1),
+                          *o2 = malloc(sizeof(float) * (size_t)(m * e));
+                    cattn_half *k = malloc(sizeof(cattn_half) * (size_t)(n * e));
+                    for (ptrdiff_t i = 0; i < n * e; i++) k[i] = cattn_half_put(kf[i], bf16);
+                    memcpy(o2, o, sizeof(float) * (size_t)(m * e));
+                    const char *dn = bf16 ? "bdot_rows" : "hdot_rows", *an = bf16 ? "baxpy_rows" : "haxpy_rows";
+                    (bf16 ? t->bdot_rows : t->hdot_rows)(s, n, q, e, m, k, e, n, e);
+                    (bf16 ? r->bdot_rows : r->hdot_rows)(s2, n, q, e, m, k, e, n, e);
+                    for (ptrdiff_t i = 0; i < m * n; i++) near(dn, e, s[i], s2[i], (bf16 ? 1e-2 : 1e-5) * sqrt((double)e));
+                    (bf16 ? t->baxpy_rows : t->haxpy_rows)(o, e, s, n, m, k, e, n, e);
+                    (bf16 ? r->baxpy_rows : r->haxpy_rows)(o2, e, s, n, m, k, e, n, e);
+                    for (ptrdiff_t i = 0; i < m * e; i++) near(an, n, o[i], o2[i], (bf16 ? 1e-2 : 1e-5) * sqrt((double)n));
+                    free(q), free(kf), free(k), free(s), free(s2), free(o), free(o2);
+                }
 }
 
 /* 2. the drivers against their reference versions */

@@ -46,12 +46,14 @@ static inline __m512 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define TK cattn_half
 #define P(name) cattn_h##name##_avx512
 #define LOADK load_h
+#define ROWS_PANELS 8 /* 2 rows of 8 sums and 8 values: 24 of AVX-512's 32 registers */
 #define KF(x) cattn_h2f(x)
 #include "kernels/rows_simd.inc"
 #undef P
 #define TK cattn_half
 #define P(name) cattn_b##name##_avx512
 #define LOADK load_b
+#define ROWS_PANELS 8
 #define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"
 #undef T
