@@ -184,6 +184,8 @@ class SdpaPlan:
 
 
 def _real(fname, name, x):
+    if type(x) is float or type(x) is int:  # the defaults, checked first (bool is neither)
+        return float(x)
     if isinstance(x, (bool, np.bool_)) or not isinstance(x, (numbers.Real, np.ndarray)) or \
             np.ndim(x) != 0 or np.asarray(x).dtype.kind not in "iuf":
         raise TypeError(f"{fname}: {name} must be a real number, got {x!r}")
@@ -240,6 +242,9 @@ def _limits(items, **fields):
     names = _cattn.LIMITS
     unknown = set(fields) - set(names)
     assert not unknown, unknown
+    if all(np.ndim(x) == 0 for x in fields.values()):  # the common call: one row for every item
+        row = np.array([fields.get(n, 0) for n in names], np.int64)
+        return np.broadcast_to(row, tuple(items) + (len(names),))
     views = [np.broadcast_to(np.asarray(fields.get(n, 0), np.int64), items) for n in names]
     varies = [n == 0 or any(v.strides[i] != 0 for v in views) for i, n in enumerate(items)]
     where = tuple(slice(None) if x else slice(0, 1) for x in varies)
@@ -349,8 +354,7 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
     fold = G > 1 and not dmask and (mask is None or mask.ndim < 3 or mask.shape[-3] == 1) and \
         all(x is None or _same_in_groups(x, G) for x in (kl, ql))
     # each item's dropout stream: its index in the batch (only dropout reads it)
-    stream = np.arange(int(np.prod(user_batch)), dtype=np.int64).reshape(batch) if p > 0 \
-        else np.broadcast_to(np.int64(0), batch)
+    stream = np.arange(int(np.prod(user_batch)), dtype=np.int64).reshape(batch) if p > 0 else None
     if fold:
         items = batch[:-1]
         q_arg = q.reshape(q.shape[:-3] + (Hk, G * L, E))
@@ -364,7 +368,8 @@ def sdpa_plan(fname, query, key, value, attn_mask=None, is_causal=False, scale=N
         k_arg, v_arg = (k[..., None, :, :], v[..., None, :, :]) if G > 1 else (k, v)
         pick = (lambda x: x.reshape(batch))
     lim = _limits(items, lo=lo, hi=hi, kv_len=S if kl is None else pick(kl),
-                  q_len=L if ql is None else pick(ql), per=L, seed=seed, stream=pick(stream))
+                  q_len=L if ql is None else pick(ql), per=L, seed=seed,
+                  stream=0 if stream is None else pick(stream))
     return SdpaPlan(fname, q_arg, k, v, mask, scale, cap, p, lim, user_batch + (L, Ev),
                     user_batch + (L, S), fold, k_arg, v_arg)
 
