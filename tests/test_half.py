@@ -432,6 +432,116 @@ def test_sdpa_makes_no_float32_copy(dt):
         assert peak < o.nbytes + extra + (1 << 18), f"{kw}: {peak} bytes traced"
 
 
+BWD_SHAPES = [(2, 5, 3, 4, 4), (1, 3, 0, 8, 8), (2, 200, 96, 64, 64), (1, 130, 257, 32, 48)]
+BWD_CALLS = [{}, {"is_causal": True}, {"attn_mask": "additive"}, {"softcap": 4.0},
+             {"dropout_p": 0.2, "seed": 5}, {"key_lengths": "odd"}]
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("shape", BWD_SHAPES, ids=str)
+@pytest.mark.parametrize("kw", BWD_CALLS, ids=lambda kw: "-".join(kw) or "plain")
+def test_sdpa_backward_reads_half(level, dt, shape, kw):
+    """The backward gufuncs' half loops (q, k, v, o, dout and dq, dk, dv half; lse, the additive
+    mask and dmask float32), fast and oracle: the same bits as the float32 kernel on the
+    converted operands, each gradient rounded once -- the tiny call (the oracle), no key at all,
+    and the blocked kernel over several query and key blocks, a strided key among them."""
+    from cattn.functional import sdpa_plan
+    B, L, S, E, Ev = shape
+    q = R.standard_normal((B, L, E)).astype(dt)
+    k = R.standard_normal((B, E, S)).astype(dt).swapaxes(-1, -2)  # columns contiguous
+    v = R.standard_normal((B, S, Ev)).astype(dt)
+    kw = dict(kw)
+    if kw.get("attn_mask") == "additive":
+        kw["attn_mask"] = R.standard_normal((L, S)).astype(np.float32)
+    if kw.get("key_lengths") == "odd":
+        kw["key_lengths"] = np.arange(B) * 7 % (S + 1)
+    plan = sdpa_plan("sdpa", q, k, v, dmask="attn_mask" in kw, half=True, **kw)
+    o, lse = plan.forward(False)
+    assert o.dtype == dt and lse.dtype == np.float32
+    g = R.standard_normal(o.shape).astype(dt)
+    masked = plan.mask is not None
+    names = ["_sdpa_mask_backward_dmask" if masked else "_sdpa_backward"]
+    for name in names + [n + "_ref" for n in names]:
+        f = getattr(_cattn, name)
+        got = f(*plan.args, o, lse, g, *plan.extras)
+        f32 = [x.astype(np.float32) if x.dtype == dt else x for x in plan.args]
+        want = f(*f32, o.astype(np.float32), lse, g.astype(np.float32), *plan.extras)
+        for a, b in zip(got[:3], want[:3]):
+            same_bits(a, b.astype(dt))
+        if masked:  # dS, float32, as the float32 kernel's
+            assert got[3].dtype == np.float32
+            np.testing.assert_array_equal(got[3], want[3])
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_sdpa_backward_in_half_any_thread_count(dt):
+    """The blocked half backward split over two threads (keys, then queries) gives the bits of
+    one thread."""
+    q = R.standard_normal((1, 2, 400, 64)).astype(dt)
+    o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, is_causal=True)
+    g = R.standard_normal(o.shape).astype(dt)
+    n = cattn.get_num_threads()
+    try:
+        cattn.set_num_threads(1)
+        one = pull(g)
+        cattn.set_num_threads(2)
+        two = pull(g)
+    finally:
+        cattn.set_num_threads(n)
+    for a, b in zip(one, two):
+        same_bits(a, b)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_vjp_of_sdpa_makes_no_float32_copy(dt):
+    """cattn.vjp of half SDPA, traced by NumPy's allocator: the forward holds the half output,
+    the caller's copy of it and the float32 lse; the pullback the three half gradients --
+    nothing the size of a float32 copy of q, k, v or the cotangent (each 4 MiB here)."""
+    q = R.standard_normal((4, 8, 512, 64)).astype(dt)
+    lse_bytes = 4 * q.size // q.shape[-1]
+    for kw in ({}, {"is_causal": True}):
+        o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, **kw)
+        pull(o)
+        tracemalloc.start()
+        try:
+            o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, **kw)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert o.dtype == dt
+        assert peak < 2 * o.nbytes + lse_bytes + (1 << 18), f"{kw}: forward {peak} bytes traced"
+        g = np.ones_like(o)
+        tracemalloc.start()
+        try:
+            grads = pull(g)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert all(x.dtype == dt for x in grads)
+        assert peak < 3 * q.nbytes + (1 << 18), f"{kw}: pullback {peak} bytes traced"
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_vjp_of_multi_head_attention_in_half(dt):
+    """vjp(multi_head_attention) on half operands returns what multi_head_attention returns (the
+    output, and the weights, in the operands' dtype, the same bits) and half gradients within
+    half ulps of float64's."""
+    x = R.standard_normal((2, 6, 16)).astype(dt)
+    w = [R.standard_normal(s).astype(dt) for s in [(2, 16, 8)] * 3 + [(2, 8, 16)]]
+    y, pull = cattn.vjp(cattn.multi_head_attention, x, x, x, *w, is_causal=True)
+    same_bits(y, cattn.multi_head_attention(x, x, x, *w, is_causal=True))
+    (y, wt), _ = cattn.vjp(cattn.multi_head_attention, x, x, x, *w, need_weights=True)
+    assert y.dtype == wt.dtype == dt
+    g = R.standard_normal(y.shape).astype(dt)
+    grads = pull(g)
+    assert all(a.dtype == dt for a in grads)
+    y64, pull64 = cattn.vjp(cattn.multi_head_attention,
+                            *(a.astype(np.float64) for a in [x, x, x] + w), is_causal=True)
+    for got, want in zip(grads, pull64(g.astype(np.float64))):
+        np.testing.assert_allclose(got.astype(np.float64), want, rtol=4 * TOL[dt.name],
+                                   atol=8 * TOL[dt.name] * np.abs(want).max())
+
+
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_sdpa_with_a_mask_array_reads_half(level, dt):
     """A mask array (boolean, or additive in any float dtype, broadcast over heads) with half

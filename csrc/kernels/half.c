@@ -200,6 +200,56 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
     return rc;
 }
 
+/* (R, C) half at x, with its strides, as contiguous floats at f */
+static void rows_to_float(float *f, cattn_in x, ptrdiff_t R, ptrdiff_t C, int bf16)
+{
+    for (ptrdiff_t i = 0; i < R; i++)
+        for (ptrdiff_t j = 0; j < C; j++)
+            f[i * C + j] = cattn_half_get(((const cattn_half *)x.p)[i * x.rs + j * x.cs], bf16);
+}
+
+static void float_to_rows(cattn_out x, const float *f, ptrdiff_t R, ptrdiff_t C, int bf16)
+{
+    for (ptrdiff_t i = 0; i < R; i++)
+        for (ptrdiff_t j = 0; j < C; j++)
+            ((cattn_half *)x.p)[i * x.rs + j * x.cs] = cattn_half_put(f[i * C + j], bf16);
+}
+
+/* The oracle of cattn_sattention_backward_half: float copies of q, k, v, out and dout (on
+ * purpose), the float reference backward, each gradient rounded once; lse and dmask float. */
+int cattn_half_attention_backward_ref(int half, cattn_out dq, cattn_out dk, cattn_out dv,
+                                      cattn_out dmask, cattn_in q, cattn_in k, cattn_in v,
+                                      cattn_in out, cattn_in lse, cattn_in dout, ptrdiff_t L,
+                                      ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                                      const cattn_attn_call *c)
+{
+    const int bf16 = half == 2;
+    if (L < 0 || S < 0) return 0;
+    /* q, dq (L,E); k, dk (S,E); v, dv (S,Ev); out, dout (L,Ev) */
+    const size_t n = 2 * ((size_t)L * (size_t)E + (size_t)S * (size_t)E + (size_t)S * (size_t)Ev +
+                          (size_t)L * (size_t)Ev);
+    float *f = calloc(n ? n : 1, sizeof(float));
+    if (f == NULL) return -1;
+    float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev, *fd = fo + L * Ev;
+    float *gq = fd + L * Ev, *gk = gq + L * E, *gv = gk + S * E;
+    rows_to_float(fq, q, L, E, bf16);
+    rows_to_float(fk, k, S, E, bf16);
+    rows_to_float(fv, v, S, Ev, bf16);
+    rows_to_float(fo, out, L, Ev, bf16);
+    rows_to_float(fd, dout, L, Ev, bf16);
+    int rc = cattn_sattention_backward_ref(
+        (cattn_out){gq, 0, E, 1}, (cattn_out){gk, 0, E, 1}, (cattn_out){gv, 0, Ev, 1}, dmask,
+        (cattn_in){fq, 0, E, 1}, (cattn_in){fk, 0, E, 1}, (cattn_in){fv, 0, Ev, 1},
+        (cattn_in){fo, 0, Ev, 1}, lse, (cattn_in){fd, 0, Ev, 1}, L, S, E, Ev, c);
+    if (rc == 0) {
+        float_to_rows(dq, gq, L, E, bf16);
+        float_to_rows(dk, gk, S, E, bf16);
+        float_to_rows(dv, gv, S, Ev, bf16);
+    }
+    free(f);
+    return rc;
+}
+
 /* x (H, R, C) half, with its strides (a bias: hs and cs; a matrix: rs and cs), as contiguous
  * floats at f; returns the float view.  An absent x (a bias) stays absent. */
 static cattn_in float_copy(float *f, cattn_in x, ptrdiff_t H, ptrdiff_t R, ptrdiff_t C, int bf16)

@@ -396,6 +396,18 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
                              const cattn_half *v, ptrdiff_t rsv, ptrdiff_t csv,
                              ptrdiff_t L, ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
                              const cattn_attn_call *c);
+/* attention's backward over half q, k, v, out, dout and dq, dk, dv (attention_grad.c; half 1
+ * float16, 2 bfloat16; strides in halves), lse and dmask float, the mask float32 or boolean; and
+ * its oracle, through float copies (half.c) */
+int cattn_sattention_backward_half(int half, cattn_out dq, cattn_out dk, cattn_out dv,
+                                   cattn_out dmask, cattn_in q, cattn_in k, cattn_in v,
+                                   cattn_in out, cattn_in lse, cattn_in dout, ptrdiff_t L,
+                                   ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev, const cattn_attn_call *c);
+int cattn_half_attention_backward_ref(int half, cattn_out dq, cattn_out dk, cattn_out dv,
+                                      cattn_out dmask, cattn_in q, cattn_in k, cattn_in v,
+                                      cattn_in out, cattn_in lse, cattn_in dout, ptrdiff_t L,
+                                      ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
+                                      const cattn_attn_call *c);
 /* multi-head attention over half x, w, b and out (mha.c; half 1 float16, 2 bfloat16; saved must
  * be NULL), float32 heads inside; and its oracle, through float copies (half.c) */
 int cattn_smha_half(int half, CATTN_MHA_ARGS);

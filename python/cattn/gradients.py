@@ -55,7 +55,7 @@ def _cotangent(fname, g, like, name="grad_out"):
     if isinstance(g, tuple):
         raise TypeError(f"{fname} pullback: {name} is one array of the output's shape "
                         f"{like.shape}, got a tuple of {len(g)}")
-    a = as_float_operand(f"{fname} pullback", name, g)
+    a = as_float_operand(f"{fname} pullback", name, g, half=is_half(like.dtype))
     if a.shape != like.shape:
         raise ValueError(
             f"{fname} pullback: {name} has shape {a.shape} but the output has shape {like.shape}"
@@ -160,14 +160,17 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
     weights = bool(return_weights)
     want_dmask = mask_positional and is_float(np.asarray(attn_mask).dtype) \
         if attn_mask is not None and not isinstance(attn_mask, StructuredMask) else False
+    half = half_dtype(query, key, value)
+    # float16, bfloat16: read as half forward and backward (the half loops), o and the
+    # gradients in that dtype, computed in float32
     plan = sdpa_plan(fname, query, key, value, attn_mask, is_causal, scale, enable_gqa,
-                     key_lengths, query_lengths, dropout_p, seed, softcap, dmask=want_dmask)
+                     key_lengths, query_lengths, dropout_p, seed, softcap, dmask=want_dmask,
+                     half=half is not None)
     r = plan.forward(weights)
     o, lse = r[0], r[-1]
-    half = half_dtype(query, key, value)
     # the caller's arrays are copies of o and the weights, which the backward reads
     outs = (plan.output(o), plan.weights(r[1])) if weights else plan.output(o)
-    if half is not None:  # 2-byte floats in, the same out (and gradients)
+    if half is not None and o.dtype != half:  # a bfloat16 the gufuncs do not know: float32
         outs = tuple(x.astype(half) for x in outs) if weights else outs.astype(half)
     elif weights:
         outs = (outs[0] if out is not None else outs[0].copy(), outs[1].copy())
@@ -176,15 +179,15 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
     if out is not None:
         np.copyto(out, outs[0] if weights else outs, casting="same_kind")
         outs = (out, outs[1]) if weights else out
-    q, k, v = (as_float_operand(fname, n, x) for n, x in
+    q, k, v = (as_float_operand(fname, n, x, half=half is not None) for n, x in
                (("query", query), ("key", key), ("value", value)))
     mask_dtype = _dtype_of(attn_mask)
 
     def pullback(ct):
         g, gw = _split_cotangent(fname, ct, outs)
-        if half is not None:
-            g = g.astype(np.float32)
-            gw = None if gw is None else gw.astype(np.float32)
+        if g.dtype != o.dtype:  # a bfloat16 the gufuncs do not know: float32
+            g = g.astype(o.dtype)
+            gw = None if gw is None else gw.astype(o.dtype)
         grads = list(plan.backward(o, lse, g, want_dmask))
         if gw is not None:  # through the returned weights: dS_w = softmax_backward(w, g_w)
             if plan.cap > 0 or plan.p > 0:
@@ -193,15 +196,15 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
                     f"dropout_p is not supported; pass (grad_output, None)")
             w = r[1]
             ds = _cattn.softmax_backward(w, np.reshape(gw, w.shape))
-            grads[0] = grads[0] + plan.scale * _cattn.matmul(ds, plan.k_arg)
-            grads[1] = grads[1] + plan.scale * _cattn.matmul(np.swapaxes(ds, -1, -2), plan.q)
+            acc = np.float32 if half is not None else None  # half terms added in float32
+            grads[0] = np.add(grads[0], plan.scale * _cattn.matmul(ds, plan.k_arg), dtype=acc)
+            grads[1] = np.add(grads[1], plan.scale * _cattn.matmul(np.swapaxes(ds, -1, -2),
+                                                                  plan.q), dtype=acc)
             if want_dmask:
                 grads[3] = grads[3] + ds
         args = (plan.q, plan.k_arg, plan.v_arg)
-        res = [_unbroadcast(grads[i], x.shape, y.dtype).reshape(y.shape)
+        res = [_unbroadcast(grads[i], x.shape, half if half is not None else y.dtype).reshape(y.shape)
                for i, (x, y) in enumerate(zip(args, (q, k, v)))]
-        if half is not None:
-            res = [x.astype(half) for x in res]
         if mask_positional:
             res.append(_unbroadcast(plan.weights(grads[3]), np.shape(attn_mask), mask_dtype)
                        if want_dmask else None)
@@ -232,9 +235,14 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
     r = _MHA_FWD[kind, weights](*args, sc, *lim, out=(out,) + (None,) * (5 + weights))
     o = r[0]
     saved = r[-5:]
-    outs = o
+    # half operands: the forward that keeps the heads, and the backward, run in float32 (NumPy
+    # casts float16 to it; bfloat16 arrives as float32 from _mha_args); what the caller gets,
+    # the output, the weights and the gradients, is in the operands' dtype
+    half = half_dtype(*pos)
+    outs = o if half is None or o.dtype == half else o.astype(half)
     if weights:
-        outs = (o, r[1].mean(axis=-3) if average_attn_weights else r[1])
+        w = r[1].mean(axis=-3) if average_attn_weights else r[1]
+        outs = (outs, w if half is None else w.astype(half))
     data = args[:7]
     mask = args[11:]  # (mask,) or ()
 
@@ -245,6 +253,8 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                 f"{fname} pullback: gradients through the returned weights are not computed for "
                 f"multi-head attention; pass (grad_output, None)"
             )
+        if half is not None:
+            g = g.astype(saved[0].dtype)
         grads = _MHA_BWD[kind](*data, *mask, *saved, g, sc, *lim)
         res = []
         for i, x in enumerate(pos):
@@ -252,7 +262,7 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                 res.append(None)
                 continue
             xa = args[i]
-            res.append(_unbroadcast(grads[i], np.shape(x), xa.dtype))
+            res.append(_unbroadcast(grads[i], np.shape(x), half if half is not None else xa.dtype))
         return tuple(res)
     return outs, pullback
 
