@@ -28,6 +28,16 @@ def rows(dt, shape=(6, 333), scale=4.0):
     return x
 
 
+def traced(f, *args, **kwargs):
+    """(f(*args, **kwargs), the peak of the memory NumPy's allocator traced during the call)."""
+    tracemalloc.start()
+    try:
+        r = f(*args, **kwargs)
+        return r, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def same_bits(a, b):
     assert a.dtype == b.dtype
     np.testing.assert_array_equal(a.view(np.uint16), b.view(np.uint16))
@@ -502,44 +512,107 @@ def test_vjp_of_sdpa_makes_no_float32_copy(dt):
     for kw in ({}, {"is_causal": True}):
         o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, **kw)
         pull(o)
-        tracemalloc.start()
-        try:
-            o, pull = cattn.vjp(cattn.scaled_dot_product_attention, q, q, q, **kw)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        (o, pull), peak = traced(cattn.vjp, cattn.scaled_dot_product_attention, q, q, q, **kw)
         assert o.dtype == dt
         assert peak < 2 * o.nbytes + lse_bytes + (1 << 18), f"{kw}: forward {peak} bytes traced"
-        g = np.ones_like(o)
-        tracemalloc.start()
-        try:
-            grads = pull(g)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        grads, peak = traced(pull, np.ones_like(o))
         assert all(x.dtype == dt for x in grads)
         assert peak < 3 * q.nbytes + (1 << 18), f"{kw}: pullback {peak} bytes traced"
 
 
+def mha_half_operands(dt, side_by_side, L=6, S=6, E=16, H=2, d=8):
+    """x, the four projections (side by side as a MultiHeadAttention keeps them, or one
+    C-contiguous block per head) and the four biases, in dt."""
+    def proj(a, b):
+        if side_by_side:  # (a, H, b) viewed as (H, a, b)
+            return (R.standard_normal((a, H, b)) / 3).astype(dt).transpose(1, 0, 2)
+        return (R.standard_normal((H, a, b)) / 3).astype(dt)
+    x = R.standard_normal((2, L, E)).astype(dt)
+    kv = R.standard_normal((2, S, E)).astype(dt)
+    w = [proj(E, d), proj(E, d), proj(E, d),
+         (R.standard_normal((H, d, E)) / 3).astype(dt) if side_by_side else proj(d, E)]
+    b = [R.standard_normal(s).astype(dt) for s in [(H, d)] * 3 + [(E,)]]
+    return x, kv, w, b
+
+
+MHA_VJP_CALLS = [{}, {"is_causal": True}, {"attn_mask": "bool"}, {"key_lengths": [3, 6]},
+                 {"need_weights": True}]
+
+
 @pytest.mark.parametrize("dt", HALVES, ids=str)
-def test_vjp_of_multi_head_attention_in_half(dt):
-    """vjp(multi_head_attention) on half operands returns what multi_head_attention returns (the
-    output, and the weights, in the operands' dtype, the same bits) and half gradients within
-    half ulps of float64's."""
-    x = R.standard_normal((2, 6, 16)).astype(dt)
-    w = [R.standard_normal(s).astype(dt) for s in [(2, 16, 8)] * 3 + [(2, 8, 16)]]
-    y, pull = cattn.vjp(cattn.multi_head_attention, x, x, x, *w, is_causal=True)
-    same_bits(y, cattn.multi_head_attention(x, x, x, *w, is_causal=True))
-    (y, wt), _ = cattn.vjp(cattn.multi_head_attention, x, x, x, *w, need_weights=True)
-    assert y.dtype == wt.dtype == dt
-    g = R.standard_normal(y.shape).astype(dt)
-    grads = pull(g)
+@pytest.mark.parametrize("side_by_side", [True, False], ids=["side by side", "per head"])
+@pytest.mark.parametrize("kw", MHA_VJP_CALLS, ids=lambda kw: "-".join(kw) or "plain")
+def test_vjp_of_multi_head_attention_in_half(level, dt, side_by_side, kw):
+    """vjp(multi_head_attention) on half operands: the forward's half loop keeps float32 heads,
+    the output (and the weights) has the bits multi_head_attention gives, and the backward's
+    half loop returns every gradient in the operands' dtype within half ulps of float64's from
+    the rounded inputs."""
+    x, kv, w, b = mha_half_operands(dt, side_by_side)
+    kw = dict(kw)
+    if kw.get("attn_mask") == "bool":
+        kw["attn_mask"] = R.random((6, 6)) > 0.3
+        kw["attn_mask"][:, 0] = True
+    y, pull = cattn.vjp(cattn.multi_head_attention, x, kv, kv, *w, *b, **kw)
+    direct = cattn.multi_head_attention(x, kv, kv, *w, *b, **kw)
+    for a, c in zip(*((y, direct) if isinstance(y, tuple) else ((y,), (direct,)))):
+        assert a.dtype == dt
+        same_bits(a, c)
+    o = y[0] if isinstance(y, tuple) else y
+    g = R.standard_normal(o.shape).astype(dt)
+    grads = pull((g, None) if isinstance(y, tuple) else g)
     assert all(a.dtype == dt for a in grads)
-    y64, pull64 = cattn.vjp(cattn.multi_head_attention,
-                            *(a.astype(np.float64) for a in [x, x, x] + w), is_causal=True)
-    for got, want in zip(grads, pull64(g.astype(np.float64))):
+    f64 = [a.astype(np.float64) for a in [x, kv, kv] + w + b]
+    y64, pull64 = cattn.vjp(cattn.multi_head_attention, *f64, **kw)
+    g64 = g.astype(np.float64)
+    for i, (got, want) in enumerate(zip(grads, pull64((g64, None) if isinstance(y, tuple)
+                                                          else g64))):
         np.testing.assert_allclose(got.astype(np.float64), want, rtol=4 * TOL[dt.name],
-                                   atol=8 * TOL[dt.name] * np.abs(want).max())
+                                   atol=8 * TOL[dt.name] * max(np.abs(want).max(), 1e-3),
+                                   err_msg=f"gradient {i}")
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("side_by_side", [True, False], ids=["side by side", "per head"])
+@pytest.mark.parametrize("H", [3, 1])
+def test_multi_head_backward_reads_half(level, dt, side_by_side, H):
+    """The multi-head backward gufunc's half loop against its oracle (float copies of every
+    operand, the float reference backward, each gradient rounded once): the same gradients
+    within a half ulp or two, the additive mask's gradient float32."""
+    x, kv, w, b = mha_half_operands(dt, side_by_side, L=20, S=33, E=24, H=H, d=8)
+    mask = R.standard_normal((H, 20, 33)).astype(np.float32)
+    fwd = _cattn.multi_head_attention_forward(x, kv, kv, *w, *b, mask, 0.3)
+    assert fwd[0].dtype == dt and all(a.dtype == np.float32 for a in fwd[1:])
+    g = R.standard_normal(fwd[0].shape).astype(dt)
+    got = _cattn.multi_head_attention_backward(x, kv, kv, *w, mask, *fwd[1:], g, 0.3)
+    want = _cattn.multi_head_attention_backward_ref(x, kv, kv, *w, mask, *fwd[1:], g, 0.3)
+    for i, (a, c) in enumerate(zip(got, want)):
+        assert a.dtype == c.dtype == dt, i
+        c64 = c.astype(np.float64)
+        np.testing.assert_allclose(a.astype(np.float64), c64, rtol=2 * TOL[dt.name],
+                                   atol=2 * TOL[dt.name] * max(np.abs(c64).max(), 1e-2),
+                                   err_msg=str(i))  # (the key bias's: zero but for rounding)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_vjp_of_multi_head_attention_makes_no_float32_copy(dt):
+    """vjp(multi_head_attention) on half operands, traced by NumPy's allocator: the forward holds
+    the half output, the caller's copy and the float32 heads it saves (q, k, v, o: 4 MiB each
+    here, and the lse); the pullback the half gradients -- nothing the size of a float32 copy of
+    x (4 MiB) besides."""
+    E, H, L = 256, 4, 4096
+    x = R.standard_normal((1, L, E)).astype(dt)
+    w = [(R.standard_normal((E, H, E // H)) / 16).astype(dt).transpose(1, 0, 2)
+         for _ in range(3)] + [(R.standard_normal((H, E // H, E)) / 16).astype(dt)]
+    heads = 4 * 4 * L * E + 4 * H * L  # q, k, v, o and lse, float32
+    y, pull = cattn.vjp(cattn.multi_head_attention, x, x, x, *w, is_causal=True)
+    pull(y)
+    (y, pull), peak = traced(cattn.vjp, cattn.multi_head_attention, x, x, x, *w,
+                             is_causal=True)
+    assert y.dtype == dt
+    assert peak < y.nbytes + heads + (1 << 18), f"forward: {peak} bytes traced"
+    grads, peak = traced(pull, y)
+    grad_bytes = sum(a.nbytes for a in grads)
+    assert peak < grad_bytes + (1 << 18), f"pullback: {peak} bytes traced"
 
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)

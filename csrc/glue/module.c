@@ -205,6 +205,12 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
                  {"_mha_weights", cattn_loop_mha_f},  /* ... and the weights half */
                  {"multi_head_attention", cattn_loop_mha_f},  /* the mask additive, float32 */
                  {"multi_head_attention_weights", cattn_loop_mha_f},
+                 {"multi_head_attention_forward", cattn_loop_mha_f},  /* saved: float32 */
+                 {"_masked_mha_forward_weights", cattn_loop_mha_f},
+                 {"_mha_forward", cattn_loop_mha_f},
+                 {"_mha_forward_weights", cattn_loop_mha_f},
+                 {"multi_head_attention_backward", cattn_loop_mha_backward_f},  /* dmask f32 */
+                 {"_mha_backward", cattn_loop_mha_backward_f},
                  {"_sdpa_backward", cattn_loop_attention_backward_f},  /* dq, dk, dv half */
                  {"_sdpa_mask_backward", cattn_loop_attention_backward_f},
                  {"_sdpa_mask_backward_dmask", cattn_loop_attention_backward_f},  /* dmask f32 */
@@ -218,13 +224,18 @@ static PyUFuncGenericFunction half_loop_of(const ufunc_spec *s)
 }
 /* The type of operand i in a half loop of type `half` (NPY_HALF or bfloat16's number): the data
  * operands, the first output and an attention's weights are half; in attention's backward also
- * o, dout, dk and dv; the limits int64; the other scalars and outputs (an attention's lse, the
+ * o, dout, dk and dv, in multi-head attention's dout and every gradient but the mask's; the
+ * limits int64; the other scalars and outputs (an attention's lse, the
  * backward's dmask) float32. */
 static int half_operand_type(const ufunc_spec *s, int i, int half)
 {
     if (s->ff == cattn_loop_attention_backward_f) {  /* q, k, v [, mask], o, lse, dout, ... */
         const int m = s->cfg.has_mask;
         if (i == 3 + m || i == 5 + m || (i >= s->nin && i < s->nin + 3)) return half;
+    }
+    if (s->ff == cattn_loop_mha_backward_f) {  /* x, w [, mask], saved (5), dout, ... */
+        const int m = s->cfg.has_mask;
+        if (i == 12 + m || (i >= s->nin && i < s->nin + 11)) return half;
     }
     if (i < s->ndata || i == s->nin || (s->cfg.has_w && i == s->nin + 1)) return half;
     return s->cfg.ext && i == s->nin - 1 ? NPY_INT64 : NPY_FLOAT;

@@ -270,7 +270,6 @@ int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
     const int bf16 = half == 2;
     const ptrdiff_t L = n.L, S = n.S, H = n.H, d = n.d, dv = n.dv;
     if (L <= 0) return 0;
-    if (saved != NULL) return -1;
     const ptrdiff_t sizes[12][3] = {{1, L, n.Eq}, {1, S, n.Ek}, {1, S, n.Ev}, {H, n.Eq, d},
                                     {H, n.Ek, d},  {H, n.Ev, dv}, {H, dv, n.Eo}, {H, 1, d},
                                     {H, 1, d},     {H, 1, dv},    {1, 1, n.Eo}, {1, L, n.Eo}};
@@ -294,7 +293,7 @@ int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
         }
         cf.w = fw, cf.hsw = L * S, cf.rsw = S, cf.csw = 1;
     }
-    int rc = cattn_smha_ref((cattn_out){fo, 0, n.Eo, 1}, NULL, fin[0], fin[1], fin[2], fin[3],
+    int rc = cattn_smha_ref((cattn_out){fo, 0, n.Eo, 1}, saved, fin[0], fin[1], fin[2], fin[3],
                             fin[4], fin[5], fin[6], fin[7], fin[8], fin[9], fin[10], n, &cf);
     for (ptrdiff_t h = 0; h < H && rc == 0 && fw != NULL; h++)
         for (ptrdiff_t i = 0; i < L; i++)
@@ -309,6 +308,52 @@ int cattn_half_mha_ref(int half, CATTN_MHA_ARGS)
             const float x = fo[i * n.Eo + j];
             ((cattn_half *)out.p)[i * out.rs + j * out.cs] = cattn_half_put(x, bf16);
         }
+    free(f);
+    return rc;
+}
+
+/* The oracle of cattn_smha_backward_half: float copies of x, w and dout (on purpose), the float
+ * reference backward into float gradients, each rounded once into its half output; the saved
+ * forward float32, the mask's gradient float32 as it is. */
+int cattn_half_mha_backward_ref(int half, CATTN_MHA_BACKWARD_ARGS)
+{
+    const int bf16 = half == 2;
+    const ptrdiff_t L = n.L, S = n.S, H = n.H, d = n.d, dv = n.dv;
+    /* dout, x q k v, w q k v o, then the gradients: x q k v, w q k v o, b q k v o */
+    const ptrdiff_t sizes[19][3] = {
+        {1, L, n.Eo}, {1, L, n.Eq}, {1, S, n.Ek}, {1, S, n.Ev}, {H, n.Eq, d}, {H, n.Ek, d},
+        {H, n.Ev, dv}, {H, dv, n.Eo}, {1, L, n.Eq}, {1, S, n.Ek}, {1, S, n.Ev}, {H, n.Eq, d},
+        {H, n.Ek, d}, {H, n.Ev, dv}, {H, dv, n.Eo}, {H, 1, d}, {H, 1, d}, {H, 1, dv},
+        {1, 1, n.Eo}};
+    size_t total = 0, at[19];
+    for (int i = 0; i < 19; i++)
+        at[i] = total, total += (size_t)(sizes[i][0] * sizes[i][1] * sizes[i][2]);
+    float *f = calloc(total ? total : 1, sizeof(float));
+    if (f == NULL) return -1;
+    const cattn_in in[8] = {dout, xq, xk, xv, wq, wk, wv, wo};
+    cattn_in fin[8];
+    for (int i = 0; i < 8; i++)
+        fin[i] = float_copy(f + at[i], in[i], sizes[i][0], sizes[i][1], sizes[i][2], bf16);
+    const cattn_out hg[11] = {g->xq, g->xk, g->xv, g->wq, g->wk, g->wv, g->wo,
+                              g->bq, g->bk, g->bv, g->bo};
+    cattn_out fg[11];
+    for (int i = 0; i < 11; i++) {  /* (H, R, C) contiguous; a bias (H, -, C) */
+        const ptrdiff_t R = sizes[8 + i][1], C = sizes[8 + i][2];
+        fg[i] = (cattn_out){hg[i].p ? f + at[8 + i] : NULL, R * C, i >= 7 ? 0 : C, 1};
+    }
+    cattn_mha_grads fgr = {fg[0], fg[1], fg[2], fg[3], fg[4], fg[5], fg[6],
+                           fg[7], fg[8], fg[9], fg[10], g->mask};
+    int rc = cattn_smha_backward_ref(&fgr, fin[0], fin[1], fin[2], fin[3], fin[4], fin[5], fin[6],
+                                     fin[7], saved, n, c);
+    for (int i = 0; i < 11 && rc == 0; i++) {
+        if (hg[i].p == NULL) continue;
+        const ptrdiff_t Hh = sizes[8 + i][0], R = sizes[8 + i][1], C = sizes[8 + i][2];
+        for (ptrdiff_t h = 0; h < Hh; h++)
+            for (ptrdiff_t r = 0; r < R; r++)
+                for (ptrdiff_t j = 0; j < C; j++)
+                    ((cattn_half *)hg[i].p)[h * hg[i].hs + r * hg[i].rs + j * hg[i].cs] =
+                        cattn_half_put(f[at[8 + i] + (size_t)((h * R + r) * C + j)], bf16);
+    }
     free(f);
     return rc;
 }

@@ -408,10 +408,15 @@ int cattn_half_attention_backward_ref(int half, cattn_out dq, cattn_out dk, catt
                                       cattn_in out, cattn_in lse, cattn_in dout, ptrdiff_t L,
                                       ptrdiff_t S, ptrdiff_t E, ptrdiff_t Ev,
                                       const cattn_attn_call *c);
-/* multi-head attention over half x, w, b and out (mha.c; half 1 float16, 2 bfloat16; saved must
- * be NULL), float32 heads inside; and its oracle, through float copies (half.c) */
+/* multi-head attention over half x, w, b and out (mha.c; half 1 float16, 2 bfloat16), float32
+ * heads inside (saved: the caller's float32 heads and lse); and its oracle, through float copies
+ * (half.c) */
 int cattn_smha_half(int half, CATTN_MHA_ARGS);
 int cattn_half_mha_ref(int half, CATTN_MHA_ARGS);
+/* ... and its backward, from the saved float32 forward: x, w, dout and the gradients of x, w
+ * and b half, the mask's gradient float32 (mha.c); and its oracle, through float copies */
+int cattn_smha_backward_half(int half, CATTN_MHA_BACKWARD_ARGS);
+int cattn_half_mha_backward_ref(int half, CATTN_MHA_BACKWARD_ARGS);
 void cattn_half_pack_b(float *bp, const cattn_half *b, ptrdiff_t rsb, ptrdiff_t csb, ptrdiff_t k,
                        ptrdiff_t n, int bf16, float *row, const cattn_kernel_table *kt);
 /* The bfloat16 pair tile's pieces (half_gemm.c), which attention's bfloat16 path shares:

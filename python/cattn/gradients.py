@@ -38,7 +38,9 @@ def _unbroadcast(g, shape, dtype):
     g = np.asarray(g)
     acc = np.float32 if is_half(g.dtype) else None
     extra = g.ndim - len(shape)
-    if extra > 0:
+    if extra > 0 and all(n == 1 for n in g.shape[:extra]):  # nothing to sum: a view
+        g = g.reshape(g.shape[extra:])
+    elif extra > 0:
         g = g.sum(axis=tuple(range(extra)), dtype=acc)
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if stretched:
@@ -231,15 +233,15 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                         f"got {len(pos)}")
     full = list(pos) + [None] * (11 - len(pos))
     weights = weights_flag(fname, return_weights, need_weights)
-    args, kind, sc, lim = _mha_args(*full, attn_mask, key_lengths, is_causal, scale)
+    # float16, bfloat16: read as half forward and backward (the half loops; the heads they save
+    # are float32), the output, the weights and the gradients in that dtype
+    half = half_dtype(*pos)
+    args, kind, sc, lim = _mha_args(*full, attn_mask, key_lengths, is_causal, scale,
+                                    half=half is not None)
     r = _MHA_FWD[kind, weights](*args, sc, *lim, out=(out,) + (None,) * (5 + weights))
     o = r[0]
     saved = r[-5:]
-    # half operands: the forward that keeps the heads, and the backward, run in float32 (NumPy
-    # casts float16 to it; bfloat16 arrives as float32 from _mha_args); what the caller gets,
-    # the output, the weights and the gradients, is in the operands' dtype
-    half = half_dtype(*pos)
-    outs = o if half is None or o.dtype == half else o.astype(half)
+    outs = o if half is None or o.dtype == half else o.astype(half)  # (an unknown bfloat16)
     if weights:
         w = r[1].mean(axis=-3) if average_attn_weights else r[1]
         outs = (outs, w if half is None else w.astype(half))
@@ -253,8 +255,8 @@ def _vjp_mha(*pos, attn_mask=None, key_lengths=None, is_causal=False, scale=None
                 f"{fname} pullback: gradients through the returned weights are not computed for "
                 f"multi-head attention; pass (grad_output, None)"
             )
-        if half is not None:
-            g = g.astype(saved[0].dtype)
+        if g.dtype != o.dtype:  # a bfloat16 the gufuncs do not know: float32
+            g = g.astype(o.dtype)
         grads = _MHA_BWD[kind](*data, *mask, *saved, g, sc, *lim)
         res = []
         for i, x in enumerate(pos):
