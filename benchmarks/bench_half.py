@@ -2,12 +2,14 @@
 same machine in the same run (the libraries take turns), and against PyTorch's half where it is
 installed.
 
-    python benchmarks/bench_half.py [--threads 1] [--quick]
+    python benchmarks/bench_half.py [--threads 1] [--quick] [--only vjp]
 
 Cases (the issue's goals in the last column):
 - decode: 1 token, 32,768 cached keys, 32 query / 8 key-value heads, d 128, the cache (K, V) in
   float16 or bfloat16 (the query too), against the float32 cache: half the bytes read;
-- SDPA (4, 8, 2048, 64) and GEMM n = 2048, half in and out, against float32.
+- SDPA (4, 8, 2048, 64) and GEMM n = 2048, half in and out, against float32;
+- training steps through cattn.vjp (forward, then the pullback): causal SDPA (2, 8, 1024, 64)
+  and multi-head attention (2, 1024, 512), 8 heads, causal -- the backward reads half too.
 
 The header names the CPU, its vector unit and whether it has AVX512-BF16 (vdpbf16ps): what a run
 on another machine needs to compare.
@@ -26,6 +28,7 @@ ARGS = argparse.ArgumentParser(description=__doc__.split("\n")[0])
 ARGS.add_argument("--threads", type=int, default=1)
 ARGS.add_argument("--quick", action="store_true", help="smaller sizes (a check that it runs)")
 ARGS.add_argument("--budget", type=float, default=3.0, help="seconds per case and library")
+ARGS.add_argument("--only", default="", help="run the cases whose name contains this text")
 ARGS = ARGS.parse_args()
 cattn.set_num_threads(ARGS.threads)
 try:
@@ -113,6 +116,47 @@ def cases(rng):
             funcs[f"torch {name}"] = (lambda t: lambda: torch.matmul(t, t))(torch_of(ah))
     out.append((f"GEMM {n}x{n}", funcs, "bf16 >= 1.6x float32 and >= 0.9x PyTorch bf16 with "
                 "AVX512-BF16"))
+    out += training_cases(rng, halves)
+    return out
+
+
+def training_cases(rng, halves):
+    """cattn.vjp's forward and pullback, half against float32 (and PyTorch's autograd in the
+    same half dtype)."""
+    def step(fn, *xs, **kw):
+        y, pull = cattn.vjp(fn, *xs, **kw)
+        pull(np.ones_like(y))
+
+    def torch_step(fn, *xs, **kw):
+        ts = [t.detach().requires_grad_() for t in xs]
+        fn(*ts, **kw).sum().backward()
+
+    out = []
+    N = 256 if ARGS.quick else 1024
+    x = rng.standard_normal((2, 8, N, 64), dtype=np.float32)
+    sdpa = cattn.scaled_dot_product_attention
+    funcs = {"float32": lambda: step(sdpa, x, x, x, is_causal=True)}
+    for name, dt in halves:
+        xh = x.astype(dt)
+        funcs[name] = (lambda a: lambda: step(sdpa, a, a, a, is_causal=True))(xh)
+        if torch is not None:
+            f = torch.nn.functional.scaled_dot_product_attention
+            funcs[f"torch {name}"] = (lambda t: lambda: torch_step(f, t, t, t, is_causal=True))(
+                torch_of(xh))
+    out.append((f"vjp causal SDPA (2, 8, {N}, 64), forward + backward", funcs,
+                "half no slower than float32"))
+    E, H = 512, 8
+    xs = [rng.standard_normal((2, N, E), dtype=np.float32)]
+    xs += [(rng.standard_normal((E, H, E // H), dtype=np.float32) / 20).transpose(1, 0, 2)
+           for _ in range(3)]
+    xs += [rng.standard_normal((H, E // H, E), dtype=np.float32) / 20]
+    mha = cattn.multi_head_attention
+    funcs = {"float32": lambda: step(mha, xs[0], xs[0], xs[0], *xs[1:], is_causal=True)}
+    for name, dt in halves:
+        hs = [t.astype(dt) for t in xs]
+        funcs[name] = (lambda a: lambda: step(mha, a[0], a[0], a[0], *a[1:], is_causal=True))(hs)
+    out.append((f"vjp causal multi-head (2, {N}, {E}), {H} heads, forward + backward", funcs,
+                "half no slower than float32"))
     return out
 
 
@@ -130,6 +174,8 @@ def main():
     print("| case | who | time | cattn float32 / who | PyTorch same dtype / who | goal |")
     print("| --- | --- | ---: | ---: | ---: | --- |")
     for name, funcs, goal in cases(rng):
+        if ARGS.only not in name:
+            continue
         t = take_turns(funcs, ARGS.budget)
         for who, s in t.items():
             mine = who != "float32" and not who.startswith("torch")
