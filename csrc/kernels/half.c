@@ -200,19 +200,29 @@ int cattn_half_attention_ref(int half, cattn_half *out, ptrdiff_t rso, ptrdiff_t
     return rc;
 }
 
-/* (R, C) half at x, with its strides, as contiguous floats at f */
-static void rows_to_float(float *f, cattn_in x, ptrdiff_t R, ptrdiff_t C, int bf16)
+/* x (H, R, C) half, with its strides (a bias: hs and cs; a matrix: rs and cs), as contiguous
+ * floats at f; returns the float view.  An absent x (a bias) stays absent. */
+static cattn_in float_copy(float *f, cattn_in x, ptrdiff_t H, ptrdiff_t R, ptrdiff_t C, int bf16)
 {
-    for (ptrdiff_t i = 0; i < R; i++)
-        for (ptrdiff_t j = 0; j < C; j++)
-            f[i * C + j] = cattn_half_get(((const cattn_half *)x.p)[i * x.rs + j * x.cs], bf16);
+    if (x.p == NULL) return x;
+    for (ptrdiff_t h = 0; h < H; h++)
+        for (ptrdiff_t i = 0; i < R; i++)
+            for (ptrdiff_t j = 0; j < C; j++)
+                f[(h * R + i) * C + j] =
+                    cattn_half_get(((const cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs], bf16);
+    return (cattn_in){f, R * C, C, 1};
 }
 
-static void float_to_rows(cattn_out x, const float *f, ptrdiff_t R, ptrdiff_t C, int bf16)
+/* x (H, R, C) half, with its strides, from contiguous floats at f, each rounded once: how the
+ * oracles store their results.  An absent x is skipped. */
+static void float_store(cattn_out x, const float *f, ptrdiff_t H, ptrdiff_t R, ptrdiff_t C,
+                        int bf16)
 {
-    for (ptrdiff_t i = 0; i < R; i++)
-        for (ptrdiff_t j = 0; j < C; j++)
-            ((cattn_half *)x.p)[i * x.rs + j * x.cs] = cattn_half_put(f[i * C + j], bf16);
+    for (ptrdiff_t h = 0; h < H && x.p != NULL; h++)
+        for (ptrdiff_t i = 0; i < R; i++)
+            for (ptrdiff_t j = 0; j < C; j++)
+                ((cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs] =
+                    cattn_half_put(f[(h * R + i) * C + j], bf16);
 }
 
 /* The oracle of cattn_sattention_backward_half: float copies of q, k, v, out and dout (on
@@ -232,35 +242,18 @@ int cattn_half_attention_backward_ref(int half, cattn_out dq, cattn_out dk, catt
     if (f == NULL) return -1;
     float *fq = f, *fk = fq + L * E, *fv = fk + S * E, *fo = fv + S * Ev, *fd = fo + L * Ev;
     float *gq = fd + L * Ev, *gk = gq + L * E, *gv = gk + S * E;
-    rows_to_float(fq, q, L, E, bf16);
-    rows_to_float(fk, k, S, E, bf16);
-    rows_to_float(fv, v, S, Ev, bf16);
-    rows_to_float(fo, out, L, Ev, bf16);
-    rows_to_float(fd, dout, L, Ev, bf16);
     int rc = cattn_sattention_backward_ref(
         (cattn_out){gq, 0, E, 1}, (cattn_out){gk, 0, E, 1}, (cattn_out){gv, 0, Ev, 1}, dmask,
-        (cattn_in){fq, 0, E, 1}, (cattn_in){fk, 0, E, 1}, (cattn_in){fv, 0, Ev, 1},
-        (cattn_in){fo, 0, Ev, 1}, lse, (cattn_in){fd, 0, Ev, 1}, L, S, E, Ev, c);
+        float_copy(fq, q, 1, L, E, bf16), float_copy(fk, k, 1, S, E, bf16),
+        float_copy(fv, v, 1, S, Ev, bf16), float_copy(fo, out, 1, L, Ev, bf16), lse,
+        float_copy(fd, dout, 1, L, Ev, bf16), L, S, E, Ev, c);
     if (rc == 0) {
-        float_to_rows(dq, gq, L, E, bf16);
-        float_to_rows(dk, gk, S, E, bf16);
-        float_to_rows(dv, gv, S, Ev, bf16);
+        float_store(dq, gq, 1, L, E, bf16);
+        float_store(dk, gk, 1, S, E, bf16);
+        float_store(dv, gv, 1, S, Ev, bf16);
     }
     free(f);
     return rc;
-}
-
-/* x (H, R, C) half, with its strides (a bias: hs and cs; a matrix: rs and cs), as contiguous
- * floats at f; returns the float view.  An absent x (a bias) stays absent. */
-static cattn_in float_copy(float *f, cattn_in x, ptrdiff_t H, ptrdiff_t R, ptrdiff_t C, int bf16)
-{
-    if (x.p == NULL) return x;
-    for (ptrdiff_t h = 0; h < H; h++)
-        for (ptrdiff_t i = 0; i < R; i++)
-            for (ptrdiff_t j = 0; j < C; j++)
-                f[(h * R + i) * C + j] =
-                    cattn_half_get(((const cattn_half *)x.p)[h * x.hs + i * x.rs + j * x.cs], bf16);
-    return (cattn_in){f, R * C, C, 1};
 }
 
 /* The oracle of cattn_smha_half: float copies of every operand (on purpose), the float
@@ -345,15 +338,9 @@ int cattn_half_mha_backward_ref(int half, CATTN_MHA_BACKWARD_ARGS)
                            fg[7], fg[8], fg[9], fg[10], g->mask};
     int rc = cattn_smha_backward_ref(&fgr, fin[0], fin[1], fin[2], fin[3], fin[4], fin[5], fin[6],
                                      fin[7], saved, n, c);
-    for (int i = 0; i < 11 && rc == 0; i++) {
-        if (hg[i].p == NULL) continue;
-        const ptrdiff_t Hh = sizes[8 + i][0], R = sizes[8 + i][1], C = sizes[8 + i][2];
-        for (ptrdiff_t h = 0; h < Hh; h++)
-            for (ptrdiff_t r = 0; r < R; r++)
-                for (ptrdiff_t j = 0; j < C; j++)
-                    ((cattn_half *)hg[i].p)[h * hg[i].hs + r * hg[i].rs + j * hg[i].cs] =
-                        cattn_half_put(f[at[8 + i] + (size_t)((h * R + r) * C + j)], bf16);
-    }
+    for (int i = 0; i < 11 && rc == 0; i++)
+        float_store(hg[i], f + at[8 + i], sizes[8 + i][0], sizes[8 + i][1], sizes[8 + i][2],
+                    bf16);
     free(f);
     return rc;
 }

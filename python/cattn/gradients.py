@@ -213,7 +213,7 @@ def _vjp_sdpa(query, key, value, *rest, attn_mask=None, is_causal=False, scale=N
             if want_dmask:
                 grads[3] = grads[3] + ds
         args = (plan.q, plan.k_arg, plan.v_arg)
-        res = [_unbroadcast(grads[i], x.shape, half if half is not None else y.dtype).reshape(y.shape)
+        res = [_unbroadcast(grads[i], x.shape, y.dtype if half is None else half).reshape(y.shape)
                for i, (x, y) in enumerate(zip(args, (q, k, v)))]
         if mask_positional:
             res.append(_unbroadcast(plan.weights(grads[3]), np.shape(attn_mask), mask_dtype)
