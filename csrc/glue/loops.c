@@ -359,7 +359,7 @@ typedef struct {
     const npy_intp *dims;
     const cattn_operand *op;
     int failed;
-    int stream;  /* matmul: the batch outgrows the caches, so each item fetches the next ahead */
+    int stream;  /* matmul: the batch outgrows the caches, so each item fetches the next a ahead */
 } loop_job;
 
 /* A batch of products whose inputs exceed this many bytes streams from memory (beyond an L2 of
