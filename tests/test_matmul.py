@@ -184,8 +184,8 @@ def test_unsafe_out_dtype_is_type_error():
         cattn.matmul(np.ones((2, 2)), np.ones((2, 2)), out=np.empty((2, 2), np.int64))
 
 
-@pytest.mark.parametrize("function", ["matmul_items_f", "matmul_items_d"])
-def test_batched_loop_prefetches_the_next_item(function):
-    # loops.c's PREFETCH_ITEM, for a's and b's next item (compiled to nothing, the results would
-    # be the same and a batch of small products would wait on memory)
-    assert prefetches(function) >= 2
+def test_batched_loop_prefetches_the_next_item_only_for_double():
+    # loops.c's PREFETCH_ITEM of a's next item: float64 batches from memory wait on it without it
+    # (compiled to nothing, the results would be the same); float32 batches ran slower with it
+    assert prefetches("matmul_items_d") >= 1
+    assert prefetches("matmul_items_f") == 0
