@@ -48,7 +48,7 @@ class Attention(AttentionLayer):
                 raise ValueError(f"Attention: dropout must be in [0, 1), got {dropout!r}")
             self._dropout_rng = np.random.default_rng(seed)
             self.batch_first = batch_first_flag(c, batch_first)
-            self.dtype = float_dtype(c, dtype)
+            self.dtype = float_dtype(c, dtype, half=True)
             return
         # the projections are a one-head MultiHeadAttention's (the same parameters, names and
         # initialisation), held, not inherited: this layer's call is its own
@@ -110,9 +110,9 @@ class Attention(AttentionLayer):
 
     def _plain_inputs(self, query, key, value):
         c = self._cls
-        q = as_float_operand(c, "query", query, 2)
-        k = q if key is None else as_float_operand(c, "key", key, 2)
-        v = k if value is None else as_float_operand(c, "value", value, 2)
+        q = as_float_operand(c, "query", query, 2, half=True)  # (SDPA reads bfloat16 as half)
+        k = q if key is None else as_float_operand(c, "key", key, 2, half=True)
+        v = k if value is None else as_float_operand(c, "value", value, 2, half=True)
         return q, k, v
 
     def _attend(self, q, k, v, call, grad):

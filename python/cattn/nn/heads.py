@@ -18,6 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _cattn, functional, gradients
+from .._checks import is_half
 from ..masks import StructuredMask, causal_lower_right
 
 
@@ -146,7 +147,7 @@ def composed(c, p, q, k, v, call, grad):
         out = out + bo
     if weights:
         w = w.astype(q.dtype, copy=False)
-        w = w.mean(axis=-3) if average_attn_weights else w
+        w = _mean(w, -3) if average_attn_weights else w
     res = (out, w) if weights else out
     if not grad:
         return res, None
@@ -170,8 +171,19 @@ def composed(c, p, q, k, v, call, grad):
                                                          x.shape[:-1] + dy.shape[-1:]))
             xb = np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:])
             dW.append(mm(flat(dy).T, flat(xb)))
-            db.append(flat(dy).sum(0))
+            db.append(_sum(flat(dy)))
             dx.append(mm(dy, W).astype(x.dtype, copy=False))
-        return tuple(dx), (*dW, mm(flat(g).T, flat(concat)), *db, flat(g).sum(0))
+        return tuple(dx), (*dW, mm(flat(g).T, flat(concat)), *db, _sum(flat(g)))
     return res, back
+
+
+def _sum(x):
+    """x.sum(0), summed in float32 when x is half (NumPy sums float16 and bfloat16 in their own
+    dtype, rounding at every step) and rounded once."""
+    return x.sum(0, dtype=np.float32).astype(x.dtype) if is_half(x.dtype) else x.sum(0)
+
+
+def _mean(x, axis):
+    """x.mean(axis), in float32 when x is half, as _sum."""
+    return x.mean(axis, dtype=np.float32).astype(x.dtype) if is_half(x.dtype) else x.mean(axis)
 

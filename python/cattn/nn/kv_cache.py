@@ -5,8 +5,8 @@ import threading
 
 import numpy as np
 
-from .._checks import _bfloat16, is_half
-from .module import positive_int
+from .._checks import is_half
+from .module import as_dtype, positive_int
 
 
 class KVCache:
@@ -57,14 +57,7 @@ class KVCache:
         or by name)."""
         if dtype is None:
             return np.dtype(module.dtype)
-        if isinstance(dtype, str) and dtype == "bfloat16":  # by name: ml_dtypes' type
-            dtype = _bfloat16()
-            if dtype is None:
-                raise TypeError(f"{c}: dtype bfloat16 needs ml_dtypes (pip install ml_dtypes)")
-        try:
-            dt = np.dtype(dtype)
-        except TypeError:
-            dt = None
+        dt = as_dtype(c, dtype)
         if dt is not None and (dt == module.dtype or is_half(dt)):
             return dt
         raise TypeError(f"{c}: dtype must be the module's ({np.dtype(module.dtype)}), float16 or "

@@ -9,7 +9,7 @@ The optimisers (``cattn.nn.SGD``, ``cattn.nn.Adam``) update ``_params`` in place
 """
 import numpy as np
 
-from .._checks import as_float_operand, is_float, to_numpy
+from .._checks import _bfloat16, as_float_operand, is_float, is_half, to_numpy
 
 
 def cotangent(module, dy, out):
@@ -88,11 +88,27 @@ def positive_int(cls, name, x):
     return int(x)
 
 
-def float_dtype(cls, dtype):
-    dt = np.dtype(dtype)
-    if dt not in (np.float32, np.float64):
-        raise TypeError(f"{cls}: dtype must be float32 or float64, got {dt}")
-    return dt
+def as_dtype(cls, dtype):
+    """np.dtype(dtype), with "bfloat16" by name as ml_dtypes' type; None when it is no dtype."""
+    if isinstance(dtype, str) and dtype == "bfloat16":
+        dt = _bfloat16()
+        if dt is None:
+            raise TypeError(f"{cls}: dtype bfloat16 needs ml_dtypes (pip install ml_dtypes)")
+        return dt
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return None
+
+
+def float_dtype(cls, dtype, half=False):
+    """The layer's dtype: float32 or float64; with ``half=True`` (a layer whose kernels read
+    half precision) also float16 or ml_dtypes' bfloat16 (by dtype or by name)."""
+    dt = as_dtype(cls, dtype)
+    if dt is not None and (dt in (np.float32, np.float64) or half and is_half(dt)):
+        return dt
+    allowed = "float32, float64, float16 or bfloat16" if half else "float32 or float64"
+    raise TypeError(f"{cls}: dtype must be {allowed}, got {dtype!r}")
 
 
 def uniform(rng, bound, shape, dtype):

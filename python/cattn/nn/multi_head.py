@@ -38,6 +38,11 @@ class MultiHeadAttention(AttentionLayer):
     ``out_proj.weight (E, E)``, ``out_proj.bias (E)``. Initialisation as PyTorch's:
     Xavier-uniform projections, zero biases, and ``U(-1/sqrt(E), 1/sqrt(E))`` for W_o.
 
+    ``dtype`` is float32, float64, or half precision: float16 or ml_dtypes' bfloat16 (also by
+    name, ``"bfloat16"``). A half layer keeps its parameters, gradients and KV cache in that
+    dtype; its kernels read them as half, compute in float32 and round each result once
+    (PyTorch's rule), and ``cattn.nn.SGD``/``Adam`` update half parameters in float32.
+
     Grouped-query attention: ``num_kv_heads`` (a divisor of ``num_heads``; 1 is multi-query
     attention) key/value heads, query head h reading key/value head ``h // (num_heads //
     num_kv_heads)``; the parameters are then ``q_proj_weight (E, E)``, ``k_proj_weight
@@ -93,7 +98,7 @@ class MultiHeadAttention(AttentionLayer):
         self.vdim = self.embed_dim if vdim is None else positive_int(c, "vdim", vdim)
         self.head_dim = self.embed_dim // self.num_heads
         self.bias = bool(bias)
-        self.dtype = float_dtype(c, dtype)
+        self.dtype = float_dtype(c, dtype, half=True)
         self._same_embed = self.kdim == self.embed_dim and self.vdim == self.embed_dim and \
             self.num_kv_heads == self.num_heads
         rng = np.random.default_rng(seed)
@@ -172,10 +177,11 @@ class MultiHeadAttention(AttentionLayer):
 
     def _inputs(self, query, key, value):
         c = self._cls
-        q = as_float_operand(c, "query", query, 2).astype(self.dtype, copy=False)
-        k = q if key is None else as_float_operand(c, "key", key, 2).astype(self.dtype, copy=False)
-        v = k if value is None else \
-            as_float_operand(c, "value", value, 2).astype(self.dtype, copy=False)
+        def operand(name, x):  # in the layer's dtype (a bfloat16 input is not widened first)
+            return as_float_operand(c, name, x, 2, half=True).astype(self.dtype, copy=False)
+        q = operand("query", query)
+        k = q if key is None else operand("key", key)
+        v = k if value is None else operand("value", value)
         for name, x, want in (("query", q, self.embed_dim), ("key", k, self.kdim),
                               ("value", v, self.vdim)):
             if x.shape[-1] != want:

@@ -3,7 +3,18 @@ import numbers
 
 import numpy as np
 
+from .._checks import is_half
 from .module import Module
+
+
+def _working(p, g):
+    """(p, g) in the dtype an update computes in: float32 for a half parameter (float16's
+    eps = 1e-8 and g² underflow to 0 and Adam's step divides by it; PyTorch's mixed-precision
+    recipes keep their statistics in float32 too), the parameter's own dtype otherwise.  The new
+    parameter is rounded once, when it is written."""
+    if is_half(p.dtype):
+        return p.astype(np.float32), g.astype(np.float32)
+    return p, g
 
 
 def _setting(cls, name, x, lo=0.0, below=None):
@@ -20,7 +31,8 @@ def _setting(cls, name, x, lo=0.0, below=None):
 class _Optimizer:
     """What SGD and Adam share. ``step()`` first checks its settings (``lr`` ... may be changed
     between steps, as a schedule does), then computes every new parameter and state, then writes
-    them: a refused step changes no parameter and no state."""
+    them: a refused step changes no parameter and no state.  Half-precision parameters (float16,
+    bfloat16) are updated in float32 with their state in float32, and rounded once."""
 
     def __init__(self, modules, lr):
         if isinstance(modules, Module):
@@ -70,6 +82,7 @@ class SGD(_Optimizer):
 
     def _update(self, settings, key, p, g):
         lr, momentum = settings
+        p, g = _working(p, g)
         b = None
         if momentum:
             b = self.state.get(key)
@@ -102,6 +115,7 @@ class Adam(_Optimizer):
 
     def _update(self, settings, key, p, g):
         lr, (b1, b2), eps, weight_decay, c1, c2 = settings
+        p, g = _working(p, g)
         if weight_decay:
             g = g + weight_decay * p
         m, v = self.state.get(key) or (np.zeros_like(p), np.zeros_like(p))

@@ -1,0 +1,122 @@
+"""The attention layers in half precision (issue 26): ``MultiHeadAttention`` and ``Attention``
+with ``dtype=float16`` or ml_dtypes' bfloat16 keep their parameters, gradients and KV cache in
+that dtype, and their calls, pullbacks and optimiser steps compute in float32 and round once
+where the kernels do. Checked against a float64 layer holding the very same (rounded)
+parameters and inputs."""
+import numpy as np
+import pytest
+
+import cattn
+from cattn import nn
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+HALVES = [np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16)]
+# relative to the largest reference value: a few units in the last place (the composed route
+# rounds the heads and their concatenation, as PyTorch's, hence more than one rounding)
+TOL = {"float16": 4e-3, "bfloat16": 3e-2}
+# the bias gradients are sums over every row: summed in float32, rounded once (summed in the
+# half dtype they were off by 4e-3 / 9e-2 in these shapes)
+BIAS_TOL = {"float16": 2e-3, "bfloat16": 1.5e-2}
+
+
+def rel(a, b):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    return np.abs(a - b).max() / np.abs(b).max()
+
+
+def pair(dt, cls=cattn.MultiHeadAttention, *args, **kwargs):
+    """(a layer in dt with random parameters, a float64 layer with the same parameters)."""
+    half = cls(*args, dtype=dt, seed=0, **kwargs)
+    rng = np.random.default_rng(1)
+    half.load_state_dict({k: rng.standard_normal(v.shape) * 0.2
+                          for k, v in half.state_dict().items()})
+    ref = cls(*args, dtype=np.float64, seed=0, **kwargs)
+    ref.load_state_dict({k: v.astype(np.float64) for k, v in half.state_dict().items()})
+    return half, ref
+
+
+# fused (the one C call) and composed routes (grouped-query heads, soft cap) alike
+CALLS = [({"is_causal": True}, {}), ({"return_weights": True}, {}),
+         ({"softcap": 5.0}, {}), ({}, {"num_kv_heads": 2})]
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("kw, ctor", CALLS, ids=["causal", "weights", "softcap", "gqa"])
+def test_mha_call_and_pullback_in_half(dt, kw, ctor):
+    half, ref = pair(dt, cattn.MultiHeadAttention, 64, 4, **ctor)
+    assert all(p.dtype == dt for p in half.state_dict().values())
+    x = np.random.default_rng(2).standard_normal((2, 300, 64)).astype(dt)
+    yh, pbh = half.vjp(x, **kw)
+    y64, pb64 = ref.vjp(x.astype(np.float64), **kw)
+    oh, o64 = (yh[0], y64[0]) if isinstance(yh, tuple) else (yh, y64)
+    assert oh.dtype == dt and rel(oh, o64) < TOL[dt.name]
+    if isinstance(yh, tuple):
+        assert yh[1].dtype == dt and rel(yh[1], y64[1]) < TOL[dt.name]
+    g = np.random.default_rng(3).standard_normal(oh.shape).astype(dt)
+    dxh, dx64 = pbh(g)[0], pb64(g.astype(np.float64))[0]
+    assert dxh.dtype == dt and rel(dxh, dx64) < TOL[dt.name]
+    for name, gr in half.grads.items():
+        assert gr.dtype == dt
+        tol = BIAS_TOL if name.endswith("bias") else TOL
+        assert rel(gr, ref.grads[name]) < tol[dt.name], name
+    np.testing.assert_array_equal(half(x, **kw)[0] if isinstance(yh, tuple) else half(x, **kw),
+                                  oh)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_attention_layers_take_half(dt):
+    half, ref = pair(dt, cattn.Attention, 32)
+    x = np.random.default_rng(4).standard_normal((3, 7, 32)).astype(dt)
+    assert half.in_proj_weight.dtype == dt and half.dtype == dt
+    assert rel(half(x), ref(x.astype(np.float64))) < TOL[dt.name]
+    bare = cattn.Attention(dtype=dt)
+    out = bare(x)
+    assert out.dtype == dt
+    assert rel(out, cattn.Attention(dtype=np.float64)(x.astype(np.float64))) < TOL[dt.name]
+
+
+def test_bfloat16_by_name():
+    mha = cattn.MultiHeadAttention(16, 2, dtype="bfloat16")
+    assert mha.dtype == ml_dtypes.bfloat16 and mha.state_dict()["out_proj.weight"].dtype == ml_dtypes.bfloat16
+    assert "dtype=bfloat16" in repr(mha)
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_half_cache_is_the_default_and_decodes_as_the_full_call(dt):
+    mha, _ = pair(dt, cattn.MultiHeadAttention, 32, 4, num_kv_heads=2)
+    x = np.random.default_rng(5).standard_normal((2, 9, 32)).astype(dt)
+    cache = mha.new_cache((2,), 16)
+    assert cache.k.dtype == dt and not cache.half  # the module's own dtype
+    steps = [mha(x[:, :5], cache=cache)] + [mha(x[:, i:i + 1], cache=cache) for i in range(5, 9)]
+    full = mha(x, is_causal=True)
+    assert rel(np.concatenate(steps, axis=1), full) < TOL[dt.name]
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+@pytest.mark.parametrize("make", [lambda m: nn.Adam(m, lr=1e-2),
+                                  lambda m: nn.SGD(m, lr=0.1, momentum=0.9)],
+                         ids=["Adam", "SGD"])
+def test_optimisers_update_half_parameters_in_float32(dt, make):
+    """The update and the optimiser's state in float32, the parameter rounded once: Adam's
+    state in float16 underflowed (eps, g²) and its first step wrote inf/NaN."""
+    half, _ = pair(dt, cattn.MultiHeadAttention, 16, 2)
+    f32 = cattn.MultiHeadAttention(16, 2, dtype=np.float32)
+    f32.load_state_dict({k: v.astype(np.float32) for k, v in half.state_dict().items()})
+    x = np.random.default_rng(6).standard_normal((2, 5, 16))
+    for m in (half, f32):
+        y, pb = m.vjp(x.astype(m.dtype))
+        pb(np.full(y.shape, 1e-3, m.dtype))
+    # the float32 layer's gradients as the half layer's (rounded), so only the update differs
+    for k, g in half.grads.items():
+        f32.grads[k][...] = g.astype(np.float32)
+    opt_h, opt_f = make(half), make(f32)
+    for _ in range(3):
+        opt_h.step()
+        opt_f.step()
+        for k in half.grads:  # the float32 layer restarts from the half parameters each step
+            f32._params[k][...] = f32._params[k].astype(dt).astype(np.float32)
+    for k, p in half.state_dict().items():
+        assert p.dtype == dt and np.isfinite(p.astype(np.float32)).all()
+        np.testing.assert_array_equal(p, f32.state_dict()[k].astype(dt))
+    assert all(s.dtype == np.float32 for st in opt_h.state.values()
+               for s in (st if isinstance(st, tuple) else (st,)))
