@@ -822,3 +822,23 @@ def test_sdpa_weights_in_half(level, dt, kw):
         tracemalloc.stop()
     mask_bytes = 4 * 90 * 60 if "attn_mask" in kw else 0
     assert peak < o.nbytes + w.nbytes + mask_bytes + (1 << 16), f"{peak} bytes traced"
+
+
+@pytest.mark.parametrize("order", ["cattn first", "ml_dtypes first", "by name"])
+def test_bfloat16_loops_register_whenever_ml_dtypes_is_imported(order):
+    """`import cattn` does not import ml_dtypes (0.6 s here, longer than cattn); its bfloat16
+    loops are registered when ml_dtypes is imported, before or after cattn, or when a layer
+    asks for "bfloat16" by name -- and the one-shot finder then leaves sys.meta_path."""
+    import subprocess
+    import sys
+    first = {"cattn first": "import cattn; assert 'ml_dtypes' not in sys.modules; import ml_dtypes",
+             "ml_dtypes first": "import ml_dtypes, cattn",
+             "by name": "import cattn; cattn.MultiHeadAttention(8, 2, dtype='bfloat16'); "
+                        "import ml_dtypes"}[order]
+    code = (f"import sys; {first}; import numpy as np\n"
+            "x = np.linspace(-3, 3, 10).astype(ml_dtypes.bfloat16).reshape(2, 5)\n"
+            "y = cattn.softmax(x); assert y.dtype == ml_dtypes.bfloat16, y.dtype\n"
+            "assert cattn.matmul(x, x.T).dtype == ml_dtypes.bfloat16\n"
+            "assert not any(type(f).__name__ == '_RegisterOnImport' for f in sys.meta_path)\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

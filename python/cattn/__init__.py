@@ -4,6 +4,8 @@ The kernels are NumPy generalized ufuncs (``cattn.matmul``, ``cattn.softmax``,
 ``cattn.log_softmax``, ``cattn.attention`` and friends); the functions and classes here add the
 keyword arguments a bare ufunc cannot take.
 """
+import sys
+
 from . import _cattn
 from ._cattn import (
     additive_attention_scores,
@@ -44,19 +46,42 @@ from .nn import AdditiveAttention, Attention, KVCache, MultiHeadAttention
 _signatures.apply(_signatures.ufuncs_of(_cattn))
 
 
-def _register_bfloat16():
-    """The softmax gufuncs read ml_dtypes' bfloat16 as half where ml_dtypes is installed (JAX's
-    and PyTorch's interop dtype); cattn itself needs no ml_dtypes."""
-    try:
-        import ml_dtypes
-    except ImportError:
-        return
+def _register_bfloat16(ml_dtypes):
+    """The gufuncs read ml_dtypes' bfloat16 as half (JAX's and PyTorch's interop dtype)."""
     import numpy
 
     _cattn.register_bfloat16(numpy.dtype(ml_dtypes.bfloat16))
 
 
-_register_bfloat16()
+class _RegisterOnImport:
+    """cattn needs no ml_dtypes, and importing it takes longer than cattn itself (0.6 s here):
+    so cattn registers its bfloat16 loops when ml_dtypes is imported -- now if it already is,
+    else right after its own import (a one-shot finder on sys.meta_path, PEP 451: it finds
+    ml_dtypes' spec through the other finders and runs the registration after the module's
+    code). A bfloat16 array cannot exist before ml_dtypes is imported."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "ml_dtypes":
+            return None
+        import importlib.util
+
+        sys.meta_path[:] = [f for f in sys.meta_path if f is not self]  # one shot
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            _register_bfloat16(module)
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if "ml_dtypes" in sys.modules:
+    _register_bfloat16(sys.modules["ml_dtypes"])
+else:
+    sys.meta_path.insert(0, _RegisterOnImport())
 __version__ = _cattn.get_config()["version"]  # the one version string: CATTN_VERSION, cattn.h
 
 __all__ = [
