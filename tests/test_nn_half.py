@@ -120,3 +120,24 @@ def test_optimisers_update_half_parameters_in_float32(dt, make):
         np.testing.assert_array_equal(p, f32.state_dict()[k].astype(dt))
     assert all(s.dtype == np.float32 for st in opt_h.state.values()
                for s in (st if isinstance(st, tuple) else (st,)))
+
+
+@pytest.mark.parametrize("dt", HALVES, ids=str)
+def test_self_attention_gradient_is_its_three_shares_rounded_once(dt):
+    """mha.vjp(x) returns x's one gradient, the sum of its query, key and value shares (which
+    mha.vjp(x, x, x) returns apart): summed in float32 and rounded once (layer._total), not
+    rounded after each half-precision addition."""
+    from cattn.nn.layer import _total
+    r = np.random.default_rng(7)
+    shares = [(r.standard_normal((2, 40, 32)) * s).astype(dt) for s in (1, 3, 0.01)]
+    want = sum(s.astype(np.float64) for s in shares).astype(dt)
+    got = _total(*shares)
+    assert got.dtype == dt and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
+    assert not np.array_equal((shares[0] + shares[1]) + shares[2], want)  # NumPy's, twice
+    mha, _ = pair(dt, cattn.MultiHeadAttention, 32, 4)
+    x = np.random.default_rng(8).standard_normal((2, 40, 32)).astype(dt)
+    g = np.random.default_rng(9).standard_normal((2, 40, 32)).astype(dt)
+    dx = mha.vjp(x, is_causal=True)[1](g)[0]
+    apart = sum(s.astype(np.float64) for s in mha.vjp(x, x, x, is_causal=True)[1](g))
+    assert dx.dtype == dt and rel(dx, apart) < TOL[dt.name]
