@@ -131,10 +131,10 @@ static void table_kernels(const cattn_kernel_table *t, const cattn_kernel_table 
                 free(q), free(k), free(s), free(s2), free(o), free(o2);
             }
     /* the same rows over float16 and bfloat16 keys and values (converted as loaded): rows one
-     * to five (axpy's panels take two at a time), keys across its passes of 32, values across
-     * its panels of 128 and single vectors */
+     * to six (axpy's panels take four, two or one at a time: every mix), keys across its passes
+     * of 32, values across its panels and single vectors */
     for (int bf16 = 0; bf16 < 2; bf16++)
-        for (ptrdiff_t m = 1; m <= 5; m += 2)
+        for (ptrdiff_t m = 1; m <= 6; m++)
             for (ptrdiff_t n = 1; n <= 100; n += 33)
                 for (ptrdiff_t e = 1; e <= 300; e += e < 32 ? 15 : 64) {
                     float *q = frand(m * e, 1), *kf = frand(n * e, 1), *s = frand(m * n, 1),
