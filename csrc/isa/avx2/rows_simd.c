@@ -47,12 +47,14 @@ static inline __m256 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #undef P
 #define TK cattn_half
 #define P(name) cattn_h##name##_avx2
+#define DOT_KEYS 3 /* 12 sums, 3 keys and q: AVX2's 16 registers; half keys are compute-bound */
 #define LOADK load_h
 #define KF(x) cattn_h2f(x)
 #include "kernels/rows_simd.inc"
 #undef P
 #define TK cattn_half
 #define P(name) cattn_b##name##_avx2
+#define DOT_KEYS 3
 #define LOADK load_b
 #define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"
