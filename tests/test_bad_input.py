@@ -71,7 +71,7 @@ CATALOGUE = [
     ("MHA num_heads float", lambda: cattn.MultiHeadAttention(8, 2.0), TypeError, r"num_heads must be an int"),
     ("MHA embed_dim bool", lambda: cattn.MultiHeadAttention(True, 1), TypeError, r"embed_dim must be an int"),
     ("MHA dtype", lambda: cattn.MultiHeadAttention(8, 2, dtype=np.int32), TypeError, r"dtype must be float32, float64, float16 or bfloat16, got"),
-    ("Linear half dtype", lambda: cattn.nn.Linear(8, 2, dtype=np.float16), TypeError, r"Linear: dtype must be float32 or float64"),
+    ("Additive half dtype", lambda: cattn.AdditiveAttention(4, 4, 8, dtype=np.float16), TypeError, r"AdditiveAttention: dtype must be float32 or float64"),
     ("MHA call features", lambda: mha(x[..., :5]), ValueError, r"query has 5 features"),
     ("MHA call mask", lambda: mha(x, attn_mask=np.ones((3, 3), bool)), ValueError, r"attn_mask of shape \(3, 3\)"),
     ("MHA call lengths", lambda: mha(x, key_lengths=np.array([5, 1])), ValueError, r"key_lengths must be in \[0, 4\]"),

@@ -5,7 +5,10 @@ initialisation, ``state_dict``/``load_state_dict``, ``grads`` and ``zero_grad``,
 ``y, pullback = layer.vjp(x)`` whose pullback returns the input's gradient and *adds* the
 parameters' gradients into ``grads``. Linear, Embedding, LayerNorm and PositionalEncoding are
 plain NumPy; the attention layers (MultiHeadAttention, Attention, AdditiveAttention, also
-``cattn.MultiHeadAttention`` ...) run on cattn's kernels. A training step::
+``cattn.MultiHeadAttention`` ...) run on cattn's kernels. Every layer but AdditiveAttention
+also takes ``dtype=np.float16`` or ``"bfloat16"``: half parameters and gradients, computed in
+float32 and rounded once where the kernels do; the optimisers update them in float32. A
+training step::
 
     y, back = model.vjp(x)                      # any chain of vjp's
     loss, dloss = cattn.vjp(cross_entropy, y, targets)

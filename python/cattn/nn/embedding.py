@@ -1,6 +1,7 @@
 """nn.Embedding (a lookup table) and nn.PositionalEncoding (the Transformer's sinusoids)."""
 import numpy as np
 
+from .._checks import is_half
 from .module import Module, cotangent, float_dtype, layer_input, positive_int
 
 
@@ -22,7 +23,7 @@ class Embedding(Module):
         c = self._cls
         self.num_embeddings = positive_int(c, "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int(c, "embedding_dim", embedding_dim)
-        self.dtype = float_dtype(c, dtype)
+        self.dtype = float_dtype(c, dtype, half=True)
         if padding_idx is not None:
             if not -self.num_embeddings <= int(padding_idx) < self.num_embeddings:
                 raise ValueError(f"{c}: padding_idx {padding_idx} is not in "
@@ -70,8 +71,10 @@ class Embedding(Module):
             order = np.argsort(flat, kind="stable")
             flat = flat[order]
             starts = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-            if starts.size:
-                self.grads["weight"][flat[starts]] += np.add.reduceat(dy[order], starts, axis=0)
+            if starts.size:  # (half rows summed in float32, rounded once)
+                rows = dy[order].astype(np.float32) if is_half(dy.dtype) else dy[order]
+                sums = np.add.reduceat(rows, starts, axis=0).astype(dy.dtype, copy=False)
+                self.grads["weight"][flat[starts]] += sums
             return None
         return y, pullback
 
@@ -92,7 +95,7 @@ class PositionalEncoding(Module):
     def __init__(self, d_model, max_len=5000, *, dtype=np.float32):
         self.d_model = positive_int(self._cls, "d_model", d_model)
         self.max_len = positive_int(self._cls, "max_len", max_len)
-        self.dtype = float_dtype(self._cls, dtype)
+        self.dtype = float_dtype(self._cls, dtype, half=True)
         pos = np.arange(self.max_len)[:, None]
         freq = np.exp(-np.log(10000.0) * np.arange(0, self.d_model, 2) / self.d_model)
         table = np.zeros((self.max_len, self.d_model))

@@ -2,17 +2,22 @@
 import numpy as np
 
 from .. import _cattn
+from .._checks import is_half
+from ..gradients import half_sum
 from .module import Module, cotangent, float_dtype, layer_input, positive_int, uniform
 
 
 def _sum_rows(g, n):
-    """g (..., n) summed over every leading dimension -> (n,)."""
-    return g.reshape(-1, n).sum(axis=0)
+    """g (..., n) summed over every leading dimension -> (n,); a half g summed in float32 and
+    rounded once."""
+    g = np.ascontiguousarray(g.reshape(-1, n))
+    return half_sum(g) if is_half(g.dtype) else g.sum(axis=0)
 
 
 class Linear(Module):
     """``y = x Wᵀ + b``, PyTorch's ``nn.Linear``: ``weight (out_features, in_features)``,
-    ``bias (out_features)``, both ``U(-1/sqrt(in_features), 1/sqrt(in_features))``.
+    ``bias (out_features)``, both ``U(-1/sqrt(in_features), 1/sqrt(in_features))``. ``dtype``:
+    float32, float64, float16 or bfloat16 (the product summed in float32 by the half GEMM).
 
     >>> import numpy as np, cattn
     >>> lin = cattn.nn.Linear(3, 2, seed=0)
@@ -26,7 +31,7 @@ class Linear(Module):
         c = self._cls
         self.in_features = positive_int(c, "in_features", in_features)
         self.out_features = positive_int(c, "out_features", out_features)
-        self.dtype = float_dtype(c, dtype)
+        self.dtype = float_dtype(c, dtype, half=True)
         rng = np.random.default_rng(seed)
         bound = 1 / np.sqrt(self.in_features)
         self._params = {"weight": uniform(rng, bound, (self.out_features, self.in_features),

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import _cattn
-from .._checks import as_float_operand
+from .._checks import as_float_operand, is_half
 from ..gradients import _cotangent
 
 
@@ -12,7 +12,8 @@ def cross_entropy(logits, targets, *, ignore_index=-100):
     of integers in [0, C), or ``ignore_index`` for positions that do not count. The mean is over
     the targets not ignored (NaN when every target is ignored, as PyTorch; the gradient is then
     zero, so a training step on such a batch changes nothing). Differentiable in ``logits``
-    through ``cattn.vjp``.
+    through ``cattn.vjp``. Half logits (float16, bfloat16) are computed in float32: the loss is
+    a float32 scalar, the gradient in the logits' dtype.
 
     >>> import numpy as np, cattn
     >>> round(float(cattn.nn.cross_entropy(np.zeros((2, 4)), np.array([1, 3]))), 4)  # log 4
@@ -24,9 +25,11 @@ def cross_entropy(logits, targets, *, ignore_index=-100):
 
 def _cross_entropy(logits, targets, ignore_index):
     fname = "cross_entropy"
-    z = as_float_operand(fname, "logits", logits, 1)
+    z = as_float_operand(fname, "logits", logits, 1)  # (bfloat16 arrives as float32)
     if z.dtype.kind != "f":
         z = z.astype(np.float64)
+    elif z.dtype == np.float16:  # the loss and its gradient in float32, as for bfloat16
+        z = z.astype(np.float32)
     t = np.asarray(targets)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{fname}: targets must be integers, got dtype {t.dtype}")
@@ -59,7 +62,8 @@ def _vjp_cross_entropy(logits, targets, *, ignore_index=-100):
         # convention too), while the loss, a mean over nothing, is NaN
         d *= (keep * (g / n if n else 0.0))[..., None]
         dtype = np.asarray(logits).dtype
-        return (d.astype(dtype if dtype.kind == "f" else z.dtype, copy=False), None)
+        return (d.astype(dtype if dtype.kind == "f" or is_half(dtype) else z.dtype, copy=False),
+                None)
     return loss, pullback
 
 

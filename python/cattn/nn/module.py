@@ -41,7 +41,7 @@ def add_grads(module, updates):
 
 
 def layer_input(layer, x, features):
-    a = as_float_operand(layer._cls, "input", x, 1).astype(layer.dtype, copy=False)
+    a = as_float_operand(layer._cls, "input", x, 1, half=True).astype(layer.dtype, copy=False)
     if features is not None and a.shape[-len(features):] != tuple(features):
         raise ValueError(f"{layer._cls}: input has shape {a.shape}, its last dimensions must be "
                          f"{tuple(features)}")

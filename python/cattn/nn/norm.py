@@ -1,13 +1,15 @@
 """nn.LayerNorm: PyTorch's layer normalisation, with its pullback."""
 import numpy as np
 
+from .._checks import is_half
 from .module import Module, cotangent, float_dtype, layer_input, positive_int
 
 
 class LayerNorm(Module):
     """PyTorch's ``nn.LayerNorm``: over the last ``len(normalized_shape)`` dimensions,
     ``y = (x - mean) / sqrt(var + eps) * weight + bias`` (biased variance); ``weight`` ones,
-    ``bias`` zeros, both of shape ``normalized_shape``.
+    ``bias`` zeros, both of shape ``normalized_shape``. ``dtype`` float16 or bfloat16: the
+    parameters and the output in that dtype, the statistics and the pullback in float32.
 
     >>> import numpy as np, cattn
     >>> ln = cattn.nn.LayerNorm(4)
@@ -25,7 +27,8 @@ class LayerNorm(Module):
         if not eps > 0:
             raise ValueError(f"{self._cls}: eps must be positive, got {eps}")
         self.eps = float(eps)
-        self.dtype = float_dtype(self._cls, dtype)
+        self.dtype = float_dtype(self._cls, dtype, half=True)
+        self._work = np.dtype(np.float32) if is_half(self.dtype) else self.dtype  # computes in
         self._params = {}
         if elementwise_affine:
             self._params["weight"] = np.ones(self.normalized_shape, self.dtype)
@@ -37,7 +40,7 @@ class LayerNorm(Module):
                 f"elementwise_affine={'weight' in self._params}, dtype={self.dtype.name})")
 
     def _normalise(self, x):
-        x = layer_input(self, x, self.normalized_shape)
+        x = layer_input(self, x, self.normalized_shape).astype(self._work, copy=False)
         axes = tuple(range(-len(self.normalized_shape), 0))
         mu = x.mean(axis=axes, keepdims=True)
         xc = x - mu
@@ -45,9 +48,10 @@ class LayerNorm(Module):
         return xc * rstd, rstd, axes
 
     def _affine(self, xhat):
-        p = self._params
-        y = xhat * p["weight"] if "weight" in p else xhat
-        return y + p["bias"] if "bias" in p else y
+        p, w = self._params, self._work
+        y = xhat * p["weight"].astype(w, copy=False) if "weight" in p else xhat
+        y = y + p["bias"].astype(w, copy=False) if "bias" in p else y
+        return y.astype(self.dtype, copy=False)
 
     def __call__(self, x):
         return self._affine(self._normalise(x)[0])
@@ -63,16 +67,19 @@ class LayerNorm(Module):
         n = int(np.prod(self.normalized_shape))
 
         def pullback(dy):
-            dy = cotangent(self, dy, y)
+            dy = cotangent(self, dy, y).astype(self._work, copy=False)
             lead = tuple(range(dy.ndim - len(self.normalized_shape)))
-            g = self.grads
+            g, adds = self.grads, []  # every gradient first, then added: a failure adds nothing
             if "bias" in g:
-                g["bias"] += dy.sum(axis=lead)
+                adds.append(("bias", dy.sum(axis=lead)))
             if "weight" in g:
-                g["weight"] += (dy * xhat).sum(axis=lead)
-                dy = dy * self._params["weight"]
+                adds.append(("weight", (dy * xhat).sum(axis=lead)))
+                dy = dy * self._params["weight"].astype(self._work, copy=False)
             # dx = rstd · (dx̂ − mean(dx̂) − x̂ · mean(dx̂ ∘ x̂)), dx̂ = dy ∘ weight
             m1 = dy.sum(axis=axes, keepdims=True) / n
             m2 = (dy * xhat).sum(axis=axes, keepdims=True) / n
-            return (rstd * (dy - m1 - xhat * m2)).astype(self.dtype, copy=False)
+            dx = (rstd * (dy - m1 - xhat * m2)).astype(self.dtype, copy=False)
+            for name, value in adds:
+                g[name] += value.astype(self.dtype, copy=False)
+            return dx
         return y, pullback
