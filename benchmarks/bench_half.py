@@ -9,7 +9,9 @@ Cases (the issue's goals in the last column):
   float16 or bfloat16 (the query too), against the float32 cache: half the bytes read;
 - SDPA (4, 8, 2048, 64) and GEMM n = 2048, half in and out, against float32;
 - training steps through cattn.vjp (forward, then the pullback): causal SDPA (2, 8, 1024, 64)
-  and multi-head attention (2, 1024, 512), 8 heads, causal -- the backward reads half too.
+  and multi-head attention (2, 1024, 512), 8 heads, causal -- the backward reads half too; and
+  the MultiHeadAttention layer's whole step (vjp, pullback, Adam) in each dtype, against
+  PyTorch's nn.MultiheadAttention and Adam in the same dtype.
 
 The header names the CPU, its vector unit and whether it has AVX512-BF16 (vdpbf16ps): what a run
 on another machine needs to compare.
@@ -157,7 +159,46 @@ def training_cases(rng, halves):
         funcs[name] = (lambda a: lambda: step(mha, a[0], a[0], a[0], *a[1:], is_causal=True))(hs)
     out.append((f"vjp causal multi-head (2, {N}, {E}), {H} heads, forward + backward", funcs,
                 "half no slower than float32"))
+    out.append((f"vjp layer step: MultiHeadAttention({E}, {H}) on (2, {N}, {E}), causal, "
+                "pullback, Adam", layer_steps(xs[0], E, H, halves), "half no slower than float32"))
     return out
+
+
+def layer_steps(x, E, H, halves):
+    """One training step of the layer in each dtype: vjp, the pullback of a constant gradient,
+    Adam's step (parameters, gradients and, for PyTorch, its own nn.MultiheadAttention in the
+    same dtype)."""
+    def cattn_step(dt):
+        mha = cattn.MultiHeadAttention(E, H, dtype=dt, seed=0)
+        opt, xh = cattn.nn.Adam(mha, lr=1e-4), x.astype(dt)
+        g = np.full(xh.shape, 1e-3, np.float32).astype(dt)
+
+        def step():
+            y, pull = mha.vjp(xh, is_causal=True)
+            pull(g)
+            opt.step()
+            opt.zero_grad()
+        return step
+
+    def torch_step(dt):
+        tdt = {"float16": torch.float16, "bfloat16": torch.bfloat16}[dt]
+        mha = torch.nn.MultiheadAttention(E, H, batch_first=True, dtype=tdt)
+        opt, xt = torch.optim.Adam(mha.parameters(), lr=1e-4), torch.from_numpy(x).to(tdt)
+        mask = torch.nn.Transformer.generate_square_subsequent_mask(x.shape[1], dtype=tdt)
+
+        def step():
+            y, _ = mha(xt, xt, xt, attn_mask=mask, is_causal=True, need_weights=False)
+            (y * 1e-3).sum().backward()
+            opt.step()
+            opt.zero_grad()
+        return step
+
+    funcs = {"float32": cattn_step(np.float32)}
+    for name, dt in halves:
+        funcs[name] = cattn_step(dt)
+        if torch is not None:
+            funcs[f"torch {name}"] = torch_step(name)
+    return funcs
 
 
 def main():

@@ -4,7 +4,7 @@ import numpy as np
 from .. import _cattn
 from .._checks import is_half
 from ..gradients import half_sum
-from .module import Module, cotangent, float_dtype, layer_input, positive_int, uniform
+from .module import Module, add_grads, cotangent, float_dtype, layer_input, positive_int, uniform
 
 
 def _sum_rows(g, n):
@@ -60,10 +60,11 @@ class Linear(Module):
 
         def pullback(dy):
             dy = cotangent(self, dy, y)
-            g = self.grads
-            g["weight"] += _cattn.matmul(dy.reshape(-1, self.out_features).T,
-                                         x.reshape(-1, self.in_features))
-            if "bias" in g:
-                g["bias"] += _sum_rows(dy, self.out_features)
-            return _cattn.matmul(dy, self._params["weight"])
+            adds = [("weight", None, _cattn.matmul(dy.reshape(-1, self.out_features).T,
+                                                   x.reshape(-1, self.in_features)))]
+            if "bias" in self._params:
+                adds.append(("bias", None, _sum_rows(dy, self.out_features)))
+            dx = _cattn.matmul(dy, self._params["weight"])
+            add_grads(self, adds)  # last: a pullback that fails adds nothing
+            return dx
         return y, pullback

@@ -10,6 +10,7 @@ The optimisers (``cattn.nn.SGD``, ``cattn.nn.Adam``) update ``_params`` in place
 import numpy as np
 
 from .._checks import _bfloat16, as_float_operand, is_float, is_half, to_numpy
+from ..gradients import half_sum
 
 
 def cotangent(module, dy, out):
@@ -37,7 +38,13 @@ def add_grads(module, updates):
     g = module.grads
     for name, rows, value in updates:
         target = g[name] if rows is None else g[name][rows]
-        target += value
+        if is_half(target.dtype) and value.dtype == target.dtype and \
+                value.shape == target.shape and target.size:
+            # half: summed in float32 by the half GEMM and rounded once (NumPy adds float16
+            # arrays about 4x slower than it converts them, 5.7 ms per million here)
+            target[...] = half_sum(np.stack([target, value]))
+        else:
+            target += value
 
 
 def layer_input(layer, x, features):

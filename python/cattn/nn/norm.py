@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._checks import is_half
-from .module import Module, cotangent, float_dtype, layer_input, positive_int
+from .module import Module, add_grads, cotangent, float_dtype, layer_input, positive_int
 
 
 class LayerNorm(Module):
@@ -79,7 +79,6 @@ class LayerNorm(Module):
             m1 = dy.sum(axis=axes, keepdims=True) / n
             m2 = (dy * xhat).sum(axis=axes, keepdims=True) / n
             dx = (rstd * (dy - m1 - xhat * m2)).astype(self.dtype, copy=False)
-            for name, value in adds:
-                g[name] += value.astype(self.dtype, copy=False)
+            add_grads(self, [(name, None, v.astype(self.dtype, copy=False)) for name, v in adds])
             return dx
         return y, pullback
