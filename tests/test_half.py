@@ -593,6 +593,28 @@ def test_multi_head_backward_reads_half(level, dt, side_by_side, H):
                                    err_msg=str(i))  # (the key bias's: zero but for rounding)
 
 
+@pytest.mark.parametrize("side_by_side", [True, False], ids=["side by side", "per head"])
+def test_multi_head_backward_in_bfloat16_at_the_pair_tiles_size(level, side_by_side):
+    """Products large enough for the bfloat16 pair tile (cattn_bgemm_pays, where the CPU has
+    AVX512-BF16 or SIMDe emulates it): the backward rounds its float operands (the output
+    projection's saved heads, the heads' gradients) to bfloat16 and multiplies pairs; the
+    gradients stay within bfloat16's tolerance of float64 from the rounded inputs."""
+    bf = np.dtype(ml_dtypes.bfloat16)
+    x, kv, w, b = mha_half_operands(bf, side_by_side, L=128, S=128, E=256, H=4, d=64)
+    y, pull = cattn.vjp(cattn.multi_head_attention, x, kv, kv, *w, *b, is_causal=True)
+    g = R.standard_normal(y.shape).astype(bf)
+    grads = pull(g)
+    f64 = [a.astype(np.float64) for a in [x, kv, kv] + w + b]
+    _, pull64 = cattn.vjp(cattn.multi_head_attention, *f64, is_causal=True)
+    wants = pull64(g.astype(np.float64))
+    scale = max(np.abs(w64).max() for w64 in wants)
+    for i, (got, want) in enumerate(zip(grads, wants)):
+        assert got.dtype == bf
+        # (the key bias's gradient is zero but for rounding: measured against the others')
+        err = np.abs(got.astype(np.float64) - want).max() / max(np.abs(want).max(), scale / 100)
+        assert err < TOL["bfloat16"], (i, err)  # 2.6e-3 to 5e-3 with the pair tile here
+
+
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 def test_vjp_of_multi_head_attention_makes_no_float32_copy(dt):
     """vjp(multi_head_attention) on half operands, traced by NumPy's allocator: the forward holds
