@@ -70,6 +70,7 @@ def test_gradients_example_lowers_the_loss():
 def test_train_a_model_example_learns():
     ns = run_page(os.path.join(DOCS, "training.md"))
     assert float(ns["loss"]) < 0.5  # from log(10) = 2.3
+    assert float(ns["loss16"]) < 0.5 and str(ns["out16"].weight.dtype) == "bfloat16"  # in half
 
 
 def test_multi_head_example_shapes():
