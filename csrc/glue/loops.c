@@ -363,7 +363,7 @@ static void clear_fp_flags(void)
 #if defined(__x86_64__) || defined(_M_X64)
     _mm_setcsr(_mm_getcsr() & ~0x3Fu);
 #else
-    clear_fp_flags();
+    feclearexcept(FE_ALL_EXCEPT);
 #endif
 }
 

@@ -41,6 +41,12 @@ def half_sum(g):
     return _cattn.matmul(np.ones((1, n), g.dtype), g.reshape(n, -1)).reshape(g.shape[1:])
 
 
+def sum_rows(g):
+    """g (n, ...) summed over its first axis: a half g through half_sum (float32 sums, rounded
+    once; NumPy would sum in the half dtype, rounding at every step), any other by NumPy."""
+    return half_sum(g) if is_half(g.dtype) else g.sum(axis=0)
+
+
 def _unbroadcast(g, shape, dtype):
     """g summed over the dimensions broadcasting added or stretched to reach it from `shape`,
     in `dtype` when that is a float dtype (half gradients summed in float32, rounded once)."""

@@ -171,19 +171,14 @@ def composed(c, p, q, k, v, call, grad):
                                                          x.shape[:-1] + dy.shape[-1:]))
             xb = np.broadcast_to(x, dy.shape[:-1] + x.shape[-1:])
             dW.append(mm(flat(dy).T, flat(xb)))
-            db.append(_sum(flat(dy)))
+            db.append(gradients.sum_rows(flat(dy)))
             dx.append(mm(dy, W).astype(x.dtype, copy=False))
-        return tuple(dx), (*dW, mm(flat(g).T, flat(concat)), *db, _sum(flat(g)))
+        return tuple(dx), (*dW, mm(flat(g).T, flat(concat)), *db, gradients.sum_rows(flat(g)))
     return res, back
 
 
-def _sum(x):
-    """x.sum(0), summed in float32 when x is half (NumPy sums float16 and bfloat16 in their own
-    dtype, rounding at every step) and rounded once."""
-    return x.sum(0, dtype=np.float32).astype(x.dtype) if is_half(x.dtype) else x.sum(0)
-
-
 def _mean(x, axis):
-    """x.mean(axis), in float32 when x is half, as _sum."""
+    """x.mean(axis), in float32 when x is half (NumPy would sum in the half dtype), rounded
+    once."""
     return x.mean(axis, dtype=np.float32).astype(x.dtype) if is_half(x.dtype) else x.mean(axis)
 

@@ -2,16 +2,8 @@
 import numpy as np
 
 from .. import _cattn
-from .._checks import is_half
-from ..gradients import half_sum
+from ..gradients import sum_rows
 from .module import Module, add_grads, cotangent, float_dtype, layer_input, positive_int, uniform
-
-
-def _sum_rows(g, n):
-    """g (..., n) summed over every leading dimension -> (n,); a half g summed in float32 and
-    rounded once."""
-    g = np.ascontiguousarray(g.reshape(-1, n))
-    return half_sum(g) if is_half(g.dtype) else g.sum(axis=0)
 
 
 class Linear(Module):
@@ -63,7 +55,7 @@ class Linear(Module):
             adds = [("weight", None, _cattn.matmul(dy.reshape(-1, self.out_features).T,
                                                    x.reshape(-1, self.in_features)))]
             if "bias" in self._params:
-                adds.append(("bias", None, _sum_rows(dy, self.out_features)))
+                adds.append(("bias", None, sum_rows(dy.reshape(-1, self.out_features))))
             dx = _cattn.matmul(dy, self._params["weight"])
             add_grads(self, adds)  # last: a pullback that fails adds nothing
             return dx
