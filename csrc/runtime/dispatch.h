@@ -345,7 +345,7 @@ int cattn_half_softmax_backward_kt(int bf16, int log, int ref, cattn_half *dx, p
  * its inner block size along k (the sums of a product are blocked by it, so a driver that keeps
  * it gets the same bits), packing a block of a (mc,kc) into MR-row panels, and the two loops
  * around the microkernel: c (mc,nc) (+)= packed a · packed b (a (kc,nc) block of gemm_pack_b). */
-#define CATTN_GEMM_KC 256
+#define CATTN_GEMM_KC 512 /* (gemm.c: why 512) */
 void cattn_sgemm_pack_a(float *ap, const float *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t mc,
                         ptrdiff_t kc, const cattn_kernel_table *kt);
 void cattn_dgemm_pack_a(double *ap, const double *a, ptrdiff_t rsa, ptrdiff_t csa, ptrdiff_t mc,

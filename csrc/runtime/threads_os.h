@@ -23,6 +23,10 @@ static inline void os_pause(void) {}
 
 typedef void *(*os_thread_fn)(void *arg);
 
+/* Every thread's stack, whatever the system's default (macOS: 512 KiB for a thread, Windows:
+ * 1 MiB): a GEMM worker keeps its packed block of a there (kernels/gemm.inc, up to 256 KiB). */
+#define OS_THREAD_STACK ((size_t)4 << 20)
+
 #if defined(_WIN32)
 /* ---- Win32: slim reader/writer locks, condition variables, _beginthreadex ---- */
 #define WIN32_LEAN_AND_MEAN
@@ -62,7 +66,8 @@ static inline int os_thread_start(os_thread *t, os_thread_fn fn, void *arg)
     os_start *s = HeapAlloc(GetProcessHeap(), 0, sizeof *s);
     if (s == NULL) return 0;
     s->fn = fn, s->arg = arg;
-    *t = (HANDLE)_beginthreadex(NULL, 0, os_trampoline, s, 0, NULL);
+    *t = (HANDLE)_beginthreadex(NULL, (unsigned)OS_THREAD_STACK, os_trampoline, s,
+                                STACK_SIZE_PARAM_IS_A_RESERVATION, NULL);
     if (*t == 0) HeapFree(GetProcessHeap(), 0, s);
     return *t != 0;
 }
@@ -117,7 +122,12 @@ static inline void os_cond_reset(os_cond *c) { pthread_cond_init(c, NULL); }
 
 static inline int os_thread_start(os_thread *t, os_thread_fn fn, void *arg)
 {
-    return pthread_create(t, NULL, fn, arg) == 0;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, OS_THREAD_STACK);
+    int rc = pthread_create(t, &attr, fn, arg);
+    pthread_attr_destroy(&attr);
+    return rc == 0;
 }
 static inline void os_thread_join(os_thread t) { pthread_join(t, NULL); }
 static inline int os_thread_detached(os_thread_fn fn, void *arg)
@@ -126,6 +136,7 @@ static inline int os_thread_detached(os_thread_fn fn, void *arg)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, OS_THREAD_STACK);
     int rc = pthread_create(&t, &attr, fn, arg);
     pthread_attr_destroy(&attr);
     return rc == 0;
