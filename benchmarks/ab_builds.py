@@ -15,6 +15,7 @@ timings sees the same machine. Here a build timed against itself read 1.000 +- 0
 A case is KERNEL:SHAPE[:DTYPE], DTYPE float32 (the default), float64, float16 or bfloat16 (with
 ml_dtypes installed):
     matmul:N              (N, N) @ (N, N)
+    batch:B,M,K,N         a batch of B products (M, K) @ (K, N)
     softmax:D0,D1,...     softmax over the last axis
     attention:B,H,N,E     scaled dot-product attention, q, k, v of shape (B, H, N, E)
     causal:B,H,N,E        the same, causal (the causal_attention gufunc)
@@ -49,6 +50,14 @@ def case_call(module, kernel, shape, dtype):
         a, b = (rng.standard_normal((shape[0], shape[0])).astype(dtype) for _ in range(2))
         out = np.empty_like(a)
         return lambda: module.matmul(a, b, out=out)
+    if kernel == "batch":
+        if len(shape) != 4:
+            raise SystemExit("ab_builds.py: batch takes four sizes, batch:B,M,K,N")
+        B, M, K, N = shape
+        a = rng.standard_normal((B, M, K)).astype(dtype)
+        b = rng.standard_normal((B, K, N)).astype(dtype)
+        out = np.empty((B, M, N), dtype)
+        return lambda: module.matmul(a, b, out=out)
     if kernel == "softmax":
         x = rng.standard_normal(shape).astype(dtype)
         out = np.empty_like(x)
@@ -69,7 +78,7 @@ def case_call(module, kernel, shape, dtype):
         k, v = (rng.standard_normal((H, S, E)).astype(dtype) for _ in range(2))
         out = np.empty_like(q)
         return lambda: module.attention(q, k, v, 1 / np.sqrt(E), out=out)
-    raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, softmax, attention, "
+    raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, batch, softmax, attention, "
                      f"causal, decode)")
 
 
