@@ -40,12 +40,16 @@ static inline __m512 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define SET1 _mm512_set1_ps
 #define ZERO _mm512_setzero_ps
 #define SUM4 sum4_ps
+#define DOT_ADJACENT /* four adjacent keys, their 16 sums in 32 registers */
 #include "kernels/rows_simd.inc"
 /* the same rows over float16 (h) and bfloat16 (b) keys and values, converted as loaded */
 #undef P
 #define TK cattn_half
 #define P(name) cattn_h##name##_avx512
 #define LOADK load_h
+#define DOT_ADJACENT
+#define DOT_AHEAD 32           /* half keys: fetched into L2 32 keys ahead */
+#define DOT_HINT _MM_HINT_T1
 #define ROWS_PANELS 8 /* 2 rows of 8 sums and 8 values: 24 of AVX-512's 32 registers */
 #define KF(x) cattn_h2f(x)
 #include "kernels/rows_simd.inc"
@@ -53,6 +57,9 @@ static inline __m512 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define TK cattn_half
 #define P(name) cattn_b##name##_avx512
 #define LOADK load_b
+#define DOT_ADJACENT
+#define DOT_AHEAD 32           /* half keys: fetched into L2 32 keys ahead */
+#define DOT_HINT _MM_HINT_T1
 #define ROWS_PANELS 8
 #define KF(x) cattn_b2f(x)
 #include "kernels/rows_simd.inc"

@@ -21,14 +21,10 @@ static inline __m512bh as_bh(__m512i x)
 void cattn_bgemm_ukr_avx512bf16(ptrdiff_t kp, const uint32_t *a, ptrdiff_t rsa, ptrdiff_t csa,
                                 const uint32_t *b, float *c, ptrdiff_t rsc, ptrdiff_t csc,
                                 int accumulate);
-/* rows.c: decoding's rows over bfloat16 keys and values (dispatch.h, cattn_hdot_rows and
- * cattn_haxpy_rows) */
+/* rows.c: decoding's scores over bfloat16 keys (dispatch.h, cattn_hdot_rows) */
 void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff_t ldq,
                                 ptrdiff_t m, const cattn_half *k, ptrdiff_t ldk, ptrdiff_t n,
                                 ptrdiff_t e);
-void cattn_baxpy_rows_avx512bf16(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
-                                 ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
-                                 ptrdiff_t e);
 
 /* the avx512 level's kernels, which rows.c falls back to (dispatch.h's one list) */
 CATTN_LEVEL_KERNELS(avx512)
