@@ -1,4 +1,5 @@
-"""benchmarks/ab_builds.py, the in-process comparison of two builds, on this build against itself."""
+"""benchmarks/ab_builds.py, the in-process comparison of two builds, on this build against itself;
+benchmarks/row_kernels.py, decoding's row kernels alone."""
 import os
 import sys
 
@@ -9,13 +10,14 @@ from cattn import _cattn
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
 import ab_builds  # noqa: E402
+import row_kernels  # noqa: E402
 
 
 def test_a_build_against_itself(capsys):
     ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0",
-                    "matmul:16", "softmax:3,40:float64", "attention:1,2,24,8"])
+                    "matmul:16", "batch:3,5,7,4", "softmax:3,40:float64", "attention:1,2,24,8"])
     rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ") and "ms" in line]
-    assert len(rows) == 3
+    assert len(rows) == 4
     for row in rows:
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[4] == "yes"          # the same bits: it is the same code
@@ -24,7 +26,8 @@ def test_a_build_against_itself(capsys):
 
 
 @pytest.mark.parametrize("case, message", [("matmul:4,4", "one size"), ("gemm:4", "unknown kernel"),
-                                           ("matmul:4:int8", "not float32"), ("matmul", "KERNEL:SHAPE")])
+                                           ("matmul:4:int8", "not float32"), ("matmul", "KERNEL:SHAPE"),
+                                           ("batch:2,3", "four sizes")])
 def test_bad_cases_are_refused_with_the_reason(case, message):
     with pytest.raises(SystemExit, match=message):
         ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0", case])
@@ -41,3 +44,14 @@ def test_disagreeing_builds_are_refused(monkeypatch):
     monkeypatch.setattr(ab_builds, "case_call", skewed)
     with pytest.raises(SystemExit, match="disagree"):
         ab_builds.main([_cattn.__file__, _cattn.__file__, "--seconds", "0", "matmul:8"])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a .pyd exports no kernel symbols to ctypes")
+def test_row_kernels_times_every_level_here(capsys):
+    levels = list(_cattn.gemm_rates())  # ref and the levels this CPU and build have
+    row_kernels.main(["--so", _cattn.__file__, "--levels", ",".join(levels), "--keys", "37",
+                      "--repeats", "1"])
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if "ns/key" in line]
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (level, kind, name) for level in levels for kind in "shb" for name in ("dot", "axpy")]
+    assert all(float(r[3]) > 0 for r in rows)

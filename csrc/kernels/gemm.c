@@ -4,7 +4,7 @@
  * Both are written once (gemm.inc) and instantiated for float and double below.  Every blocked
  * function takes the kernel table of its call, kt, which MR, NR and UKR read.
  *
- * The blocks: kc = 512 values of the inner dimension per pass.  Each pass reads and writes the
+ * The blocks: kc = CATTN_GEMM_KC = 512 values of the inner dimension per pass (dispatch.h).  Each pass reads and writes the
  * whole of c once more, which from 1024 on no longer stays in the caches: 256 (a panel of b in
  * L1) cost float64 5 % at 4096 and 4 % at 2048, float32 5 % at 2048 and 4-11 % at 300-1024, on
  * 1 and 2 threads (Zen 4, timed in turns); 384 was between.  A panel of b then comes from L2,
@@ -21,11 +21,9 @@
 #define NR (kt->snr)
 #define REF_MR CATTN_REF_SMR
 #define REF_NR CATTN_REF_SNR
-#define BLOCK_KC CATTN_GEMM_KC
 #define BLOCK_MC 96   /* a packed block of a: 96 x 512 floats = 192 KiB, in L2 */
 #define BLOCK_NC 2048 /* a packed block of b: 512 x 2048 floats = 4 MiB, in L3 */
 #include "gemm.inc"
-#undef BLOCK_KC
 #undef BLOCK_MC
 #undef BLOCK_NC
 #undef T
@@ -43,7 +41,6 @@
 #define NR (kt->dnr)
 #define REF_MR CATTN_REF_DMR
 #define REF_NR CATTN_REF_DNR
-#define BLOCK_KC CATTN_GEMM_KC
 #define BLOCK_MC 48   /* the same bytes as for float: 48 x 512 doubles = 192 KiB */
 #define BLOCK_NC 1024 /* 512 x 1024 doubles = 4 MiB */
 #include "gemm.inc"

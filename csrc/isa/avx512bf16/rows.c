@@ -50,7 +50,8 @@ void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff
                 for (int r = 0; r < 4; r++) a[t][r] = _mm512_setzero_ps();
             for (ptrdiff_t c = 0; c < e; c += 32) {
                 __m512bh x[4];
-                for (int t = 0; t < 4; t++) x[t] = as_bh(_mm512_loadu_si512((const void *)(kk[t] + c)));
+                for (int t = 0; t < 4; t++)
+                    x[t] = as_bh(_mm512_loadu_si512((const void *)(kk[t] + c)));
                 for (int r = 0; r < 4; r++) {
                     const __m512bh y = as_bh(_mm512_loadu_si512((const void *)(qb[r] + c)));
                     for (int t = 0; t < 4; t++) a[t][r] = _mm512_dpbf16_ps(a[t][r], y, x[t]);
@@ -63,7 +64,7 @@ void cattn_bdot_rows_avx512bf16(float *s, ptrdiff_t lds, const float *q, ptrdiff
                 sum4_ps(b, o[r]);
             }
             if (j < n4 && mr == 4) {
-                for (int r = 0; r < 4; r++) _mm_storeu_ps(s + (r0 + r) * lds + j, _mm_loadu_ps(o[r]));
+                for (int r = 0; r < 4; r++) memcpy(s + (r0 + r) * lds + j, o[r], sizeof o[r]);
                 continue;
             }
             for (ptrdiff_t r = 0; r < mr; r++)
