@@ -77,6 +77,24 @@ def take_turns(funcs: Dict[str, Callable[[], object]], budget: float,
     return {who: float(np.median(ts)) for who, ts in samples.items()}
 
 
+def call_by_call(funcs: Dict[str, Callable[[], object]], budget: float) -> Dict[str, float]:
+    """{who: median seconds}: the callables called in turns, one call each, for about budget s
+    (at least 5 rounds).  For calls of a millisecond and more of one library, none of which
+    leaves threads spinning: each round sees the same machine, so the ratios between them hold
+    where the machine drifts by 10-20 % from second to second (a memory-bound float32 decode
+    against a compute-bound half one, say)."""
+    for f in funcs.values():
+        f()
+    samples = {who: [] for who in funcs}
+    start = time.perf_counter()
+    while min(map(len, samples.values())) < 5 or time.perf_counter() - start < budget:
+        for who, f in funcs.items():
+            t0 = time.perf_counter()
+            f()
+            samples[who].append(time.perf_counter() - t0)
+    return {who: float(np.median(ts)) for who, ts in samples.items()}
+
+
 def median_time_per_call(f: Callable[[], object], calls: int = 2000, repeats: int = 7):
     """For tiny calls: the median over repeats of (time of `calls` calls) / calls."""
     f()

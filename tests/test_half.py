@@ -785,7 +785,7 @@ def test_multi_head_attention_makes_no_float32_copy(dt):
 
 @pytest.mark.parametrize("dt", HALVES, ids=str)
 @pytest.mark.parametrize("L", [1, 4, 5, 8])
-@pytest.mark.parametrize("E,Ev", [(32, 32), (128, 128), (64, 48), (96, 160)], ids=str)
+@pytest.mark.parametrize("E,Ev", [(32, 32), (128, 128), (64, 48), (96, 160), (40, 72)], ids=str)
 def test_decoding_rows_read_half(level, dt, L, E, Ev):
     """Decoding (up to 8 query rows) over half keys and values of every length: the level's half
     rows -- on AVX512-BF16, bfloat16 scores and weighted sums by vdpbf16ps (the weights rounded

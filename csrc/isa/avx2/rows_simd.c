@@ -57,7 +57,98 @@ static inline __m256 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define DOT_KEYS 3
 #define LOADK load_b
 #define KF(x) cattn_b2f(x)
+#define cattn_baxpy_rows_avx2 cattn_baxpy_rows_avx2_widened /* (the table's is below: pairs) */
+static void cattn_baxpy_rows_avx2(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp,
+                                  ptrdiff_t m, const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n,
+                                  ptrdiff_t e);
 #include "kernels/rows_simd.inc"
+#undef cattn_baxpy_rows_avx2
+
+/* ---- bfloat16 values in pairs -----------------------------------------------------------------
+ * Sixteen bfloat16 are one 256-bit load, and one integer operation makes each half of them
+ * floats: the even elements shifted up 16 bits, the odd ones with their low 16 bits cleared (a
+ * bfloat16 is a float's top half).  Widening eight at a time takes a load, a zero-extension (a
+ * shuffle) and a shift per eight.  The floats come in another order -- the even vector holds
+ * elements 0, 2, .. 14, the odd one 1, 3, .. 15 -- so axpy_rows puts its output rows in that order
+ * first (in place) and back at the end; the sums are the same products.  Decoding's weighted sum
+ * 1.03x faster (Zen 4, AVX2 path, one thread, d 128).  The scores keep the widened loads: with
+ * the query rows in pair order they ran slower (12 sums, the keys and a mask are 17 of AVX2's 16
+ * registers, and GCC spilled sums). */
+#define PAIR 16 /* bfloat16 per 256-bit load */
+
+/* row[0 .. e) into pair order (per 16: the even elements, then the odd), or back */
+static void pair_order(float *row, ptrdiff_t e, int back)
+{
+    float t[PAIR];
+    for (ptrdiff_t c = 0; c + PAIR <= e; c += PAIR) {
+        for (int l = 0; l < PAIR / 2; l++) {
+            if (back) t[2 * l] = row[c + l], t[2 * l + 1] = row[c + PAIR / 2 + l];
+            else t[l] = row[c + 2 * l], t[PAIR / 2 + l] = row[c + 2 * l + 1];
+        }
+        for (int l = 0; l < PAIR; l++) row[c + l] = t[l];
+    }
+}
+
+/* o[r·ldo + c] += Σ_j p[r·ldp + j] v_j[c]  (r < m, c < e; v bfloat16): as the widened
+ * axpy_rows (values j, j+1, h+j, h+j+1 and two output rows at a time), sixteen values at a
+ * time; e not a multiple of 16 takes the widened kernel */
+void cattn_baxpy_rows_avx2(float *o, ptrdiff_t ldo, const float *p, ptrdiff_t ldp, ptrdiff_t m,
+                           const cattn_half *v, ptrdiff_t ldv, ptrdiff_t n, ptrdiff_t e)
+{
+    if (e % PAIR != 0) {
+        cattn_baxpy_rows_avx2_widened(o, ldo, p, ldp, m, v, ldv, n, e);
+        return;
+    }
+    const ptrdiff_t h = n / 4 * 2;
+    const __m256i hi = _mm256_set1_epi32((int)0xffff0000u);
+    /* 1. the output rows into pair order */
+    for (ptrdiff_t r = 0; r < m; r++) pair_order(o + r * ldo, e, 0);
+    /* 2. four values at a time, the rows two at a time (an odd last row with itself, its
+     *    second weights zero) */
+    for (ptrdiff_t j = 0; j < h; j += 2) {
+        const cattn_half *v0 = v + j * ldv, *v1 = v0 + ldv, *v2 = v + (h + j) * ldv,
+                         *v3 = v2 + ldv;
+        for (ptrdiff_t r = 0; r < m; r += 2) {
+            const int two = r + 1 < m;
+            const float *pr = p + r * ldp, *ps = pr + (two ? ldp : 0);
+            const __m256 p0 = _mm256_set1_ps(pr[j]), p1 = _mm256_set1_ps(pr[j + 1]),
+                         p2 = _mm256_set1_ps(pr[h + j]), p3 = _mm256_set1_ps(pr[h + j + 1]);
+            const __m256 s0 = _mm256_set1_ps(two ? ps[j] : 0),
+                         s1 = _mm256_set1_ps(two ? ps[j + 1] : 0),
+                         s2 = _mm256_set1_ps(two ? ps[h + j] : 0),
+                         s3 = _mm256_set1_ps(two ? ps[h + j + 1] : 0);
+            float *orow = o + r * ldo, *osec = orow + (two ? ldo : 0);
+            for (ptrdiff_t c = 0; c < e; c += PAIR) {
+                const __m256i w0 = _mm256_loadu_si256((const __m256i *)(v0 + c)),
+                              w1 = _mm256_loadu_si256((const __m256i *)(v1 + c)),
+                              w2 = _mm256_loadu_si256((const __m256i *)(v2 + c)),
+                              w3 = _mm256_loadu_si256((const __m256i *)(v3 + c));
+                for (int odd = 0; odd < 2; odd++) {
+                    const ptrdiff_t at = c + odd * (PAIR / 2);
+#define PAIR_FLOATS(w) _mm256_castsi256_ps(odd ? _mm256_and_si256(w, hi) : _mm256_slli_epi32(w, 16))
+                    const __m256 x0 = PAIR_FLOATS(w0), x1 = PAIR_FLOATS(w1), x2 = PAIR_FLOATS(w2),
+                                 x3 = PAIR_FLOATS(w3);
+#undef PAIR_FLOATS
+                    __m256 x = _mm256_loadu_ps(orow + at), y = _mm256_loadu_ps(osec + at);
+                    x = _mm256_fmadd_ps(p0, x0, x), y = _mm256_fmadd_ps(s0, x0, y);
+                    x = _mm256_fmadd_ps(p1, x1, x), y = _mm256_fmadd_ps(s1, x1, y);
+                    x = _mm256_fmadd_ps(p2, x2, x), y = _mm256_fmadd_ps(s2, x2, y);
+                    x = _mm256_fmadd_ps(p3, x3, x), y = _mm256_fmadd_ps(s3, x3, y);
+                    /* (an odd last row: y is the row plus zeros, stored first and overwritten) */
+                    _mm256_storeu_ps(osec + at, y), _mm256_storeu_ps(orow + at, x);
+                }
+            }
+        }
+    }
+    /* 3. the rows back in their order, then the last n − 2h values one at a time */
+    for (ptrdiff_t r = 0; r < m; r++) pair_order(o + r * ldo, e, 1);
+    for (ptrdiff_t j = 2 * h; j < n; j++)
+        for (ptrdiff_t r = 0; r < m; r++)
+            for (ptrdiff_t c = 0; c < e; c++)
+                o[r * ldo + c] += p[r * ldp + j] * cattn_b2f(v[j * ldv + c]);
+}
+#undef PAIR
+
 #undef T
 #undef V
 #undef W
