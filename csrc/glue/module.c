@@ -472,18 +472,23 @@ static PyObject *get_num_threads(PyObject *self, PyObject *noargs)
 /* ---- the cost model (cost.c): its rates, injected rates and its choices, for show_config and
  * the tests ---------------------------------------------------------------------------------- */
 
-/* gemm_rates(): {level: {'float32': rate, 'float64': rate}}, multiply-adds per ns of each
- * available level's microkernel (measured now if not yet); its other tiles as 'float32 16x16',
- * ..., and its bfloat16 pair tile, where it has one, as 'bfloat16 12x32' */
-static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
+/* gemm_rates(measure=True): {level: {'float32': rate, 'float64': rate}}, multiply-adds per ns
+ * of each available level's microkernel (measured now if not yet; with measure false, 0 where
+ * none is yet); its other tiles as 'float32 16x16', ..., and its bfloat16 pair tile, where it
+ * has one, as 'bfloat16 12x32' */
+static PyObject *gemm_rates(PyObject *self, PyObject *args)
 {
-    (void)self, (void)noargs;
+    (void)self;
+    int measure = 1;
+    if (!PyArg_ParseTuple(args, "|p:gemm_rates", &measure)) return NULL;
+    double (*rate)(const cattn_kernel_table *, int) = measure ? cattn_gemm_rate
+                                                              : cattn_gemm_rate_known;
     PyObject *d = PyDict_New();
     for (int l = CATTN_LEVEL_REF; d != NULL && l < CATTN_LEVEL_COUNT; l++) {
         const cattn_kernel_table *kt = cattn_kernels_of((cattn_level)l);
         if (kt == NULL) continue;
-        PyObject *r = Py_BuildValue("{s:d,s:d}", "float32", cattn_gemm_rate(kt, 0), "float64",
-                                    cattn_gemm_rate(kt, 1));
+        PyObject *r = Py_BuildValue("{s:d,s:d}", "float32", rate(kt, 0), "float64",
+                                    rate(kt, 1));
         /* the level's other tiles, by their size: "float32 16x16", ... */
         for (const cattn_kernel_table *t = kt->narrow; r != NULL && t != NULL && (int)t->level == l;
              t = t->narrow) {
@@ -491,7 +496,7 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
             PyOS_snprintf(key[0], 32, "float32 %zdx%zd", t->smr, t->snr);
             PyOS_snprintf(key[1], 32, "float64 %zdx%zd", t->dmr, t->dnr);
             for (int dbl = 0; dbl < 2 && r != NULL; dbl++) {
-                PyObject *v = PyFloat_FromDouble(cattn_gemm_rate(t, dbl));
+                PyObject *v = PyFloat_FromDouble(rate(t, dbl));
                 if (v == NULL || PyDict_SetItemString(r, key[dbl], v) < 0) Py_CLEAR(r);
                 Py_XDECREF(v);
             }
@@ -499,7 +504,7 @@ static PyObject *gemm_rates(PyObject *self, PyObject *noargs)
         if (r != NULL && kt->bgemm_ukr != NULL) {
             char key[32];
             PyOS_snprintf(key, 32, "bfloat16 %zdx%zd", kt->bmr, kt->bnr);
-            PyObject *v = PyFloat_FromDouble(cattn_gemm_rate(kt, CATTN_RATE_BF16));
+            PyObject *v = PyFloat_FromDouble(rate(kt, CATTN_RATE_BF16));
             if (v == NULL || PyDict_SetItemString(r, key, v) < 0) Py_CLEAR(r);
             Py_XDECREF(v);
         }
@@ -741,8 +746,9 @@ static PyMethodDef methods[] = {
     {"get_num_threads", get_num_threads, METH_NOARGS, "The number of threads cattn's kernels use."},
     {"get_config", get_config, METH_NOARGS, "The version and the dispatch levels, as a dict."},
     {"set_level", set_level, METH_O, "Force a dispatch level: 'ref', 'avx2', 'avx512' or 'neon'."},
-    {"gemm_rates", gemm_rates, METH_NOARGS,
-     "Multiply-adds per ns of each level's GEMM microkernel, float32 and float64 (measured once)."},
+    {"gemm_rates", gemm_rates, METH_VARARGS,
+     "gemm_rates(measure=True): multiply-adds per ns of each level's GEMM microkernels (measured "
+     "once; with measure false, 0 where not yet)."},
     {"set_gemm_rate", set_gemm_rate, METH_VARARGS,
      "set_gemm_rate(level, dtype, rate[, tall]): inject a microkernel rate (0: measure again)."},
     {"gemm_choice", gemm_choice, METH_VARARGS,

@@ -52,24 +52,36 @@ static double now_ns(void)
 static _Atomic double rates[CATTN_TILE_COUNT][3];
 
 #define RATE_K 96          /* the microkernel's k: a and b take 5-21 KiB, in any L1 */
-#define RATE_TRIALS 7      /* the best of 7 trials ...                                  */
-#define RATE_TRIAL_NS 2e4  /* ... of about 20 µs each: about 0.15 ms per (level, dtype)  */
+#define RATE_TRIALS 7      /* the best of 7 trials ...                                      */
+#define RATE_TRIAL_NS 2e4  /* ... of about 20 µs each: about 0.16 ms per (tile, dtype), 1.1 ms
+                            * for AVX-512's three tiles in float32, float64 and bfloat16 */
 
-/* Time kt's microkernel for one dtype (CATTN_RATE_*): multiply-adds per ns, the best of a few
- * short trials.  The bfloat16 pair tile takes RATE_K / 2 pairs: the same multiply-adds. */
-static double measure(const cattn_kernel_table *kt, int dbl)
+/* One microkernel and dtype being timed: its operands (a, b: small values, no overflow, no
+ * denormals; c), the calls per trial (reps) and the best rate so far. */
+typedef struct {
+    const cattn_kernel_table *kt;
+    int dbl;  /* CATTN_RATE_* */
+    ptrdiff_t mr, nr, k;
+    char *buf, *a, *b, *c;
+    long reps;
+    double best;
+} rate_trial;
+
+/* 0, or -1 when out of memory */
+static int trial_init(rate_trial *t, const cattn_kernel_table *kt, int dbl)
 {
     const int bf = dbl == CATTN_RATE_BF16;
-    if (bf && kt->bgemm_ukr == NULL) return 0;
-    const ptrdiff_t mr = bf ? kt->bmr : dbl ? kt->dmr : kt->smr;
-    const ptrdiff_t nr = bf ? kt->bnr : dbl ? kt->dnr : kt->snr, k = bf ? RATE_K / 2 : RATE_K;
+    t->kt = kt, t->dbl = dbl, t->reps = 1, t->best = 0;
+    t->mr = bf ? kt->bmr : dbl ? kt->dmr : kt->smr;
+    t->nr = bf ? kt->bnr : dbl ? kt->dnr : kt->snr, t->k = bf ? RATE_K / 2 : RATE_K;
     const size_t size = dbl == CATTN_RATE_F64 ? sizeof(double) : sizeof(float);  /* a word */
-    const size_t na = (size_t)(mr * k), nb = (size_t)(k * nr), nc = (size_t)(mr * nr);
-    char *buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
-    if (buf == NULL) return 0;
-    char *a = buf, *b = a + ((na * size + 63) & ~(size_t)63), *c = b + ((nb * size + 63) & ~(size_t)63);
-    for (size_t i = 0; i < na + nb; i++) {  /* a, b: small values, no overflow, no denormals */
-        char *x = i < na ? a : b;
+    const size_t na = (size_t)(t->mr * t->k), nb = (size_t)(t->k * t->nr), nc = (size_t)(t->mr * t->nr);
+    t->buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
+    if (t->buf == NULL) return -1;
+    t->a = t->buf, t->b = t->a + ((na * size + 63) & ~(size_t)63);
+    t->c = t->b + ((nb * size + 63) & ~(size_t)63);
+    for (size_t i = 0; i < na + nb; i++) {
+        char *x = i < na ? t->a : t->b;
         size_t j = i < na ? i : i - na;
         if (bf) {  /* pairs of 0.5 .. 1.25 in bfloat16 */
             uint32_t h = 0x3f00u + (uint32_t)(i % 7) * 0x20u;
@@ -80,33 +92,91 @@ static double measure(const cattn_kernel_table *kt, int dbl)
             ((float *)x)[j] = 0.5f + (float)(i % 7) * 0.125f;
         }
     }
-    memset(c, 0, nc * size);
-    double best = 0;
-    long reps = 1;
-    for (int trial = -2; trial < RATE_TRIALS; trial++) {  /* trials -2, -1 warm up, size reps */
-        double t0 = now_ns();
-        for (long r = 0; r < reps; r++) {
-            if (bf)
-                kt->bgemm_ukr(k, (const uint32_t *)a, 1, mr, (const uint32_t *)b, (float *)c, nr,
-                              1, r > 0);
-            else if (dbl)
-                kt->dgemm_ukr(RATE_K, (const double *)a, 1, mr, (const double *)b, nr, (double *)c,
-                              nr, 1, r > 0);
-            else
-                kt->sgemm_ukr(RATE_K, (const float *)a, 1, mr, (const float *)b, nr, (float *)c,
-                              nr, 1, r > 0);
-        }
-        double dt = now_ns() - t0;
-        if (trial < 0) {
-            reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)reps / dt) + 1 : 64;
-            if (reps > 4096) reps = 4096;
-            continue;
-        }
-        double rate = dt > 0 ? (double)reps * (double)(mr * nr * RATE_K) / dt : 0;
-        if (rate > best) best = rate;
+    memset(t->c, 0, nc * size);
+    return 0;
+}
+
+/* ns for t->reps calls of the microkernel.  The bfloat16 pair tile takes RATE_K / 2 pairs: the
+ * same multiply-adds. */
+static double trial_run(const rate_trial *t)
+{
+    const cattn_kernel_table *kt = t->kt;
+    double t0 = now_ns();
+    for (long r = 0; r < t->reps; r++) {
+        if (t->dbl == CATTN_RATE_BF16)
+            kt->bgemm_ukr(t->k, (const uint32_t *)t->a, 1, t->mr, (const uint32_t *)t->b,
+                          (float *)t->c, t->nr, 1, r > 0);
+        else if (t->dbl)
+            kt->dgemm_ukr(RATE_K, (const double *)t->a, 1, t->mr, (const double *)t->b, t->nr,
+                          (double *)t->c, t->nr, 1, r > 0);
+        else
+            kt->sgemm_ukr(RATE_K, (const float *)t->a, 1, t->mr, (const float *)t->b, t->nr,
+                          (float *)t->c, t->nr, 1, r > 0);
     }
-    cattn_free_aligned(buf);
-    return best;
+    return now_ns() - t0;
+}
+
+/* Measure every microkernel and dtype of the tiles chain[0..n) together, in turns: two sizing
+ * runs each, then RATE_TRIALS rounds in which each is timed once, the best of its rounds kept.
+ * The rates a choice compares were measured side by side, so a slow spell of the machine (a
+ * neighbour on the core, a frequency step) slows them all alike instead of one: timed one after
+ * the other, a run in 3 had the 16-row tile measured below AVX2's, and every float16 projection
+ * of a training step took the slower tile.  Each rate is stored where none is yet (an injected
+ * one stays). */
+#define RATE_GROUP 4 /* tiles in a chain, at most */
+static void measure_together(const cattn_kernel_table *const *chain, int n)
+{
+    rate_trial t[RATE_GROUP * 3];
+    int m = 0;
+    for (int i = 0; i < n && i < RATE_GROUP; i++)
+        for (int dbl = CATTN_RATE_F32; dbl <= CATTN_RATE_BF16; dbl++) {
+            /* the pair tile once, with its level's table (a level's other tiles share it) */
+            if (dbl == CATTN_RATE_BF16 && (chain[i]->bgemm_ukr == NULL ||
+                                           chain[i]->tile != (int)chain[i]->level))
+                continue;
+            if (trial_init(&t[m], chain[i], dbl) == 0) m++;
+        }
+    for (int pass = 0; pass < 2; pass++)  /* size reps: about RATE_TRIAL_NS a trial */
+        for (int i = 0; i < m; i++) {
+            double dt = trial_run(&t[i]);
+            t[i].reps = dt > 0 ? (long)(RATE_TRIAL_NS * (double)t[i].reps / dt) + 1 : 64;
+            if (t[i].reps > 4096) t[i].reps = 4096;
+        }
+    for (int round = 0; round < RATE_TRIALS; round++)
+        for (int i = 0; i < m; i++) {
+            double dt = trial_run(&t[i]);
+            double rate = dt > 0 ? (double)t[i].reps * (double)(t[i].mr * t[i].nr * RATE_K) / dt
+                                 : 0;
+            if (rate > t[i].best) t[i].best = rate;
+        }
+    for (int i = 0; i < m; i++) {
+        double zero = 0, r = t[i].best > 0 ? t[i].best : 1;  /* no clock: any positive rate */
+        atomic_compare_exchange_strong(&rates[t[i].kt->tile][t[i].dbl], &zero, r);
+        cattn_free_aligned(t[i].buf);
+    }
+}
+
+/* The tiles measured together with kt: the chain of the best level's table when kt is in it
+ * (AVX-512's 12x32, its 16-row tile, AVX2's 6x16: every tile a choice compares), else kt's own
+ * chain (ref; a level below the best, chosen by CATTN_ARCH). */
+static int rate_group(const cattn_kernel_table *kt, const cattn_kernel_table **chain)
+{
+    const cattn_kernel_table *top = cattn_kernels_of(cattn_level_best());
+    int n = 0, in = 0;
+    for (const cattn_kernel_table *t = top; t != NULL && n < RATE_GROUP; t = t->narrow)
+        in |= t == kt, chain[n++] = t;
+    if (!in) {
+        n = 0;
+        for (const cattn_kernel_table *t = kt; t != NULL && n < RATE_GROUP; t = t->narrow)
+            chain[n++] = t;
+    }
+#if defined(CATTN_EMULATE_AVX512)
+    int kept = 0;  /* SIMDe's AVX-512 is modelled, never measured (cattn_gemm_rate) */
+    for (int i = 0; i < n; i++)
+        if (chain[i]->level != CATTN_LEVEL_AVX512) chain[kept++] = chain[i];
+    n = kept;
+#endif
+    return n;
 }
 
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
@@ -127,11 +197,17 @@ double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl)
     }
 #endif
     if (dbl == CATTN_RATE_BF16 && kt->bgemm_ukr == NULL) return 0;  /* no such kernel */
-    r = measure(kt, dbl);
-    if (r <= 0) r = 1;  /* no clock or no memory: any positive rate keeps the model defined */
-    double zero = 0;    /* the first measurement wins, so every later choice sees one rate */
-    if (!atomic_compare_exchange_strong(slot, &zero, r)) r = zero;
-    return r;
+    const cattn_kernel_table *chain[RATE_GROUP];
+    measure_together(chain, rate_group(kt, chain));
+    r = atomic_load_explicit(slot, memory_order_relaxed);
+    if (r > 0) return r;  /* (the first measurement wins: every later choice sees one rate) */
+    double zero = 0;      /* kt not measured (out of memory): any positive rate */
+    return atomic_compare_exchange_strong(slot, &zero, 1.0) ? 1.0 : zero;
+}
+
+double cattn_gemm_rate_known(const cattn_kernel_table *kt, int dbl)
+{
+    return atomic_load_explicit(&rates[kt->tile][dbl], memory_order_relaxed);
 }
 
 void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate)

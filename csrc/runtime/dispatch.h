@@ -457,8 +457,9 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
 
 /* The cost model (cost.c): time = padded work ÷ measured rate.
  * gemm_rate:  multiply-adds per ns of kt's microkernel (dbl: CATTN_RATE_*), measured once per
- *             process on first use, or as injected by set_gemm_rate for one tile (kt->tile) or
- *             all of a level's (rate 0: measure again);
+ *             process on first use -- with every tile and dtype a choice compares it with, in
+ *             turns -- or as injected by set_gemm_rate for one tile (kt->tile) or all of a
+ *             level's (rate 0: measure again);
  * tile_cost:  ns for a product (m,n,k) in whole (mr,nr) tiles at `rate`;
  * gemm_table: of kt and the tables down its narrow chain, the tile that computes (m,n,k)
  *             soonest (the same bits whichever);
@@ -469,6 +470,7 @@ void cattn_dgemm_packed_b(double *c, ptrdiff_t rsc, ptrdiff_t csc, const double 
 #define CATTN_RATE_F64 1
 #define CATTN_RATE_BF16 2 /* the bfloat16 pair tile (bgemm_ukr); 0 where the table has none */
 double cattn_gemm_rate(const cattn_kernel_table *kt, int dbl);
+double cattn_gemm_rate_known(const cattn_kernel_table *kt, int dbl); /* 0: not yet measured */
 void cattn_set_gemm_rate(cattn_level level, int tile, int all_tiles, int dbl, double rate);
 double cattn_tile_cost(ptrdiff_t mr, ptrdiff_t nr, double rate, ptrdiff_t m, ptrdiff_t n,
                        ptrdiff_t k);
