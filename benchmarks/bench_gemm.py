@@ -33,6 +33,9 @@ def cases(quick, torch):
         nb = 1024 if quick else 4096
         a = rng.standard_normal((nb, 16, 64)).astype(dt)
         b = rng.standard_normal((nb, 64, 16)).astype(dt)
+        # 36 MiB in float32 (a, b and the product), more than this Zen 4's 32 MiB L3: each call
+        # streams them from memory, and the GB/s beside the time says how near that floor it runs
         yield Case("gemm", f"{np.dtype(dt).name} {nb} x (16x64 @ 64x16)", products(a, b, torch),
                    lambda a=a, b=b: a.astype(np.float64) @ b.astype(np.float64),
-                   flops=2.0 * nb * 16 * 64 * 16, rtol=1e-3, atol=1e-3)
+                   flops=2.0 * nb * 16 * 64 * 16, rtol=1e-3, atol=1e-3,
+                   bytes=a.nbytes + b.nbytes + nb * 16 * 16 * a.itemsize)

@@ -17,6 +17,7 @@ class Case:
     funcs: Dict[str, Callable[[], object]]
     reference: Callable[[], np.ndarray]
     flops: float = 0.0
+    bytes: float = 0.0  # the bytes a call must move at least (its operands read, its output written)
     rtol: float = 2e-4
     atol: float = 2e-4
     note: str = ""

@@ -211,6 +211,8 @@ def table(rows, peak):
             passes = 2 if c.group == "softmax" else 3  # bytes read and written per element
             item = 2 if c.name.startswith(("float16", "bfloat16")) else 4  # bytes per element
             extra = f" ({passes * n * item / tc / 1e9:.1f} GB/s)"
+        elif c.bytes:  # (a batch of small products: how near the memory's floor)
+            extra = f" ({c.bytes / tc / 1e9:.1f} GB/s)"
         lines.append(
             f"| {c.group} | {c.name}{extra} | {fmt_ms(tc)} | {fmt_ms(tn)} | {fmt_ms(tt)} | "
             f"{tn / tc:.2f} | {'–' if tt is None else f'{tt / tc:.2f}'} | "
