@@ -58,3 +58,33 @@ def test_row_kernels_times_every_level_here(capsys):
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (level, kind, name) for level in levels for kind in "shb" for name in ("dot", "axpy")]
     assert all(float(r[3]) > 0 for r in rows)
+
+
+def test_call_by_call_alternates_the_callables():
+    """common.call_by_call: one call of each in turn (so that a drifting machine slows all
+    alike), at least five rounds, each one's median time."""
+    import common
+
+    order = []
+    funcs = {w: (lambda w=w: order.append(w)) for w in ("float32", "float16", "bfloat16")}
+    t = common.call_by_call(funcs, 0.0)
+    assert set(t) == set(funcs) and all(v >= 0 for v in t.values())
+    rounds = [tuple(order[i:i + 3]) for i in range(0, len(order), 3)]
+    assert len(rounds) >= 6  # a first call each, then at least five timed rounds
+    assert all(r == ("float32", "float16", "bfloat16") for r in rounds)
+
+
+def test_bench_half_decode_runs_quick():
+    """benchmarks/bench_half.py --quick --only decode: the decode rows, each half dtype with its
+    ratio to float32 and the goal (the script checks the half results against float32's)."""
+    import subprocess
+
+    script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_half.py")
+    out = subprocess.run([sys.executable, script, "--quick", "--only", "decode", "--budget", "0.05"],
+                         capture_output=True, text=True, check=True).stdout
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in out.splitlines()
+            if line.startswith("| decode")]
+    assert [r[1] for r in rows][:2] == ["float32", "float16"]
+    for r in rows[1:]:
+        if not r[1].startswith("torch"):
+            assert float(r[3]) > 0 and r[5] == "half >= 1.8x float32"
