@@ -21,26 +21,20 @@
 #define CATTN_THREAD_LOCAL _Thread_local
 #endif
 
-/* A hint to fetch p's cache line into L1, for each compiler and architecture; _W: a line about
- * to be written (x86's prefetchw where the file's flags allow it, isa/avx512/FLAGS: the line
- * comes owned, ready for the store; elsewhere a plain fetch). */
+/* A hint to fetch p's cache line into L1, for each compiler and architecture. */
 #if defined(__GNUC__) || defined(__clang__)
 #define CATTN_PREFETCH(p) __builtin_prefetch((p), 0, 3)
 #define CATTN_PREFETCH_L2(p) __builtin_prefetch((p), 0, 2)
-#define CATTN_PREFETCH_W(p) __builtin_prefetch((p), 1, 3)
 #elif defined(_MSC_VER) && defined(_M_ARM64)
 #define CATTN_PREFETCH(p) __prefetch((const void *)(p))
 #define CATTN_PREFETCH_L2(p) __prefetch((const void *)(p))
-#define CATTN_PREFETCH_W(p) __prefetch((const void *)(p))
 #elif defined(_MSC_VER)
 #include <immintrin.h>
 #define CATTN_PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #define CATTN_PREFETCH_L2(p) _mm_prefetch((const char *)(p), _MM_HINT_T1)
-#define CATTN_PREFETCH_W(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 #else
 #define CATTN_PREFETCH(p) ((void)(p))
 #define CATTN_PREFETCH_L2(p) ((void)(p))
-#define CATTN_PREFETCH_W(p) ((void)(p))
 #endif
 
 /* Make this thread's non-temporal stores (the scale_nt kernels) visible before another thread

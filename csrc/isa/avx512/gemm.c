@@ -13,10 +13,7 @@
  * double: c (16,8)  (+)= a (16,k) · b (k,8).
  * Per step p: one vector load of b, sixteen broadcasts, sixteen FMAs.  A 16×16 product is one
  * tile here, where the 12×32 tile computes 24×32 and AVX2's 6×16 computes 18×16; the cost model
- * (cost.c) picks it per shape, as the level below the wide tile (cpu.c).  Its rows of c are
- * fetched ready to be written (prefetchw): a batch of 16×64 @ 64×16, whose c streams to memory,
- * 1.04-1.06x faster in float32 and 1.03x in float64 than with a plain fetch (in turns, Zen 4),
- * 1.03-1.05x than with none; square products the same.
+ * (cost.c) picks it per shape, as the level below the wide tile (cpu.c).
  */
 #include "avx512.h"
 #include "runtime/dispatch.h"
@@ -51,7 +48,7 @@
     VEC c0 = ZERO(), c1 = ZERO(), c2 = ZERO(), c3 = ZERO(), c4 = ZERO(), c5 = ZERO();         \
     VEC c6 = ZERO(), c7 = ZERO(), c8 = ZERO(), c9 = ZERO(), c10 = ZERO(), c11 = ZERO();       \
     VEC c12 = ZERO(), c13 = ZERO(), c14 = ZERO(), c15 = ZERO();                               \
-    for (int r = 0; r < 16; r++) CATTN_PREFETCH_W(c + r * rsc);                               \
+    for (int r = 0; r < 16; r++) CATTN_PREFETCH(c + r * rsc);                                 \
     const TY *a0 = a, *a4 = a + 4 * rsa, *a8 = a + 8 * rsa, *a12 = a + 12 * rsa;              \
     for (ptrdiff_t p = 0; p < k; p++) {                                                       \
         VEC b0 = LOAD(b);                                                                     \
