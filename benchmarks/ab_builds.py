@@ -20,10 +20,12 @@ ml_dtypes installed):
     attention:B,H,N,E     scaled dot-product attention, q, k, v of shape (B, H, N, E)
     causal:B,H,N,E        the same, causal (the causal_attention gufunc)
     decode:H,S,E          decoding: 4 query rows against S keys and values, in each of H heads
-Each case first checks that both builds agree (np.allclose), then times them in turns. It prints
-each build's median time and speed = base time / new time (above 1: the new build is faster).
+Each case first checks that both builds agree (np.allclose), then times them in turns, both on
+the same arrays (inputs and output). It prints each build's median time and speed = base time /
+new time (above 1: the new build is faster).
 """
 import argparse
+import functools
 import importlib.util
 import sys
 import time
@@ -41,45 +43,53 @@ def load(name, path):
     return module
 
 
-def case_call(module, kernel, shape, dtype):
-    """A zero-argument call of `kernel` on fixed inputs of `shape`, and an output for it."""
+@functools.lru_cache(maxsize=1)
+def case_arrays(kernel, shape, dtype):
+    """The inputs and the output of a case: one set, which both builds read and write.  Where a
+    memory-bound call's arrays land moves its time by more than most changes (a batch of
+    16x64 @ 64x16 by 15 %, build against itself, when each build had arrays of its own)."""
     rng = np.random.default_rng(0)
     if kernel == "matmul":
         if len(shape) != 1:
             raise SystemExit("ab_builds.py: matmul takes one size, matmul:N")
         a, b = (rng.standard_normal((shape[0], shape[0])).astype(dtype) for _ in range(2))
-        out = np.empty_like(a)
-        return lambda: module.matmul(a, b, out=out)
+        return a, b, np.empty_like(a)
     if kernel == "batch":
         if len(shape) != 4:
             raise SystemExit("ab_builds.py: batch takes four sizes, batch:B,M,K,N")
         B, M, K, N = shape
         a = rng.standard_normal((B, M, K)).astype(dtype)
         b = rng.standard_normal((B, K, N)).astype(dtype)
-        out = np.empty((B, M, N), dtype)
-        return lambda: module.matmul(a, b, out=out)
+        return a, b, np.empty((B, M, N), dtype)
     if kernel == "softmax":
         x = rng.standard_normal(shape).astype(dtype)
-        out = np.empty_like(x)
-        return lambda: module.softmax(x, out=out)
+        return x, np.empty_like(x)
     if kernel in ("attention", "causal"):
         if len(shape) != 4:
             raise SystemExit(f"ab_builds.py: {kernel} takes four sizes, {kernel}:B,H,N,E")
         q, k, v = (rng.standard_normal(shape).astype(dtype) for _ in range(3))
-        out = np.empty_like(q)
-        scale = 1 / np.sqrt(shape[-1])
-        f = module.attention if kernel == "attention" else module.causal_attention
-        return lambda: f(q, k, v, scale, out=out)
+        return q, k, v, np.empty_like(q)
     if kernel == "decode":
         if len(shape) != 3:
             raise SystemExit("ab_builds.py: decode takes three sizes, decode:H,S,E")
         H, S, E = shape
         q = rng.standard_normal((H, 4, E)).astype(dtype)
         k, v = (rng.standard_normal((H, S, E)).astype(dtype) for _ in range(2))
-        out = np.empty_like(q)
-        return lambda: module.attention(q, k, v, 1 / np.sqrt(E), out=out)
+        return q, k, v, np.empty_like(q)
     raise SystemExit(f"ab_builds.py: unknown kernel {kernel!r} (matmul, batch, softmax, attention, "
                      f"causal, decode)")
+
+
+def case_call(module, kernel, shape, dtype):
+    """A zero-argument call of `kernel` on the case's arrays (case_arrays), into its output."""
+    x = case_arrays(kernel, shape, dtype)
+    if kernel in ("matmul", "batch"):
+        return lambda: module.matmul(x[0], x[1], out=x[2])
+    if kernel == "softmax":
+        return lambda: module.softmax(x[0], out=x[1])
+    scale = 1 / np.sqrt(shape[-1])
+    f = module.causal_attention if kernel == "causal" else module.attention
+    return lambda: f(x[0], x[1], x[2], scale, out=x[3])
 
 
 def parse_case(text):
@@ -102,7 +112,7 @@ def compare(base, new, kernel, shape, dtype, budget):
     """Median seconds of each build, timed in turns for about `budget` seconds."""
     f_base = case_call(base, kernel, shape, dtype)
     f_new = case_call(new, kernel, shape, dtype)
-    r_base, r_new = (np.array(f(), dtype=np.float64) for f in (f_base, f_new))
+    r_base, r_new = (np.array(f(), dtype=np.float64) for f in (f_base, f_new))  # (copies)
     tol = {"float32": 1e-4, "float64": 1e-10}.get(dtype.name, 2e-2)
     if not np.allclose(r_base, r_new, rtol=tol, atol=tol):
         raise SystemExit(f"ab_builds.py: {kernel}{shape}: the builds disagree "
