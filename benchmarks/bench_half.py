@@ -218,9 +218,9 @@ def main():
         if ARGS.only not in name:
             continue
         # cattn's dtypes call by call (their ratios are the goals), PyTorch's in turns after
-        mine = {who: f for who, f in funcs.items() if not who.startswith("torch")}
-        t = call_by_call(mine, ARGS.budget * len(mine))
-        t.update(take_turns({w: f for w, f in funcs.items() if w not in mine}, ARGS.budget))
+        ours = {who: f for who, f in funcs.items() if not who.startswith("torch")}
+        t = call_by_call(ours, ARGS.budget * len(ours))
+        t.update(take_turns({w: f for w, f in funcs.items() if w not in ours}, ARGS.budget))
         for who, s in t.items():
             mine = who != "float32" and not who.startswith("torch")
             vs_torch = f"{t[f'torch {who}'] / s:.2f}" if mine and f"torch {who}" in t else ""

@@ -75,7 +75,8 @@ static int trial_init(rate_trial *t, const cattn_kernel_table *kt, int dbl)
     t->mr = bf ? kt->bmr : dbl ? kt->dmr : kt->smr;
     t->nr = bf ? kt->bnr : dbl ? kt->dnr : kt->snr, t->k = bf ? RATE_K / 2 : RATE_K;
     const size_t size = dbl == CATTN_RATE_F64 ? sizeof(double) : sizeof(float);  /* a word */
-    const size_t na = (size_t)(t->mr * t->k), nb = (size_t)(t->k * t->nr), nc = (size_t)(t->mr * t->nr);
+    const size_t na = (size_t)(t->mr * t->k), nb = (size_t)(t->k * t->nr);
+    const size_t nc = (size_t)(t->mr * t->nr);
     t->buf = cattn_alloc_aligned((na + nb + nc) * size + 128);
     if (t->buf == NULL) return -1;
     t->a = t->buf, t->b = t->a + ((na * size + 63) & ~(size_t)63);
@@ -119,10 +120,10 @@ static double trial_run(const rate_trial *t)
 /* Measure every microkernel and dtype of the tiles chain[0..n) together, in turns: two sizing
  * runs each, then RATE_TRIALS rounds in which each is timed once, the best of its rounds kept.
  * The rates a choice compares were measured side by side, so a slow spell of the machine (a
- * neighbour on the core, a frequency step) slows them all alike instead of one: timed one after
- * the other, a run in 3 had the 16-row tile measured below AVX2's, and every float16 projection
- * of a training step took the slower tile.  Each rate is stored where none is yet (an injected
- * one stays). */
+ * neighbour on the core, a frequency step) slows them all alike instead of one.  Timed one after
+ * the other, with a neighbour busy, 2 processes in 6 measured AVX2's tile 17-37 % low, and one
+ * profiled float16 training step ran every projection on AVX2's slower tile; side by side, 6 in
+ * 6 agreed within 1 %.  Each rate is stored where none is yet (an injected one stays). */
 #define RATE_GROUP 4 /* tiles in a chain, at most */
 static void measure_together(const cattn_kernel_table *const *chain, int n)
 {
