@@ -48,6 +48,7 @@ static inline __m256 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define TK cattn_half
 #define P(name) cattn_h##name##_avx2
 #define DOT_KEYS 3 /* 12 sums, 3 keys and q: AVX2's 16 registers; half keys are compute-bound */
+#define AXPY_STREAMS 2 /* (half values: see rows_simd.inc) */
 #define LOADK load_h
 #define KF(x) cattn_h2f(x)
 #include "kernels/rows_simd.inc"
@@ -55,6 +56,7 @@ static inline __m256 load_b(const cattn_half *p) /* a bfloat16: a float's top 16
 #define TK cattn_half
 #define P(name) cattn_b##name##_avx2
 #define DOT_KEYS 3
+#define AXPY_STREAMS 2
 #define LOADK load_b
 #define KF(x) cattn_b2f(x)
 #define cattn_baxpy_rows_avx2 cattn_baxpy_rows_avx2_widened /* (the table's is below: pairs) */
