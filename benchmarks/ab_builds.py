@@ -108,9 +108,10 @@ def parse_case(text):
     return parts[0], tuple(int(s) for s in parts[1].split(",")), dtype
 
 
-def compare(base, new, kernel, shape, dtype, budget, check=True):
+def compare(base, new, kernel, shape, dtype, budget, check=True, pause=0.0):
     """Median seconds of each build, timed in turns for about `budget` seconds (check: refuse
-    builds whose results differ)."""
+    builds whose results differ; pause: seconds of sleep before each call, which is then timed
+    alone)."""
     f_base = case_call(base, kernel, shape, dtype)
     f_new = case_call(new, kernel, shape, dtype)
     r_base, r_new = (np.array(f(), dtype=np.float64) for f in (f_base, f_new))  # (copies)
@@ -121,12 +122,13 @@ def compare(base, new, kernel, shape, dtype, budget, check=True):
     t0 = time.perf_counter()
     f_base()
     one = time.perf_counter() - t0
-    reps = max(1, int(0.01 / max(one, 1e-9)))  # calls per timing: about 10 ms
+    reps = 1 if pause > 0 else max(1, int(0.01 / max(one, 1e-9)))  # per timing: about 10 ms
     times = {"base": [], "new": []}
     turn = 0
     while turn < 6 or (time.perf_counter() - t0 < budget and turn < 400):
         pair = (("base", f_base), ("new", f_new))
         for who, f in pair if turn % 2 == 0 else pair[::-1]:
+            time.sleep(pause)
             t = time.perf_counter()
             for _ in range(reps):
                 f()
@@ -146,6 +148,9 @@ def main(argv=None):
     p.add_argument("--no-check", action="store_true",
                    help="time builds whose results differ (one built without a step, to see "
                         "that step's share of the time)")
+    p.add_argument("--pause", type=float, default=0.0,
+                   help="sleep this many seconds before each call and time it alone, as calls "
+                        "come in a notebook (threads woken from sleep, the machine idle between)")
     args = p.parse_args(argv)
     base, new = load("cattn_base", args.base), load("cattn_new", args.new)
     try:  # bfloat16's loops, as cattn's package registers them at import
@@ -164,7 +169,7 @@ def main(argv=None):
     for text in args.cases:
         kernel, shape, dtype = parse_case(text)
         med, same, turns = compare(base, new, kernel, shape, dtype, args.seconds,
-                                     check=not args.no_check)
+                                     check=not args.no_check, pause=args.pause)
         print(f"| {kernel} {shape} {dtype} | {med['base'] * 1e3:.3f} ms | {med['new'] * 1e3:.3f} ms "
               f"| {med['base'] / med['new']:.3f} | {'yes' if same else 'no'} | {turns} |")
         sys.stdout.flush()

@@ -90,6 +90,38 @@ def test_environment_sets_threads():
     assert r.stdout.strip() == "3"
 
 
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux's CPU affinity and two CPUs")
+def test_default_threads_follow_cpu_affinity():
+    """Run on one CPU (taskset -c 0, a container's cpuset), cattn defaults to one thread, not to
+    the machine's count."""
+    cpu = min(os.sched_getaffinity(0))
+    code = f"import os; os.sched_setaffinity(0, {{{cpu}}}); import cattn; print(cattn.get_num_threads())"
+    env = {k: v for k, v in os.environ.items() if k != "CATTN_NUM_THREADS"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs Linux's CPU affinity and two CPUs")
+def test_calls_leave_every_threads_cpu_mask_as_it_was(restore_threads):
+    """The pool may keep a worker off its caller's CPU for a call (runtime/threads.c: spreading);
+    after the calls, every thread of the process is back on the CPUs it had, and the results are
+    the serial ones."""
+    before = {t: os.sched_getaffinity(int(t)) for t in os.listdir("/proc/self/task")}
+    rng = np.random.default_rng(5)
+    a, b = rng.standard_normal((2, 700, 700)).astype(np.float32)
+    cattn.set_num_threads(1)
+    want = cattn.matmul(a, b)
+    cattn.set_num_threads(2)
+    for _ in range(5):
+        np.testing.assert_array_equal(cattn.matmul(a, b), want)
+    for t in os.listdir("/proc/self/task"):
+        assert os.sched_getaffinity(int(t)) == before.get(t, before[str(os.getpid())]), t
+
+
 def test_sixteen_python_threads_share_inputs_bit_identically(restore_threads):
     """16 Python threads x 500 calls on shared inputs give results bit-identical to serial runs
     (the GIL is released inside the kernels, so the calls really run concurrently)."""

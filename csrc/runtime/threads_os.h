@@ -5,9 +5,18 @@
  *   os_thread   a joinable thread: os_thread_start (1 when started), os_thread_join;
  *               os_thread_detached starts one nobody joins
  *   os_cpus()   the CPUs this process may run on
- *   os_pause()  a spin-wait hint to the core */
+ *   os_pause()  a spin-wait hint to the core
+ *   os_cpu_now(), os_move_off(), os_stay(), os_move_back()  where a thread runs, moving it off
+ *               the CPUs of others or keeping it on its own (Linux; elsewhere the CPU is unknown
+ *               and nothing moves) */
 #ifndef CATTN_THREADS_OS_H
 #define CATTN_THREADS_OS_H
+
+/* Before any system header (immintrin.h below includes some): glibc reads it once, at the first,
+ * and without it sched.h hides sched_getaffinity, sched_getcpu and CPU_COUNT. */
+#if !defined(_WIN32) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE
+#endif
 
 #if defined(_M_X64) || defined(_M_IX86) || defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -96,11 +105,24 @@ static inline int os_cpus(void)
     return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
 }
 
+/* (no CPU numbers here: threads are never moved) */
+typedef struct {
+    int moved;
+} os_moved;
+static inline int os_cpu_now(void) { return -1; }
+static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
+{
+    (void)m, (void)busy, (void)nbusy;
+    return 0;
+}
+static inline int os_stay(os_moved *m)
+{
+    (void)m;
+    return 0;
+}
+static inline void os_move_back(os_moved *m) { (void)m; }
 #else
 /* ---- POSIX threads ---- */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
@@ -141,6 +163,62 @@ static inline int os_thread_detached(os_thread_fn fn, void *arg)
     pthread_attr_destroy(&attr);
     return rc == 0;
 }
+#if defined(__linux__) && defined(CPU_COUNT)
+/* Where a thread runs, and moving it off the CPUs of others (threads.c spreads a call's threads
+ * this way).  os_cpu_now(): the CPU the calling thread runs on, -1 if unknown.
+ * os_move_off(m, busy, nbusy): keep the calling thread off the nbusy CPUs in busy -- its allowed
+ * CPUs minus those, when any is left (then 1; its mask of before is kept in m);
+ * os_stay(m): keep the calling thread on the CPU it runs on (1 when it did, its mask of before in
+ * m); os_move_back(m): its mask of before. */
+typedef struct {
+    cpu_set_t before;
+    int moved;
+} os_moved;
+static inline int os_cpu_now(void) { return sched_getcpu(); }
+static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
+{
+    if (!m->moved && sched_getaffinity(0, sizeof m->before, &m->before) != 0) return 0;
+    cpu_set_t set = m->before;
+    for (int i = 0; i < nbusy; i++)
+        if (busy[i] >= 0 && busy[i] < CPU_SETSIZE) CPU_CLR(busy[i], &set);
+    if (CPU_COUNT(&set) == 0 || sched_setaffinity(0, sizeof set, &set) != 0) return 0;
+    m->moved = 1;
+    return 1;
+}
+static inline int os_stay(os_moved *m)  /* keep the calling thread on its CPU */
+{
+    const int c = sched_getcpu();
+    if (c < 0 || c >= CPU_SETSIZE || sched_getaffinity(0, sizeof m->before, &m->before) != 0) return 0;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(c, &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) return 0;
+    m->moved = 1;
+    return 1;
+}
+static inline void os_move_back(os_moved *m)
+{
+    if (m->moved) sched_setaffinity(0, sizeof m->before, &m->before);
+    m->moved = 0;
+}
+#else
+/* (no CPU numbers here: threads are never moved) */
+typedef struct {
+    int moved;
+} os_moved;
+static inline int os_cpu_now(void) { return -1; }
+static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
+{
+    (void)m, (void)busy, (void)nbusy;
+    return 0;
+}
+static inline int os_stay(os_moved *m)
+{
+    (void)m;
+    return 0;
+}
+static inline void os_move_back(os_moved *m) { (void)m; }
+#endif
 static inline int os_cpus(void)
 {
 #if defined(__linux__) && defined(CPU_COUNT)
