@@ -105,22 +105,6 @@ static inline int os_cpus(void)
     return si.dwNumberOfProcessors > 0 ? (int)si.dwNumberOfProcessors : 1;
 }
 
-/* (no CPU numbers here: threads are never moved) */
-typedef struct {
-    int moved;
-} os_moved;
-static inline int os_cpu_now(void) { return -1; }
-static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
-{
-    (void)m, (void)busy, (void)nbusy;
-    return 0;
-}
-static inline int os_stay(os_moved *m)
-{
-    (void)m;
-    return 0;
-}
-static inline void os_move_back(os_moved *m) { (void)m; }
 #else
 /* ---- POSIX threads ---- */
 #include <pthread.h>
@@ -201,8 +185,21 @@ static inline void os_move_back(os_moved *m)
     if (m->moved) sched_setaffinity(0, sizeof m->before, &m->before);
     m->moved = 0;
 }
-#else
-/* (no CPU numbers here: threads are never moved) */
+#define OS_CAN_MOVE 1
+#endif
+static inline int os_cpus(void)
+{
+#if defined(__linux__) && defined(CPU_COUNT)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1 << 20 ? 1 << 20 : (int)n;
+}
+#endif
+
+#ifndef OS_CAN_MOVE
+/* Windows, macOS, ...: no CPU numbers, so threads are never moved */
 typedef struct {
     int moved;
 } os_moved;
@@ -218,16 +215,6 @@ static inline int os_stay(os_moved *m)
     return 0;
 }
 static inline void os_move_back(os_moved *m) { (void)m; }
-#endif
-static inline int os_cpus(void)
-{
-#if defined(__linux__) && defined(CPU_COUNT)
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
-#endif
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 1 << 20 ? 1 << 20 : (int)n;
-}
 #endif
 
 #endif /* CATTN_THREADS_OS_H */
