@@ -309,7 +309,7 @@ static void run_on_new_threads(cattn_range_fn fn, void *ctx, ptrdiff_t n, ptrdif
         if (started[i]) os_thread_join(tid[i]);
 }
 
-static double cattn_threads_rate(void)
+static double rate_now(void)  /* flops per ns, for the cost model's time */
 {
     double per_ns = rate_source != NULL ? rate_source() : DEFAULT_FLOPS_PER_NS;
     return per_ns > 0 ? per_ns : DEFAULT_FLOPS_PER_NS;
@@ -320,7 +320,7 @@ ptrdiff_t cattn_parallel_threads(ptrdiff_t n, double work)
     ptrdiff_t t = in_parallel ? 1 : cattn_get_num_threads();
     if (t > n) t = n;
     if (t <= 1) return 1;
-    double ns = work / cattn_threads_rate();  /* the cost model's time */
+    double ns = work / rate_now();  /* the cost model's time */
     if (ns / NS_PER_THREAD < (double)t) t = (ptrdiff_t)(ns / NS_PER_THREAD);
     return t < 1 ? 1 : t;
 }
@@ -338,7 +338,7 @@ void cattn_parallel_for(ptrdiff_t n, double work, int chunks_per_thread, cattn_r
     if (chunks > n) chunks = n;
     if (chunks > CHUNKS_MAX) chunks = CHUNKS_MAX;
     in_parallel = 1;
-    const int long_call = work / cattn_threads_rate() >= LONG_CALL_NS;
+    const int long_call = work / rate_now() >= LONG_CALL_NS;
     if (!run_on_pool(fn, ctx, n, chunks, t, long_call)) run_on_new_threads(fn, ctx, n, chunks, t);
     in_parallel = 0;
 }

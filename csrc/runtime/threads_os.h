@@ -159,26 +159,32 @@ typedef struct {
     int moved;
 } os_moved;
 static inline int os_cpu_now(void) { return sched_getcpu(); }
-static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
+static inline int os_keep_to(os_moved *m, const cpu_set_t *set)  /* (m->before kept first) */
 {
-    if (!m->moved && sched_getaffinity(0, sizeof m->before, &m->before) != 0) return 0;
-    cpu_set_t set = m->before;
-    for (int i = 0; i < nbusy; i++)
-        if (busy[i] >= 0 && busy[i] < CPU_SETSIZE) CPU_CLR(busy[i], &set);
-    if (CPU_COUNT(&set) == 0 || sched_setaffinity(0, sizeof set, &set) != 0) return 0;
+    if (CPU_COUNT(set) == 0 || sched_setaffinity(0, sizeof *set, set) != 0) return 0;
     m->moved = 1;
     return 1;
 }
-static inline int os_stay(os_moved *m)  /* keep the calling thread on its CPU */
+static inline int os_keep_before(os_moved *m)  /* the mask to go back to, unless kept already */
+{
+    return m->moved || sched_getaffinity(0, sizeof m->before, &m->before) == 0;
+}
+static inline int os_move_off(os_moved *m, const int *busy, int nbusy)
+{
+    if (!os_keep_before(m)) return 0;
+    cpu_set_t set = m->before;
+    for (int i = 0; i < nbusy; i++)
+        if (busy[i] >= 0 && busy[i] < CPU_SETSIZE) CPU_CLR(busy[i], &set);
+    return os_keep_to(m, &set);
+}
+static inline int os_stay(os_moved *m)
 {
     const int c = sched_getcpu();
-    if (c < 0 || c >= CPU_SETSIZE || sched_getaffinity(0, sizeof m->before, &m->before) != 0) return 0;
+    if (c < 0 || c >= CPU_SETSIZE || !os_keep_before(m)) return 0;
     cpu_set_t set;
     CPU_ZERO(&set);
     CPU_SET(c, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) return 0;
-    m->moved = 1;
-    return 1;
+    return os_keep_to(m, &set);
 }
 static inline void os_move_back(os_moved *m)
 {
